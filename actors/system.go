@@ -1,0 +1,34 @@
+package actors
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// DiscardLogger returns a logger that drops every record. It is the default
+// for the client and for protoactor-go, whose own default prints coloured
+// INFO lines to stderr.
+func DiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// LoggerFactory wires a *slog.Logger into protoactor-go's logger factory.
+// A nil logger means silence.
+func LoggerFactory(l *slog.Logger) func(*actor.ActorSystem) *slog.Logger {
+	if l == nil {
+		l = DiscardLogger()
+	}
+	return func(system *actor.ActorSystem) *slog.Logger {
+		return l.With(slog.String("lib", "protoactor"), slog.String("system", system.ID))
+	}
+}
+
+// NewSystem creates an ActorSystem that logs through l (nil: silent).
+// Dead-letter logging is throttled to one line per second.
+func NewSystem(l *slog.Logger) *actor.ActorSystem {
+	return actor.NewActorSystem(
+		actor.WithLoggerFactory(LoggerFactory(l)),
+		actor.WithDeadLetterThrottleInterval(time.Second),
+		actor.WithDeadLetterThrottleCount(1),
+	)
+}

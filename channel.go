@@ -1,0 +1,69 @@
+package realtime
+
+import (
+	"github.com/supabase-go/realtime/messages"
+)
+
+// Channel is a handle on one channel of a Client. It is a small value that
+// names the channel; the channel itself lives in the runtime. Handles are
+// safe to copy and to use from any goroutine.
+type Channel struct {
+	name  string
+	topic string
+	c     *Client
+}
+
+// Name returns the channel name (the sub-topic), e.g. "room1".
+func (ch *Channel) Name() string { return ch.name }
+
+// Topic returns the wire topic, e.g. "realtime:room1".
+func (ch *Channel) Topic() string { return ch.topic }
+
+// ChannelOption configures a channel's join. Each option validates its
+// argument; Client.Channel fails on the first invalid one.
+type ChannelOption func(*messages.ChannelConfig) error
+
+// BroadcastSelf makes the server send this client's own broadcasts back
+// to it (config.broadcast.self). Default: false.
+func BroadcastSelf(on bool) ChannelOption {
+	return func(c *messages.ChannelConfig) error { c.Self = on; return nil }
+}
+
+// BroadcastAck makes the server acknowledge every broadcast push
+// (config.broadcast.ack). Default: false.
+func BroadcastAck(on bool) ChannelOption {
+	return func(c *messages.ChannelConfig) error { c.Ack = on; return nil }
+}
+
+// PresenceKey sets the presence key of this client on the channel
+// (config.presence.key). Default: "" (the server picks one per join).
+func PresenceKey(key string) ChannelOption {
+	return func(c *messages.ChannelConfig) error { c.PresenceKey = key; return nil }
+}
+
+// Private marks the channel private: the server authorizes it with RLS
+// policies on realtime.messages (config.private). Default: false.
+func Private(on bool) ChannelOption {
+	return func(c *messages.ChannelConfig) error { c.Private = on; return nil }
+}
+
+// ChannelHandler routes this channel's events to h instead of the
+// client's Handler. Default: the client's Handler.
+func ChannelHandler(h Handler) ChannelOption {
+	return func(c *messages.ChannelConfig) error {
+		if h == nil {
+			return invalid("channel handler", "must not be nil")
+		}
+		c.Handler = h
+		return nil
+	}
+}
+
+// ChannelInfo describes a channel, as returned by ListChannels.
+type ChannelInfo struct {
+	Name  string
+	Topic string
+	State ChannelState
+	// Subscribed is true while the client wants the channel joined.
+	Subscribed bool
+}

@@ -1,0 +1,465 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/connection"
+	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/registry"
+	"github.com/supabase-go/realtime/supervisor"
+)
+
+// Client is a Supabase Realtime client: a supervised actor tree holding one
+// WebSocket, the channel registry and the channel store. Create it with
+// New; all methods are safe for concurrent use.
+type Client struct {
+	opts   options
+	url    string
+	codec  messages.Codec
+	rt     *supervisor.Runtime
+	system *actor.ActorSystem // set when the client owns its system
+	owned  bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New starts a client for a Supabase project. projectURL is the project's
+// http(s) URL (https://<ref>.supabase.co, or http://127.0.0.1:54321 for the
+// local stack) or a ws(s) socket URL used as given; apiKey is the
+// project's anon or publishable key.
+//
+// New validates every option, starts the actor tree and begins connecting
+// in the background; it does not wait for the socket. Watch
+// ConnectionStateEvent or ConnectionState, or just Subscribe, which waits.
+func New(projectURL, apiKey string, opts ...Option) (*Client, error) {
+	c, err := build(projectURL, apiKey, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.system = actors.NewSystem(c.opts.logger)
+	c.owned = true
+	if _, err := c.system.Root.SpawnNamed(supervisor.Props(c.rt), c.opts.name); err != nil {
+		return nil, fmt.Errorf("realtime: start: %w", err)
+	}
+	<-c.rt.Bound()
+	return c, nil
+}
+
+// NewEmbedded builds a client whose actor tree you spawn yourself, as a
+// supervised child in your own protoactor tree:
+//
+//	c, _ := realtime.NewEmbedded(url, key, opts...)
+//	ctx.Spawn(supervisor.Props(c.Runtime()))
+//
+// Calls made before the tree has started wait for it (bounded by their
+// ctx). Close stops the tree; so does stopping its parent.
+func NewEmbedded(projectURL, apiKey string, opts ...Option) (*Client, error) {
+	return build(projectURL, apiKey, opts)
+}
+
+func build(projectURL, apiKey string, opts []Option) (*Client, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	u, err := socketURL(projectURL, apiKey, &o)
+	if err != nil {
+		return nil, err
+	}
+	codec, err := messages.CodecFor(o.vsn)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{opts: o, url: u, codec: codec}
+	var h messages.Handler
+	if o.handler != nil {
+		h = o.handler
+	}
+	c.rt = supervisor.New(supervisor.Config{
+		Connection: connection.Config{
+			URL:         u,
+			Header:      o.header,
+			Codec:       codec,
+			Dialer:      o.dialer,
+			Timeout:     o.timeout,
+			Heartbeat:   o.heartbeat,
+			AccessToken: o.accessToken,
+			Clock:       o.clock,
+			Logger:      o.logger,
+		},
+		Registry: registry.Config{
+			Handler:     h,
+			Timeout:     o.timeout,
+			RejoinAfter: o.rejoinAfter,
+			BufferSize:  o.bufferSize,
+			Clock:       o.clock,
+			Logger:      o.logger,
+		},
+		ReconnectAfter: o.reconnectAfter,
+		MaxAttempts:    o.maxAttempts,
+		Clock:          o.clock,
+		Logger:         o.logger,
+	})
+	return c, nil
+}
+
+// Runtime returns the client's supervisor runtime, for embedding the tree
+// in your own actor system (see NewEmbedded and supervisor.Props).
+func (c *Client) Runtime() *supervisor.Runtime { return c.rt }
+
+// URL returns the socket URL with the API key redacted.
+func (c *Client) URL() string { return redacted(c.url) }
+
+// ready waits until the tree is running.
+func (c *Client) ready(ctx context.Context) error {
+	select {
+	case <-c.rt.Stopped():
+		return ErrClosed
+	default:
+	}
+	select {
+	case <-c.rt.Bound():
+		return nil
+	case <-c.rt.Stopped():
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// request sends a message carrying a reply channel to the registry and
+// waits for the answer.
+func request[T any](ctx context.Context, c *Client, build func(reply chan<- T) any) (T, error) {
+	var zero T
+	if err := c.ready(ctx); err != nil {
+		return zero, err
+	}
+	v, err := actors.Request(ctx, c.rt.System().Root, c.rt.RegistryPID(), c.rt.Stopped(), build)
+	if errors.Is(err, actors.ErrStopped) {
+		return zero, ErrClosed
+	}
+	return v, err
+}
+
+// tell sends a message to the registry without waiting.
+func (c *Client) tell(msg any) error {
+	select {
+	case <-c.rt.Stopped():
+		return ErrClosed
+	case <-c.rt.Bound():
+	default:
+		// Embedded and not spawned yet: wait briefly is not possible
+		// without a ctx; refuse clearly.
+		return fmt.Errorf("realtime: runtime not started: spawn supervisor.Props(client.Runtime()) first: %w", ErrNotConnected)
+	}
+	c.rt.System().Root.Send(c.rt.RegistryPID(), msg)
+	return nil
+}
+
+// Channel returns a handle on the channel name ("room1"; a "realtime:"
+// prefix is accepted and kept once). The channel is created on first use;
+// if it already exists, opts are ignored and a handle on the existing
+// channel is returned, as in realtime-js. Nothing is sent until Subscribe.
+func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
+	topic := messages.Topic(name)
+	sub := messages.SubTopic(topic)
+	if sub == "" {
+		return nil, invalid("channel name", "must not be empty")
+	}
+	var cfg messages.ChannelConfig
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.tell(&messages.CreateChannel{Topic: topic, Name: sub, Config: cfg}); err != nil {
+		return nil, err
+	}
+	return &Channel{name: sub, topic: topic, c: c}, nil
+}
+
+// On adds a binding to a channel: which broadcasts (and, with those
+// features, presence and postgres changes) reach the Handler. Bindings
+// added before Subscribe go into the first join; a binding that changes the
+// join config of a joined channel makes it rejoin transparently.
+func (c *Client) On(ch *Channel, b Binding) error {
+	if err := c.own(ch); err != nil {
+		return err
+	}
+	if b == nil {
+		return invalid("binding", "must not be nil")
+	}
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	return c.tell(&messages.AddBinding{Topic: ch.topic, Binding: b})
+}
+
+func (c *Client) own(ch *Channel) error {
+	if ch == nil {
+		return invalid("channel", "must not be nil")
+	}
+	if ch.c != c {
+		return invalid("channel", "belongs to another client")
+	}
+	return nil
+}
+
+// Subscribe joins the channel and waits for the first outcome: Subscribed
+// (nil error), TimedOut (ErrJoinTimeout), ChannelError (a
+// *ChannelErrorDetail with the server's reason) or Closed. After TimedOut
+// and ChannelError the channel keeps retrying with backoff; later outcomes
+// reach the Handler as ChannelStatusEvent. If ctx ends first, Subscribe
+// returns ctx.Err() and the join goes on.
+func (c *Client) Subscribe(ctx context.Context, ch *Channel) (SubscribeStatus, error) {
+	if err := c.own(ch); err != nil {
+		return "", err
+	}
+	res, err := request(ctx, c, func(reply chan<- messages.SubscribeResult) any {
+		return &messages.Subscribe{Topic: ch.topic, Reply: reply}
+	})
+	if err != nil {
+		return "", err
+	}
+	return res.Status, res.Err
+}
+
+// Unsubscribe leaves the channel and waits for the server's reply (or the
+// timeout). The channel stays known in the closed state; Subscribe joins it
+// again. Pushes still buffered for it are discarded and reported.
+func (c *Client) Unsubscribe(ctx context.Context, ch *Channel) error {
+	return c.leave(ctx, ch, false)
+}
+
+// RemoveChannel leaves the channel and forgets it.
+func (c *Client) RemoveChannel(ctx context.Context, ch *Channel) error {
+	return c.leave(ctx, ch, true)
+}
+
+func (c *Client) leave(ctx context.Context, ch *Channel, remove bool) error {
+	if err := c.own(ch); err != nil {
+		return err
+	}
+	err, rerr := request(ctx, c, func(reply chan<- error) any {
+		return &messages.Unsubscribe{Topic: ch.topic, Remove: remove, Reply: reply}
+	})
+	if rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+// RemoveAllChannels leaves and forgets every channel.
+func (c *Client) RemoveAllChannels(ctx context.Context) error {
+	err, rerr := request(ctx, c, func(reply chan<- error) any {
+		return &messages.RemoveAll{Reply: reply}
+	})
+	if rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+// Broadcast sends a broadcast on the channel. payload is encoded as JSON,
+// except json.RawMessage (sent as is, must be valid JSON) and []byte (sent
+// as a binary payload; vsn 2.0.0 only).
+//
+// It returns once the message was written to the socket or accepted into
+// the send buffer (while the socket is down or the channel is joining; the
+// buffer is flushed in order after the channel joins), or ErrBufferFull.
+// The channel must be subscribed.
+func (c *Client) Broadcast(ctx context.Context, ch *Channel, event string, payload any) error {
+	if err := c.own(ch); err != nil {
+		return err
+	}
+	f, err := c.broadcastFrame(ch, event, payload)
+	if err != nil {
+		return err
+	}
+	return c.push(ctx, ch, f)
+}
+
+// Send pushes a raw message with the given Phoenix event on the channel.
+// payload is encoded as in Broadcast (JSON only). It returns like
+// Broadcast.
+func (c *Client) Send(ctx context.Context, ch *Channel, event string, payload any) error {
+	if err := c.own(ch); err != nil {
+		return err
+	}
+	if event == "" {
+		return invalid("event", "must not be empty")
+	}
+	raw, err := encodeJSON(payload)
+	if err != nil {
+		return err
+	}
+	return c.push(ctx, ch, messages.Frame{Event: event, Payload: raw})
+}
+
+func (c *Client) push(ctx context.Context, ch *Channel, f messages.Frame) error {
+	err, rerr := request(ctx, c, func(reply chan<- error) any {
+		return &messages.Push{Topic: ch.topic, Frame: f, Reply: reply}
+	})
+	if rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+func (c *Client) broadcastFrame(ch *Channel, event string, payload any) (messages.Frame, error) {
+	if event == "" {
+		return messages.Frame{}, invalid("event", "must not be empty")
+	}
+	if b, ok := payload.([]byte); ok {
+		if c.opts.vsn != Vsn2 {
+			return messages.Frame{}, invalid("payload", "binary payloads need vsn 2.0.0")
+		}
+		if len(event) > messages.MaxHeaderLen || len(ch.topic) > messages.MaxHeaderLen {
+			return messages.Frame{}, invalid("event", "binary broadcasts need topic and event of at most 255 bytes")
+		}
+		return messages.Frame{
+			Event: "broadcast", Kind: messages.KindUserBroadcastPush,
+			UserEvent: event, Encoding: messages.EncodingBinary, Payload: b,
+		}, nil
+	}
+	raw, err := encodeJSON(payload)
+	if err != nil {
+		return messages.Frame{}, err
+	}
+	buf := make([]byte, 0, len(raw)+len(event)+48)
+	buf = append(buf, `{"type":"broadcast","event":`...)
+	buf = messages.AppendQuote(buf, event)
+	buf = append(buf, `,"payload":`...)
+	buf = append(buf, raw...)
+	buf = append(buf, '}')
+	return messages.Frame{Event: "broadcast", Payload: buf}, nil
+}
+
+func encodeJSON(payload any) ([]byte, error) {
+	switch p := payload.(type) {
+	case json.RawMessage:
+		if !json.Valid(p) {
+			return nil, invalid("payload", "is not valid JSON")
+		}
+		return p, nil
+	case []byte:
+		return nil, invalid("payload", "[]byte is binary; only Broadcast sends binary payloads")
+	case nil:
+		return []byte("{}"), nil
+	}
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return nil, &messages.OptionError{Option: "payload", Reason: err.Error()}
+	}
+	return raw, nil
+}
+
+// ListChannels returns the client's channels in creation order. It reads
+// the store's snapshot and never waits on an actor.
+func (c *Client) ListChannels() []ChannelInfo {
+	recs := c.rt.Table.Snapshot().All()
+	out := make([]ChannelInfo, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, ChannelInfo{Name: r.Name, Topic: r.Topic, State: r.State, Subscribed: r.Wanted})
+	}
+	return out
+}
+
+// ChannelState returns the channel's state ("" if it does not exist). It
+// never waits on an actor.
+func (c *Client) ChannelState(ch *Channel) ChannelState {
+	if ch == nil {
+		return ""
+	}
+	r, ok := c.rt.Table.Snapshot().Get(ch.topic)
+	if !ok {
+		return ""
+	}
+	return r.State
+}
+
+// ConnectionState returns the state of the socket. It never waits on an
+// actor.
+func (c *Client) ConnectionState() ConnectionState { return c.rt.ConnectionState() }
+
+// Stats are the client's counters.
+type Stats struct {
+	FramesIn, FramesOut     uint64
+	MalformedFrames         uint64 // dropped because they could not be decoded
+	StaleFrames             uint64 // dropped for a stale join_ref
+	HeartbeatsSent          uint64
+	HeartbeatsAcknowledged  uint64
+	EventsDelivered         uint64
+	HandlerPanics           uint64
+	Buffered                int64 // pushes waiting in the send buffer
+	ConnectionEpoch         uint64 // number of connection attempts so far
+	LastHeartbeatRTTNanos   int64
+	UnroutedFrames          uint64
+	SendBufferCapacity      int
+	ConnectionStateAtSample ConnectionState
+}
+
+// Stats returns a sample of the client's counters.
+func (c *Client) Stats() Stats {
+	cs, rs := &c.rt.ConnStats, &c.rt.RegStats
+	return Stats{
+		FramesIn: cs.FramesIn.Load(), FramesOut: cs.FramesOut.Load(),
+		MalformedFrames: cs.Malformed.Load(), StaleFrames: rs.Stale.Load(),
+		HeartbeatsSent: cs.HeartbeatsSent.Load(), HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
+		EventsDelivered: rs.Delivered.Load(), HandlerPanics: rs.HandlerPanics.Load(),
+		Buffered: rs.Buffered.Load(), ConnectionEpoch: c.rt.Epochs.Current(),
+		LastHeartbeatRTTNanos: cs.HeartbeatRTT.Load(), UnroutedFrames: rs.Unrouted.Load(),
+		SendBufferCapacity: c.opts.bufferSize, ConnectionStateAtSample: c.rt.ConnectionState(),
+	}
+}
+
+// Close stops the client: it closes the socket (close code 1000), stops
+// every actor and waits until every goroutine of the client has exited, or
+// ctx ends. It is idempotent; later calls return the first result. The
+// server drops the client's channels and presences when the socket
+// closes.
+func (c *Client) Close(ctx context.Context) error {
+	c.closeOnce.Do(func() {
+		c.rt.Cancel()
+		select {
+		case <-c.rt.Bound():
+		default:
+			// Embedded and never spawned: nothing runs.
+			return
+		}
+		c.rt.System().Root.Poison(c.rt.PID())
+	})
+	select {
+	case <-c.rt.Stopped():
+		return c.closeErr
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+	}
+	select {
+	case <-c.rt.Bound():
+	default:
+		return nil
+	}
+	select {
+	case <-c.rt.Stopped():
+		return c.closeErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,315 @@
+package connection
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/messages"
+)
+
+// teardownWait bounds how long teardown waits for the dial and reader
+// goroutines. Closing the socket unblocks the reader at once; the dial
+// honours its context. The bound only matters for an access-token callback
+// that ignores its context.
+const teardownWait = 5 * time.Second
+
+// Props returns the props of a connection actor.
+func Props(cfg Config) *actor.Props {
+	if cfg.Dialer == nil {
+		d := *websocket.DefaultDialer
+		cfg.Dialer = &d
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = &Stats{}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = actors.RealClock{}
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return &connActor{cfg: cfg} })
+}
+
+type dialResult struct {
+	conn  *websocket.Conn
+	token string
+	err   error
+}
+
+// dialed, heartbeatTick, heartbeatReply and readerExited are the actor's
+// private messages; each carries the epoch of the incarnation that made it.
+type dialed struct{ epoch uint64 }
+type heartbeatTick struct{ epoch uint64 }
+type heartbeatReply struct {
+	epoch uint64
+	ref   string
+	at    time.Time
+}
+type readerExited struct {
+	epoch uint64
+	err   error
+}
+
+type connActor struct {
+	cfg   Config
+	epoch uint64
+	self  *actor.PID
+	root  *actor.RootContext
+
+	dialCancel context.CancelFunc
+	dialDone   chan struct{}
+	dialRes    chan dialResult
+
+	conn       *websocket.Conn
+	readerDone chan struct{}
+
+	hbTimer   actors.Timer
+	hbPending string
+	hbSentAt  time.Time
+
+	buf []byte
+}
+
+func (a *connActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.start(ctx)
+	case *actor.Restarting:
+		a.teardown(false)
+	case *actor.Stopping:
+		if a.conn != nil {
+			ctx.Send(ctx.Parent(), &Closing{Epoch: a.epoch})
+		}
+		a.teardown(true)
+	case *dialed:
+		if m.epoch == a.epoch {
+			a.onDialed(ctx)
+		}
+	case *messages.Outbound:
+		a.write(ctx, m.Frame)
+	case *heartbeatTick:
+		if m.epoch == a.epoch {
+			a.onTick(ctx)
+		}
+	case *heartbeatReply:
+		if m.epoch == a.epoch && m.ref == a.hbPending {
+			a.hbPending = ""
+			a.cfg.Stats.HeartbeatsOK.Add(1)
+			a.cfg.Stats.HeartbeatRTT.Store(int64(m.at.Sub(a.hbSentAt)))
+		}
+	case *readerExited:
+		if m.epoch == a.epoch {
+			a.fail(closeError(m.err))
+		}
+	}
+}
+
+func (a *connActor) start(ctx actor.Context) {
+	a.epoch = a.cfg.Epochs.Next()
+	a.self = ctx.Self()
+	a.root = ctx.ActorSystem().Root
+	ctx.Send(ctx.Parent(), &Connecting{Epoch: a.epoch})
+
+	dctx, cancel := context.WithCancel(a.cfg.Lifetime)
+	a.dialCancel = cancel
+	a.dialDone = make(chan struct{})
+	a.dialRes = make(chan dialResult, 1)
+	go a.dial(dctx, a.epoch, a.dialDone, a.dialRes)
+}
+
+// dial runs on its own goroutine, owned by the incarnation that started it.
+func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}, res chan<- dialResult) {
+	defer close(done)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
+	defer cancel()
+	var token string
+	if a.cfg.AccessToken != nil {
+		t, err := a.cfg.AccessToken(ctx)
+		if err != nil {
+			res <- dialResult{err: &messages.ConnectError{URL: messages.RedactURL(a.cfg.URL), Err: fmt.Errorf("access token callback: %w", err)}}
+			a.root.Send(a.self, &dialed{epoch: epoch})
+			return
+		}
+		token = t
+	}
+	conn, resp, err := a.cfg.Dialer.DialContext(ctx, a.cfg.URL, a.cfg.Header)
+	if err != nil {
+		res <- dialResult{err: connectError(a.cfg.URL, resp, err, token)}
+		a.root.Send(a.self, &dialed{epoch: epoch})
+		return
+	}
+	if ctx.Err() != nil {
+		conn.Close()
+		res <- dialResult{err: &messages.ConnectError{URL: messages.RedactURL(a.cfg.URL), Err: ctx.Err()}}
+		return
+	}
+	res <- dialResult{conn: conn, token: token}
+	a.root.Send(a.self, &dialed{epoch: epoch})
+}
+
+func connectError(raw string, resp *http.Response, err error, token string) error {
+	ce := &messages.ConnectError{URL: messages.RedactURL(raw), Err: errors.New(messages.Redact(err.Error(), token))}
+	if resp != nil {
+		ce.StatusCode = resp.StatusCode
+		if resp.Body != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			var msg struct {
+				Error   string `json:"error"`
+				Message string `json:"message"`
+			}
+			if json.Unmarshal(body, &msg) == nil {
+				ce.Message = msg.Error
+				if ce.Message == "" {
+					ce.Message = msg.Message
+				}
+			}
+		}
+	}
+	return ce
+}
+
+func (a *connActor) onDialed(ctx actor.Context) {
+	var r dialResult
+	select {
+	case r = <-a.dialRes:
+	default:
+		return
+	}
+	if r.err != nil {
+		a.fail(r.err)
+		return
+	}
+	a.conn = r.conn
+	a.readerDone = make(chan struct{})
+	go readLoop(r.conn, a.cfg, a.epoch, a.root, a.self, a.readerDone)
+	ctx.Send(ctx.Parent(), &Opened{Epoch: a.epoch, Token: r.token})
+	a.hbPending = ""
+	a.scheduleTick()
+}
+
+func (a *connActor) scheduleTick() {
+	epoch, root, self := a.epoch, a.root, a.self
+	a.hbTimer = a.cfg.Clock.AfterFunc(a.cfg.Heartbeat, func() {
+		root.Send(self, &heartbeatTick{epoch: epoch})
+	})
+}
+
+func (a *connActor) onTick(ctx actor.Context) {
+	if a.conn == nil {
+		return
+	}
+	if a.hbPending != "" {
+		a.fail(messages.ErrHeartbeatTimeout)
+		return
+	}
+	ref := a.cfg.Refs.Next()
+	a.hbPending = ref
+	a.hbSentAt = a.cfg.Clock.Now()
+	a.cfg.Stats.HeartbeatsSent.Add(1)
+	if err := a.writeFrame(&messages.Frame{Ref: ref, Topic: "phoenix", Event: "heartbeat", Payload: emptyObject}); err != nil {
+		a.fail(&messages.CloseError{Err: err})
+		return
+	}
+	a.scheduleTick()
+}
+
+var emptyObject = []byte("{}")
+
+func (a *connActor) write(ctx actor.Context, f messages.Frame) {
+	if a.conn == nil {
+		ctx.Send(a.cfg.Registry, &messages.OutboundFailed{Frame: f, Err: messages.ErrNotConnected})
+		return
+	}
+	err := a.writeFrame(&f)
+	if err == nil {
+		return
+	}
+	ctx.Send(a.cfg.Registry, &messages.OutboundFailed{Frame: f, Err: err})
+	if !errors.Is(err, messages.ErrMalformed) && !errors.Is(err, messages.ErrUnsupported) && !errors.Is(err, messages.ErrHeaderTooLong) {
+		// A write error means the socket is gone; a codec error only
+		// means this frame cannot be encoded.
+		a.fail(&messages.CloseError{Err: err})
+	}
+}
+
+func (a *connActor) writeFrame(f *messages.Frame) error {
+	data, binary, err := a.cfg.Codec.Append(a.buf[:0], f)
+	if err != nil {
+		return err
+	}
+	a.buf = data
+	mt := websocket.TextMessage
+	if binary {
+		mt = websocket.BinaryMessage
+	}
+	if err := a.conn.SetWriteDeadline(time.Now().Add(a.cfg.Timeout)); err != nil {
+		return err
+	}
+	if err := a.conn.WriteMessage(mt, data); err != nil {
+		return err
+	}
+	a.cfg.Stats.FramesOut.Add(1)
+	if cap(a.buf) > 64<<10 {
+		a.buf = nil // do not pin a huge buffer
+	}
+	return nil
+}
+
+// fail tears the incarnation down and panics, handing the error to the
+// supervisor's restart policy.
+func (a *connActor) fail(err error) {
+	a.teardown(false)
+	panic(err)
+}
+
+// teardown releases everything the incarnation owns. It is idempotent and
+// never panics.
+func (a *connActor) teardown(graceful bool) {
+	if a.hbTimer != nil {
+		a.hbTimer.Stop()
+		a.hbTimer = nil
+	}
+	a.epoch = 0 // late messages of this incarnation are now stale
+	if a.dialCancel != nil {
+		a.dialCancel()
+		a.dialCancel = nil
+		select {
+		case <-a.dialDone:
+		case <-time.After(teardownWait):
+		}
+		select {
+		case r := <-a.dialRes:
+			if r.conn != nil {
+				r.conn.Close()
+			}
+		default:
+		}
+	}
+	if a.conn != nil {
+		if graceful {
+			_ = a.conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+				time.Now().Add(time.Second))
+		}
+		a.conn.Close()
+		select {
+		case <-a.readerDone:
+		case <-time.After(teardownWait):
+		}
+		a.conn = nil
+	}
+}
+
+func closeError(err error) error {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return &messages.CloseError{Code: ce.Code, Text: ce.Text, Err: err}
+	}
+	return &messages.CloseError{Err: err}
+}

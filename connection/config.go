@@ -1,0 +1,72 @@
+package connection
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/messages"
+)
+
+// Config configures the connection actor. All fields are required unless
+// noted.
+type Config struct {
+	// URL is the full socket URL, query included.
+	URL string
+	// Header is sent with the upgrade request (optional).
+	Header http.Header
+	// Codec encodes and decodes frames for the negotiated vsn.
+	Codec messages.Codec
+	// Dialer dials the socket (optional; a copy of
+	// websocket.DefaultDialer with TLS verification on).
+	Dialer *websocket.Dialer
+	// Timeout bounds the access-token call plus the dial, and every write.
+	Timeout time.Duration
+	// Heartbeat is the heartbeat interval.
+	Heartbeat time.Duration
+	// AccessToken is called before every connect (optional).
+	AccessToken func(context.Context) (string, error)
+	// Refs issues message refs; shared with the registry.
+	Refs *messages.Refs
+	// Epochs numbers incarnations; owned by the supervisor.
+	Epochs *actors.Epoch
+	// Clock drives heartbeats.
+	Clock actors.Clock
+	// Registry receives inbound frames.
+	Registry *actor.PID
+	// Lifetime ends when the client closes; it cancels dials.
+	Lifetime context.Context
+	// Logger (optional, silent by default).
+	Logger *slog.Logger
+	// Stats counts what the connection sees (optional).
+	Stats *Stats
+}
+
+// Stats are counters shared with the client. Safe for concurrent use.
+type Stats struct {
+	FramesIn       atomic.Uint64
+	FramesOut      atomic.Uint64
+	Malformed      atomic.Uint64
+	HeartbeatsSent atomic.Uint64
+	HeartbeatsOK   atomic.Uint64
+	// HeartbeatRTT is the last heartbeat round trip, in nanoseconds.
+	HeartbeatRTT atomic.Int64
+}
+
+// Connecting tells the parent that an incarnation started dialing.
+type Connecting struct{ Epoch uint64 }
+
+// Opened tells the parent that the socket is open. Token is the access
+// token fetched before the dial ("" if none).
+type Opened struct {
+	Epoch uint64
+	Token string
+}
+
+// Closing tells the parent that the socket is being closed on purpose.
+type Closing struct{ Epoch uint64 }

@@ -1,0 +1,31 @@
+// Package connection is the connection actor: it owns the WebSocket of one
+// client, dials it (calling the access-token callback first), runs the
+// heartbeat, writes frames and reads them on a reader goroutine.
+//
+// Each incarnation of the actor is one connection attempt. Any failure — a
+// failed dial, a read error, a server close, a write error, a heartbeat
+// still unanswered at the next tick — tears the socket down and panics with
+// a typed error (*messages.ConnectError, *messages.CloseError or
+// messages.ErrHeartbeatTimeout). The supervisor's restart policy turns that
+// into a reconnect with exponential backoff.
+//
+// # Concurrency
+//
+// The actor is the socket's single writer (gorilla/websocket allows one
+// concurrent writer); every write has a deadline of Config.Timeout. One
+// reader goroutine per incarnation does the blocking reads. It decodes
+// frames and sends them straight to the registry actor — it never runs user
+// code and never blocks on a consumer (the registry's mailbox is unbounded).
+// Heartbeat replies go back to the connection actor. Every message from the
+// reader, the dialer and the heartbeat timer carries the incarnation's
+// epoch; the actor drops messages of older epochs, because the PID and
+// mailbox survive restarts.
+//
+// # Lifecycle
+//
+// Started begins a dial on a goroutine owned by the incarnation. Restarting
+// and Stopping tear down: cancel the dial and wait for it, stop the
+// heartbeat timer, close the socket (with close code 1000 when stopping on
+// purpose) and wait for the reader goroutine to exit. After teardown no
+// goroutine of the incarnation is left.
+package connection

@@ -1,0 +1,42 @@
+// Package realtime is a Supabase Realtime client for Go services, built as
+// a supervised actor runtime on protoactor-go.
+//
+// A Client runs a small actor tree: a supervisor that spawns a connection
+// actor (the WebSocket, heartbeats, reconnection with exponential backoff),
+// a channel-registry actor (channel state machines, routing to your
+// Handler, the send buffer) and a store actor (channel data that survives
+// restarts). You implement Handler and receive every event — broadcasts,
+// channel status, connection state, system messages, errors — in order, on
+// one goroutine.
+//
+//	c, err := realtime.New("https://<ref>.supabase.co", anonKey,
+//		realtime.WithHandler(realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
+//			if b, ok := ev.(realtime.BroadcastEvent); ok {
+//				fmt.Println(b.Event, string(b.Payload))
+//			}
+//		})))
+//	ch, _ := c.Channel("room1", realtime.BroadcastSelf(true))
+//	_ = c.On(ch, realtime.Broadcast{Event: "cursor"})
+//	status, err := c.Subscribe(ctx, ch)
+//	_ = c.Broadcast(ctx, ch, "cursor", map[string]int{"x": 1})
+//	defer c.Close(ctx)
+//
+// # Concurrency
+//
+// Every Client method is safe for concurrent use. Methods that can block
+// take a context.Context first; they talk to the actors by sending a
+// message that carries a reply channel and wait on it and on ctx. Handler
+// calls run on the registry actor, one at a time and in order; a Handler
+// must not block, and a panic in it is recovered and reported as an
+// ErrorEvent. The socket reader never runs user code.
+//
+// # Lifecycle
+//
+// New validates the options, starts the tree and connects in the
+// background. The client reconnects on its own after any socket failure,
+// with backoff, and rejoins every channel that was joined or joining, with
+// a fresh join_ref and token. Close closes the socket, stops every actor and
+// returns when no goroutine of the client is left; it is idempotent. To run
+// the tree as a child of your own protoactor actor, see NewEmbedded and
+// package supervisor.
+package realtime

@@ -1,0 +1,40 @@
+package realtime
+
+import "github.com/supabase-go/realtime/messages"
+
+// Sentinel errors; match them with errors.Is.
+var (
+	ErrClosed           = messages.ErrClosed
+	ErrNotConnected     = messages.ErrNotConnected
+	ErrBufferFull       = messages.ErrBufferFull
+	ErrUnknownChannel   = messages.ErrUnknownChannel
+	ErrChannelClosed    = messages.ErrChannelClosed
+	ErrJoinTimeout      = messages.ErrJoinTimeout
+	ErrPushTimeout      = messages.ErrPushTimeout
+	ErrHeartbeatTimeout = messages.ErrHeartbeatTimeout
+	ErrReconnectLimit   = messages.ErrReconnectLimit
+	ErrChannelError     = messages.ErrChannelError
+	ErrInvalidOption    = messages.ErrInvalidOption
+	ErrHandlerPanic     = messages.ErrHandlerPanic
+	ErrConnectionLost   = messages.ErrConnectionLost
+	ErrDial             = messages.ErrDial
+	ErrMalformedFrame   = messages.ErrMalformed
+	ErrBinaryPayload    = messages.ErrBinaryPayload
+)
+
+// Typed errors; match them with errors.As.
+type (
+	// OptionError: an invalid option or argument (wraps ErrInvalidOption).
+	OptionError = messages.OptionError
+	// ChannelErrorDetail: the server's reason for a channel error (wraps
+	// ErrChannelError).
+	ChannelErrorDetail = messages.ChannelErrorDetail
+	// HandlerPanicError: a recovered Handler panic (wraps ErrHandlerPanic).
+	HandlerPanicError = messages.HandlerPanicError
+	// ConnectError: a failed dial, with the HTTP status and the server's
+	// message of a rejected upgrade (wraps ErrDial).
+	ConnectError = messages.ConnectError
+	// CloseError: the socket closed or failed while open (wraps
+	// ErrConnectionLost).
+	CloseError = messages.CloseError
+)

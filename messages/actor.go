@@ -1,0 +1,97 @@
+package messages
+
+import "time"
+
+// This file holds the messages exchanged between the client API and the
+// actors, and between the actors. Commands are imperative (Subscribe),
+// facts are past tense (ConnectionChanged). Messages that can cross a
+// connection restart carry the connection Epoch.
+
+// CreateChannel registers a channel with the registry. It is a no-op when a
+// channel with the same topic exists.
+type CreateChannel struct {
+	Topic  string
+	Name   string
+	Config ChannelConfig
+}
+
+// AddBinding adds a binding to a channel. A binding that changes the join
+// config of a joined channel makes the registry rejoin it.
+type AddBinding struct {
+	Topic   string
+	Binding Binding
+}
+
+// SubscribeResult is the first outcome of a Subscribe.
+type SubscribeResult struct {
+	Status SubscribeStatus
+	Err    error
+}
+
+// Subscribe asks the registry to join a channel; Reply receives the first
+// outcome.
+type Subscribe struct {
+	Topic string
+	Reply chan<- SubscribeResult
+}
+
+// Unsubscribe asks the registry to leave a channel; with Remove it also
+// forgets the channel. Reply receives nil once the server replied, or the
+// error.
+type Unsubscribe struct {
+	Topic  string
+	Remove bool
+	Reply  chan<- error
+}
+
+// RemoveAll leaves and forgets every channel.
+type RemoveAll struct {
+	Reply chan<- error
+}
+
+// Push sends a message on a channel. The registry fills in join_ref, ref
+// and topic of Frame. Reply receives nil once the push was written to the
+// socket or accepted into the send buffer, or ErrBufferFull.
+type Push struct {
+	Topic string
+	Frame Frame
+	Reply chan<- error
+}
+
+// Inbound is a decoded frame read from the socket. The frame's slices alias
+// a buffer owned by this message.
+type Inbound struct {
+	Epoch    uint64
+	Frame    Frame
+	Received time.Time
+}
+
+// FrameDropped reports a frame the reader could not decode.
+type FrameDropped struct {
+	Epoch uint64
+	Err   error
+}
+
+// Outbound asks the connection to write a frame. If the socket is not open
+// or the write fails, the connection returns it in an OutboundFailed.
+type Outbound struct {
+	Frame Frame
+}
+
+// OutboundFailed returns a frame the connection could not write.
+type OutboundFailed struct {
+	Frame Frame
+	Err   error
+}
+
+// ConnectionChanged reports a connection state change. Token is the access
+// token fetched before the connect (New == ConnOpen only).
+type ConnectionChanged struct {
+	Epoch   uint64
+	Old     ConnectionState
+	New     ConnectionState
+	Err     error
+	Token   string
+	Attempt int
+	RetryIn time.Duration
+}

@@ -1,0 +1,171 @@
+package messages
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Sentinel errors. Every error this module returns wraps one of these or is
+// one of the typed errors below, so callers use errors.Is / errors.As.
+var (
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("realtime: client closed")
+	// ErrNotConnected: the socket is not open.
+	ErrNotConnected = errors.New("realtime: not connected")
+	// ErrBufferFull: the send buffer is full; the push was not accepted.
+	ErrBufferFull = errors.New("realtime: send buffer full")
+	// ErrUnknownChannel: the channel was removed or never created.
+	ErrUnknownChannel = errors.New("realtime: unknown channel")
+	// ErrChannelClosed: the channel is closed (never subscribed, left, or
+	// closed by the server).
+	ErrChannelClosed = errors.New("realtime: channel closed")
+	// ErrJoinTimeout: the server did not answer a join within the timeout.
+	ErrJoinTimeout = errors.New("realtime: join timed out")
+	// ErrPushTimeout: the server did not answer a push within the timeout.
+	ErrPushTimeout = errors.New("realtime: push timed out")
+	// ErrHeartbeatTimeout: a heartbeat was still unanswered at the next
+	// tick; the socket is closed and reconnected.
+	ErrHeartbeatTimeout = errors.New("realtime: heartbeat timeout")
+	// ErrReconnectLimit: the optional reconnect attempt limit was reached.
+	ErrReconnectLimit = errors.New("realtime: reconnect attempts exhausted")
+	// ErrChannelError: the server rejected a join or reported an error for
+	// a channel. *ChannelErrorDetail carries the server's reason.
+	ErrChannelError = errors.New("realtime: channel error")
+	// ErrInvalidOption: an option or argument failed validation.
+	ErrInvalidOption = errors.New("realtime: invalid option")
+	// ErrHandlerPanic: a Handler panicked; see *HandlerPanicError.
+	ErrHandlerPanic = errors.New("realtime: handler panicked")
+	// ErrConnectionLost: the socket closed or failed while open.
+	ErrConnectionLost = errors.New("realtime: connection lost")
+	// ErrDial: the socket could not be opened.
+	ErrDial = errors.New("realtime: dial failed")
+	// ErrStaleFrame: a frame carried a join_ref that is not the channel's
+	// current one and was dropped.
+	ErrStaleFrame = errors.New("realtime: stale frame dropped")
+)
+
+// OptionError reports an invalid option or argument.
+type OptionError struct {
+	Option string // the option or argument name
+	Reason string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("realtime: invalid %s: %s", e.Option, e.Reason)
+}
+
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// ChannelErrorDetail is a server-side channel failure: a join error reply, a
+// phx_error, or a system error that closed the channel.
+type ChannelErrorDetail struct {
+	Topic  string
+	Reason string // the server's reason string, verbatim
+}
+
+func (e *ChannelErrorDetail) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("realtime: channel error on %s", e.Topic)
+	}
+	return fmt.Sprintf("realtime: channel error on %s: %s", e.Topic, e.Reason)
+}
+
+// Unwrap returns ErrChannelError.
+func (e *ChannelErrorDetail) Unwrap() error { return ErrChannelError }
+
+// HandlerPanicError is reported as an ErrorEvent when a Handler panics.
+type HandlerPanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the goroutine stack at the panic
+	Event Event  // the event being handled
+}
+
+func (e *HandlerPanicError) Error() string {
+	return fmt.Sprintf("realtime: handler panicked: %v", e.Value)
+}
+
+// Unwrap returns ErrHandlerPanic.
+func (e *HandlerPanicError) Unwrap() error { return ErrHandlerPanic }
+
+// ConnectError reports a failed dial. The URL is redacted: the apikey query
+// parameter and any token never appear in it.
+type ConnectError struct {
+	URL        string // redacted socket URL
+	StatusCode int    // HTTP status of a rejected upgrade, 0 if none
+	Message    string // the server's "error" text of a rejected upgrade
+	Err        error  // the underlying error
+}
+
+func (e *ConnectError) Error() string {
+	var b strings.Builder
+	b.WriteString("realtime: dial ")
+	b.WriteString(e.URL)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.StatusCode)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	} else if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrDial and the underlying error.
+func (e *ConnectError) Unwrap() []error { return []error{ErrDial, e.Err} }
+
+// CloseError reports a socket that closed or failed while open.
+type CloseError struct {
+	Code int    // WebSocket close code, 0 when the socket failed without one
+	Text string // close reason text
+	Err  error  // the underlying read or write error
+}
+
+func (e *CloseError) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("realtime: connection lost: close %d %s", e.Code, e.Text)
+	}
+	if e.Err != nil {
+		return "realtime: connection lost: " + e.Err.Error()
+	}
+	return "realtime: connection lost"
+}
+
+// Unwrap returns ErrConnectionLost and the underlying error.
+func (e *CloseError) Unwrap() []error { return []error{ErrConnectionLost, e.Err} }
+
+// secretParams are query parameters whose values never appear in logs or
+// errors.
+var secretParams = []string{"apikey", "access_token", "token", "api_key"}
+
+// RedactURL returns raw with secret query values replaced by "REDACTED".
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparseable url>"
+	}
+	q := u.Query()
+	for _, k := range secretParams {
+		if q.Has(k) {
+			q.Set(k, "REDACTED")
+		}
+	}
+	u.RawQuery = q.Encode()
+	u.User = nil
+	return u.String()
+}
+
+// Redact replaces every occurrence of the given secrets in s.
+func Redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "REDACTED")
+		}
+	}
+	return s
+}

@@ -1,0 +1,271 @@
+package realtime
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/messages"
+)
+
+// Option configures a Client. Each option validates its argument; New fails
+// on the first invalid one.
+type Option func(*options) error
+
+// Vsn selects the wire serializer version.
+type Vsn = messages.Vsn
+
+// Serializer versions.
+const (
+	// Vsn1 is "1.0.0": JSON objects, no binary payloads.
+	Vsn1 = messages.V1
+	// Vsn2 is "2.0.0": JSON arrays plus binary broadcasts. The default.
+	Vsn2 = messages.V2
+)
+
+// Clock is the time source for heartbeats, timeouts and backoff.
+type Clock = actors.Clock
+
+// Defaults.
+const (
+	DefaultTimeout           = 10 * time.Second
+	DefaultHeartbeatInterval = 30 * time.Second
+	DefaultSendBufferSize    = 100
+)
+
+type options struct {
+	name           string
+	timeout        time.Duration
+	heartbeat      time.Duration
+	reconnectAfter func(int) time.Duration
+	rejoinAfter    func(int) time.Duration
+	maxAttempts    int
+	accessToken    func(context.Context) (string, error)
+	params         url.Values
+	logLevel       string
+	vsn            Vsn
+	logger         *slog.Logger
+	handler        Handler
+	bufferSize     int
+	clock          Clock
+	dialer         *websocket.Dialer
+	header         http.Header
+}
+
+func defaultOptions() options {
+	return options{
+		name:       "realtime",
+		timeout:    DefaultTimeout,
+		heartbeat:  DefaultHeartbeatInterval,
+		vsn:        Vsn2,
+		bufferSize: DefaultSendBufferSize,
+		clock:      actors.RealClock{},
+		logger:     actors.DiscardLogger(),
+	}
+}
+
+func invalid(option, reason string) error {
+	return &messages.OptionError{Option: option, Reason: reason}
+}
+
+// WithName names the client; it prefixes the actor names and is added to
+// log records. Default: "realtime".
+func WithName(name string) Option {
+	return func(o *options) error {
+		if name == "" {
+			return invalid("name", "must not be empty")
+		}
+		o.name = name
+		return nil
+	}
+}
+
+// WithTimeout bounds the dial (with the access-token call), every join,
+// leave and acknowledged push, and every socket write. Default: 10 s.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return invalid("timeout", "must be positive")
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// WithHeartbeatInterval sets how often a heartbeat is sent. A heartbeat
+// still unanswered at the next tick closes the socket and reconnects.
+// Default: 30 s (realtime-js uses 25 s; the server drops sockets idle for
+// 60 s, so keep it under 30 s).
+func WithHeartbeatInterval(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return invalid("heartbeat interval", "must be positive")
+		}
+		o.heartbeat = d
+		return nil
+	}
+}
+
+// WithReconnectAfter replaces the reconnect backoff: f(tries) is the delay
+// before reconnect attempt tries (1-based; reset once a connection opens).
+// Default: 1 s, 2 s, 4 s, 8 s, then 10 s, each reduced by up to 20 % jitter.
+func WithReconnectAfter(f func(tries int) time.Duration) Option {
+	return func(o *options) error {
+		if f == nil {
+			return invalid("reconnect after", "must not be nil")
+		}
+		o.reconnectAfter = f
+		return nil
+	}
+}
+
+// WithRejoinAfter replaces the channel rejoin backoff used after a join
+// error or timeout. Default: 1 s, 2 s, 5 s, then 10 s.
+func WithRejoinAfter(f func(tries int) time.Duration) Option {
+	return func(o *options) error {
+		if f == nil {
+			return invalid("rejoin after", "must not be nil")
+		}
+		o.rejoinAfter = f
+		return nil
+	}
+}
+
+// WithMaxReconnectAttempts stops reconnecting after n consecutive failed
+// attempts; the client then stays closed and reports ErrReconnectLimit.
+// Default: 0, never give up.
+func WithMaxReconnectAttempts(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return invalid("max reconnect attempts", "must not be negative")
+		}
+		o.maxAttempts = n
+		return nil
+	}
+}
+
+// WithAccessToken sets the callback that returns the user's JWT. It is
+// called before every connect; the token goes into every phx_join.
+// Default: none (the server authorizes channels with the API key).
+func WithAccessToken(f func(ctx context.Context) (string, error)) Option {
+	return func(o *options) error {
+		if f == nil {
+			return invalid("access token", "must not be nil")
+		}
+		o.accessToken = f
+		return nil
+	}
+}
+
+// WithParams adds query parameters to the socket URL. apikey and vsn are
+// set by the client and cannot be overridden here. Default: none.
+func WithParams(p url.Values) Option {
+	return func(o *options) error {
+		for k := range p {
+			if k == "apikey" || k == "vsn" {
+				return invalid("params", "must not set "+k)
+			}
+		}
+		o.params = p
+		return nil
+	}
+}
+
+// WithLogLevel sets the server-side log level of this connection:
+// "info", "warning" or "error". Default: unset (the server uses "error").
+func WithLogLevel(level string) Option {
+	return func(o *options) error {
+		switch level {
+		case "info", "warning", "error":
+			o.logLevel = level
+			return nil
+		}
+		return invalid("log level", `must be "info", "warning" or "error"`)
+	}
+}
+
+// WithVsn selects the serializer. Default: Vsn2 ("2.0.0"), as realtime-js.
+func WithVsn(v Vsn) Option {
+	return func(o *options) error {
+		if _, err := messages.CodecFor(v); err != nil {
+			return invalid("vsn", `must be "1.0.0" or "2.0.0"`)
+		}
+		o.vsn = v
+		return nil
+	}
+}
+
+// WithLogger sets the logger of the client and of protoactor-go. Default:
+// silent. Secrets never appear in log records.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return invalid("logger", "must not be nil")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithHandler sets the Handler that receives the client's events. Default:
+// none (events are dropped).
+func WithHandler(h Handler) Option {
+	return func(o *options) error {
+		if h == nil {
+			return invalid("handler", "must not be nil")
+		}
+		o.handler = h
+		return nil
+	}
+}
+
+// WithSendBufferSize caps the pushes buffered while their channel cannot
+// send (socket down, channel not joined yet). A push into a full buffer
+// returns ErrBufferFull. Default: 100.
+func WithSendBufferSize(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return invalid("send buffer size", "must be at least 1")
+		}
+		o.bufferSize = n
+		return nil
+	}
+}
+
+// WithClock replaces the clock behind heartbeats, timeouts and backoff, for
+// tests. Default: the wall clock.
+func WithClock(c Clock) Option {
+	return func(o *options) error {
+		if c == nil {
+			return invalid("clock", "must not be nil")
+		}
+		o.clock = c
+		return nil
+	}
+}
+
+// WithDialer sets the WebSocket dialer (proxy, TLS roots…). Certificate
+// verification is never turned off by the client. Default: a copy of
+// websocket.DefaultDialer.
+func WithDialer(d *websocket.Dialer) Option {
+	return func(o *options) error {
+		if d == nil {
+			return invalid("dialer", "must not be nil")
+		}
+		o.dialer = d
+		return nil
+	}
+}
+
+// WithHeader adds HTTP headers to the upgrade request (for example
+// x-* headers that RLS policies read). Default: none.
+func WithHeader(h http.Header) Option {
+	return func(o *options) error {
+		o.header = h.Clone()
+		return nil
+	}
+}

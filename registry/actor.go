@@ -1,0 +1,310 @@
+package registry
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/store"
+)
+
+// loadWait bounds the Started handler's wait for the store's snapshot.
+const loadWait = 5 * time.Second
+
+// Props returns the props of a registry actor.
+func Props(cfg Config) *actor.Props {
+	if cfg.Clock == nil {
+		cfg.Clock = actors.RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = actors.DiscardLogger()
+	}
+	if cfg.RejoinAfter == nil {
+		cfg.RejoinAfter = DefaultRejoin
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = &Stats{}
+	}
+	if cfg.Token == nil {
+		cfg.Token = &Token{}
+	}
+	if cfg.Lifetime == nil {
+		cfg.Lifetime = context.Background()
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
+	})
+}
+
+// Timer messages. Each names what it belongs to so a stale one is ignored.
+type (
+	replyTimeout struct{ ref string }
+	rejoinDue    struct {
+		topic string
+		gen   uint64
+	}
+)
+
+type reg struct {
+	cfg  Config
+	self *actor.PID
+	root *actor.RootContext
+
+	channels map[string]*channel
+	seq      uint64
+	open     bool
+	pending  map[string]*pending
+	buffered int
+}
+
+func (r *reg) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		r.start(ctx)
+	case *actor.Restarting, *actor.Stopping:
+		r.stopTimers()
+	case *messages.Inbound:
+		r.inbound(m)
+	case *messages.FrameDropped:
+		r.deliver(nil, messages.ErrorEvent{Err: m.Err})
+	case *messages.ConnectionChanged:
+		r.connectionChanged(m)
+	case *messages.OutboundFailed:
+		r.outboundFailed(m)
+	case *messages.CreateChannel:
+		r.create(m)
+	case *messages.AddBinding:
+		r.addBinding(m)
+	case *messages.Subscribe:
+		r.subscribe(m)
+	case *messages.Unsubscribe:
+		r.unsubscribe(m.Topic, m.Remove, func(err error) { actors.Reply(m.Reply, err) })
+	case *messages.RemoveAll:
+		r.removeAll(m)
+	case *messages.Push:
+		actors.Reply(m.Reply, r.push(m.Topic, m.Frame))
+	case *replyTimeout:
+		r.replyTimedOut(m.ref)
+	case *rejoinDue:
+		r.rejoinDue(m)
+	}
+}
+
+func (r *reg) start(ctx actor.Context) {
+	r.self = ctx.Self()
+	r.root = ctx.ActorSystem().Root
+	lctx, cancel := context.WithTimeout(r.cfg.Lifetime, loadWait)
+	defer cancel()
+	snap, err := actors.Request(lctx, r.root, r.cfg.Store, nil, func(reply chan<- *store.Snapshot) any {
+		return &store.Load{Reply: reply}
+	})
+	if err != nil {
+		r.cfg.Logger.Warn("realtime: registry could not load channels", slog.Any("err", err))
+	}
+	if r.cfg.ConnState != nil {
+		r.open = r.cfg.ConnState() == messages.ConnOpen
+	}
+	for _, rec := range snap.All() {
+		ch := &channel{rec: rec}
+		r.channels[rec.Topic] = ch
+		if rec.Seq > r.seq {
+			r.seq = rec.Seq
+		}
+	}
+	// Resume: timers and in-flight pushes were lost with the old instance.
+	for _, ch := range r.ordered() {
+		switch ch.rec.State {
+		case messages.ChannelLeaving:
+			r.setState(ch, messages.ChannelClosed, "", nil)
+		case messages.ChannelJoined:
+			if !r.open {
+				r.setState(ch, messages.ChannelErrored, "", messages.ErrConnectionLost)
+			}
+		case messages.ChannelJoining, messages.ChannelErrored:
+			if ch.rec.Wanted && r.open {
+				r.join(ch)
+			}
+		}
+	}
+}
+
+func (r *reg) stopTimers() {
+	for _, p := range r.pending {
+		p.timer.Stop()
+	}
+	for _, ch := range r.channels {
+		ch.stopRejoin()
+	}
+}
+
+// ordered returns the channels in creation order.
+func (r *reg) ordered() []*channel {
+	out := make([]*channel, 0, len(r.channels))
+	for _, ch := range r.channels {
+		out = append(out, ch)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].rec.Seq < out[j-1].rec.Seq; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// persist writes the channel's record through to the store.
+func (r *reg) persist(ch *channel) {
+	r.root.Send(r.cfg.Store, &store.Put{Record: ch.rec.Clone()})
+}
+
+// send hands a frame to the connection actor.
+func (r *reg) send(f messages.Frame) {
+	r.root.Send(r.cfg.Connection, &messages.Outbound{Frame: f})
+}
+
+// setState changes a channel's state, persists it and reports it.
+func (r *reg) setState(ch *channel, s messages.ChannelState, status messages.SubscribeStatus, err error) {
+	changed := ch.rec.State != s
+	ch.rec.State = s
+	r.persist(ch)
+	if changed || status != "" {
+		r.deliver(ch, messages.ChannelStatusEvent{
+			Channel: ch.rec.Name, Topic: ch.rec.Topic, State: s, Status: status, Err: err,
+		})
+	}
+}
+
+func (r *reg) create(m *messages.CreateChannel) {
+	if _, ok := r.channels[m.Topic]; ok {
+		return
+	}
+	r.seq++
+	ch := &channel{rec: store.Record{
+		Topic: m.Topic, Name: m.Name, Config: m.Config, State: messages.ChannelClosed, Seq: r.seq,
+	}}
+	r.channels[m.Topic] = ch
+	r.persist(ch)
+}
+
+func (r *reg) addBinding(m *messages.AddBinding) {
+	ch := r.channels[m.Topic]
+	if ch == nil {
+		r.deliver(nil, messages.ErrorEvent{Channel: messages.SubTopic(m.Topic), Err: messages.ErrUnknownChannel})
+		return
+	}
+	ch.rec.Bindings = append(ch.rec.Bindings, m.Binding)
+	r.persist(ch)
+	if !bindingsNeedRejoin(m.Binding) {
+		return
+	}
+	switch ch.rec.State {
+	case messages.ChannelJoined:
+		// The join config changed: rejoin transparently.
+		if r.open {
+			r.join(ch)
+		}
+	case messages.ChannelJoining:
+		if _, inFlight := r.pending[ch.rec.JoinRef]; inFlight {
+			ch.dirty = true
+		}
+	}
+}
+
+func (r *reg) subscribe(m *messages.Subscribe) {
+	ch := r.channels[m.Topic]
+	if ch == nil {
+		actors.Reply(m.Reply, messages.SubscribeResult{Err: messages.ErrUnknownChannel})
+		return
+	}
+	if ch.rec.State == messages.ChannelJoined {
+		actors.Reply(m.Reply, messages.SubscribeResult{Status: messages.Subscribed})
+		return
+	}
+	ch.subWaiters = append(ch.subWaiters, m.Reply)
+	ch.rec.Wanted = true
+	if _, inFlight := r.pending[ch.rec.JoinRef]; inFlight && ch.rec.State == messages.ChannelJoining {
+		return
+	}
+	if r.open {
+		r.join(ch)
+		return
+	}
+	// Not connected yet: the join goes out when the socket opens.
+	r.setState(ch, messages.ChannelJoining, "", nil)
+}
+
+// join sends a phx_join with a fresh ref (the new join_ref) and token.
+func (r *reg) join(ch *channel) {
+	ch.stopRejoin()
+	if old, ok := r.pending[ch.rec.JoinRef]; ok && old.kind == pendingJoin {
+		old.timer.Stop()
+		delete(r.pending, ch.rec.JoinRef)
+	}
+	ref := r.cfg.Refs.Next()
+	ch.rec.JoinRef = ref
+	ch.dirty = false
+	r.track(&pending{kind: pendingJoin, topic: ch.rec.Topic, joinRef: ref}, ref)
+	r.send(messages.Frame{
+		JoinRef: ref, Ref: ref, Topic: ch.rec.Topic, Event: "phx_join",
+		Payload: joinPayloadFor(ch, r.tokenFor(ch)),
+	})
+	r.setState(ch, messages.ChannelJoining, "", nil)
+}
+
+func (r *reg) scheduleRejoin(ch *channel) {
+	ch.stopRejoin()
+	if !ch.rec.Wanted {
+		return
+	}
+	ch.rejoinTries++
+	d := r.cfg.RejoinAfter(ch.rejoinTries)
+	gen, topic, root, self := ch.rejoinGen, ch.rec.Topic, r.root, r.self
+	ch.rejoinTimer = r.cfg.Clock.AfterFunc(d, func() { root.Send(self, &rejoinDue{topic: topic, gen: gen}) })
+}
+
+func (r *reg) rejoinDue(m *rejoinDue) {
+	ch := r.channels[m.topic]
+	if ch == nil || ch.rejoinGen != m.gen {
+		return
+	}
+	ch.rejoinTimer = nil
+	if ch.rec.Wanted && r.open && ch.rec.State == messages.ChannelErrored {
+		r.join(ch)
+	}
+}
+
+func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
+	r.deliver(nil, messages.ConnectionStateEvent{Old: m.Old, New: m.New, Err: m.Err, Attempt: m.Attempt, RetryIn: m.RetryIn})
+	if m.New == messages.ConnOpen {
+		if m.Token != "" {
+			r.cfg.Token.Set(m.Token)
+		}
+		r.open = true
+		for _, ch := range r.ordered() {
+			if ch.rec.Wanted {
+				ch.rejoinTries = 0
+				r.join(ch)
+			}
+		}
+		return
+	}
+	if !r.open {
+		return
+	}
+	r.open = false
+	// Everything in flight on the old socket is lost.
+	for ref, p := range r.pending {
+		p.timer.Stop()
+		delete(r.pending, ref)
+		r.abandon(p, m.Err)
+	}
+	for _, ch := range r.ordered() {
+		ch.stopRejoin()
+		switch ch.rec.State {
+		case messages.ChannelJoined, messages.ChannelJoining:
+			r.setState(ch, messages.ChannelErrored, "", m.Err)
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package registry
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/messages"
+)
+
+// Config configures the registry actor.
+type Config struct {
+	// Handler receives every event (optional; a channel may override it).
+	Handler messages.Handler
+	// Timeout bounds joins, leaves and acknowledged pushes.
+	Timeout time.Duration
+	// RejoinAfter is the channel rejoin backoff (optional; DefaultRejoin).
+	RejoinAfter func(tries int) time.Duration
+	// BufferSize caps the pushes buffered while channels cannot send.
+	BufferSize int
+	// Clock drives timeouts (optional; real clock).
+	Clock actors.Clock
+	// Logger (optional; silent).
+	Logger *slog.Logger
+
+	// Filled in by the supervisor.
+	Refs       *messages.Refs
+	Store      *actor.PID
+	Connection *actor.PID
+	Lifetime   context.Context
+	Stats      *Stats
+	ConnState  func() messages.ConnectionState
+	Token      *Token
+}
+
+// Stats are the registry's counters. Safe for concurrent use.
+type Stats struct {
+	// Delivered counts events handed to a Handler.
+	Delivered atomic.Uint64
+	// Stale counts frames dropped for a stale join_ref.
+	Stale atomic.Uint64
+	// Unrouted counts frames for topics with no channel.
+	Unrouted atomic.Uint64
+	// HandlerPanics counts recovered Handler panics.
+	HandlerPanics atomic.Uint64
+	// Buffered is the number of pushes waiting in the send buffer.
+	Buffered atomic.Int64
+}
+
+// Token holds the client-wide access token: the one fetched before the
+// last connect, or set later. Safe for concurrent use.
+type Token struct{ v atomic.Pointer[string] }
+
+// Get returns the token ("" if none).
+func (t *Token) Get() string {
+	if p := t.v.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Set replaces the token.
+func (t *Token) Set(s string) { t.v.Store(&s) }
+
+// DefaultRejoin is the channel rejoin backoff of phoenix.js: 1 s, 2 s, 5 s,
+// then 10 s.
+func DefaultRejoin(tries int) time.Duration {
+	switch {
+	case tries <= 1:
+		return time.Second
+	case tries == 2:
+		return 2 * time.Second
+	case tries == 3:
+		return 5 * time.Second
+	default:
+		return 10 * time.Second
+	}
+}

@@ -1,0 +1,28 @@
+// Package registry is the channel-registry actor: it runs every channel's
+// state machine (closed, joining, joined, leaving, errored), builds join
+// payloads, matches replies to pushes, routes inbound messages to the
+// user's Handler and buffers pushes while a channel cannot send.
+//
+// Channels are rejoined after every reconnect with a new join_ref and the
+// freshest access token. A join that gets no reply within the timeout is
+// reported TIMED_OUT, left, and retried with backoff (1 s, 2 s, 5 s, then
+// 10 s); an error reply is reported CHANNEL_ERROR with the server's reason
+// and retried the same way; a server phx_close is terminal. Frames whose
+// join_ref is not the channel's current one are dropped.
+//
+// # Concurrency
+//
+// Everything happens on the actor's goroutine: Handler calls run there, one
+// at a time and in arrival order, so a Handler needs no locking but must not
+// block. A Handler panic is recovered and reported as an ErrorEvent; it
+// never restarts the registry. Timers only Send messages tagged with what
+// they belong to (topic and join_ref, or ref), and stale ones are ignored.
+//
+// # Lifecycle
+//
+// On Started the registry loads the channel records from the store actor
+// and resumes: channels that were joined stay joined if the socket is still
+// open, channels that were joining are joined again. Every state change is
+// written through to the store, so a restart loses nothing but in-flight
+// timers, which are re-armed. Restarting and Stopping stop all timers.
+package registry

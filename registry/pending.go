@@ -1,0 +1,115 @@
+package registry
+
+import (
+	"github.com/supabase-go/realtime/messages"
+)
+
+type pendingKind uint8
+
+const (
+	pendingJoin pendingKind = iota
+	pendingLeave
+	pendingPush
+)
+
+// pending is a push waiting for its phx_reply, keyed by its ref.
+type pending struct {
+	kind    pendingKind
+	topic   string
+	joinRef string
+	timer   interface{ Stop() bool }
+	// done is called once with the reply (nil error for status ok) or the
+	// failure. Leaves and acknowledged pushes use it.
+	done func(rep messages.Reply, err error)
+}
+
+// track registers p under ref and arms its timeout.
+func (r *reg) track(p *pending, ref string) {
+	root, self := r.root, r.self
+	p.timer = r.cfg.Clock.AfterFunc(r.cfg.Timeout, func() { root.Send(self, &replyTimeout{ref: ref}) })
+	r.pending[ref] = p
+}
+
+// reply handles a phx_reply that matches a pending push.
+func (r *reg) reply(ref string, p *pending, f *messages.Frame) {
+	p.timer.Stop()
+	delete(r.pending, ref)
+	rep, err := messages.ParseReply(f.Payload)
+	if err != nil {
+		r.deliver(r.channels[p.topic], messages.ErrorEvent{Channel: messages.SubTopic(p.topic), Err: err})
+		rep = messages.Reply{Status: "error"}
+	}
+	switch p.kind {
+	case pendingJoin:
+		r.joinReplied(p, rep)
+	default:
+		if p.done != nil {
+			p.done(rep, nil)
+		}
+	}
+}
+
+func (r *reg) replyTimedOut(ref string) {
+	p, ok := r.pending[ref]
+	if !ok {
+		return
+	}
+	delete(r.pending, ref)
+	switch p.kind {
+	case pendingJoin:
+		r.joinTimedOut(p)
+	default:
+		if p.done != nil {
+			p.done(messages.Reply{}, messages.ErrPushTimeout)
+		}
+	}
+}
+
+// abandon fails a pending push whose socket went away.
+func (r *reg) abandon(p *pending, cause error) {
+	if p.kind == pendingJoin || p.done == nil {
+		return // the channel state machine rejoins
+	}
+	if cause == nil {
+		cause = messages.ErrConnectionLost
+	}
+	p.done(messages.Reply{}, cause)
+}
+
+func (r *reg) joinReplied(p *pending, rep messages.Reply) {
+	ch := r.channels[p.topic]
+	if ch == nil || ch.rec.JoinRef != p.joinRef || !ch.rec.Wanted {
+		return
+	}
+	if rep.Status != "ok" {
+		err := &messages.ChannelErrorDetail{Topic: ch.rec.Topic, Reason: messages.ReplyReason(rep.Response)}
+		ch.resolve(messages.SubscribeResult{Status: messages.ChannelError, Err: err})
+		r.setState(ch, messages.ChannelErrored, messages.ChannelError, err)
+		r.scheduleRejoin(ch)
+		return
+	}
+	ch.rejoinTries = 0
+	ch.resolve(messages.SubscribeResult{Status: messages.Subscribed})
+	r.setState(ch, messages.ChannelJoined, messages.Subscribed, nil)
+	r.flush(ch)
+	if ch.dirty && r.open {
+		r.join(ch)
+	}
+}
+
+func (r *reg) joinTimedOut(p *pending) {
+	ch := r.channels[p.topic]
+	if ch == nil || ch.rec.JoinRef != p.joinRef {
+		return
+	}
+	// Tell the server to drop the half-made join, as phoenix.js does.
+	if r.open {
+		r.send(messages.Frame{JoinRef: p.joinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "phx_leave", Payload: emptyObject})
+	}
+	err := messages.ErrJoinTimeout
+	ch.resolve(messages.SubscribeResult{Status: messages.TimedOut, Err: err})
+	r.setState(ch, messages.ChannelErrored, messages.TimedOut, err)
+	r.scheduleRejoin(ch)
+}
+
+var emptyObject = []byte("{}")

@@ -1,0 +1,94 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/supabase-go/realtime/messages"
+)
+
+// push sends a user push now if the channel is joined on an open socket,
+// or buffers it until the channel (re)joins. A full buffer is an error for
+// the caller; nothing is dropped silently.
+func (r *reg) push(topic string, f messages.Frame) error {
+	ch := r.channels[topic]
+	if ch == nil {
+		return messages.ErrUnknownChannel
+	}
+	if !ch.rec.Wanted {
+		return messages.ErrChannelClosed
+	}
+	if r.open && ch.rec.State == messages.ChannelJoined {
+		r.sendPush(ch, f)
+		return nil
+	}
+	if r.buffered >= r.cfg.BufferSize {
+		return messages.ErrBufferFull
+	}
+	ch.outbox = append(ch.outbox, f)
+	r.setBuffered(r.buffered + 1)
+	return nil
+}
+
+func (r *reg) setBuffered(n int) {
+	r.buffered = n
+	r.cfg.Stats.Buffered.Store(int64(n))
+}
+
+// sendPush stamps a push with the channel's join_ref, a fresh ref and the
+// topic, and writes it.
+func (r *reg) sendPush(ch *channel, f messages.Frame) {
+	f.JoinRef = ch.rec.JoinRef
+	f.Ref = r.cfg.Refs.Next()
+	f.Topic = ch.rec.Topic
+	r.send(f)
+}
+
+// flush sends a joined channel's buffered pushes in order.
+func (r *reg) flush(ch *channel) {
+	if len(ch.outbox) == 0 {
+		return
+	}
+	out := ch.outbox
+	ch.outbox = nil
+	r.setBuffered(r.buffered - len(out))
+	for _, f := range out {
+		r.sendPush(ch, f)
+	}
+}
+
+// discard empties a channel's buffer that can no longer be sent and
+// reports it, so the loss is never silent.
+func (r *reg) discard(ch *channel, cause error) {
+	if len(ch.outbox) == 0 {
+		return
+	}
+	n := len(ch.outbox)
+	ch.outbox = nil
+	r.setBuffered(r.buffered - n)
+	r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: fmt.Errorf("realtime: %d buffered pushes on %s discarded: %w", n, ch.rec.Topic, cause)})
+}
+
+// outboundFailed takes back a push the connection could not write. Joins,
+// leaves and token pushes are redone by the channel state machine; user
+// pushes go back to the front of their channel's buffer (they were
+// already accepted, so they may exceed the buffer size).
+func (r *reg) outboundFailed(m *messages.OutboundFailed) {
+	f := m.Frame
+	switch f.Event {
+	case "phx_join", "phx_leave", "access_token", "heartbeat":
+		return
+	}
+	ch := r.channels[f.Topic]
+	encodeErr := errors.Is(m.Err, messages.ErrMalformed) || errors.Is(m.Err, messages.ErrUnsupported) || errors.Is(m.Err, messages.ErrHeaderTooLong)
+	if ch == nil || !ch.rec.Wanted || encodeErr {
+		r.deliver(ch, messages.ErrorEvent{Channel: messages.SubTopic(f.Topic), Err: fmt.Errorf("realtime: push %q on %s not sent: %w", f.Event, f.Topic, m.Err)})
+		return
+	}
+	if r.open && ch.rec.State == messages.ChannelJoined {
+		r.sendPush(ch, f)
+		return
+	}
+	ch.outbox = append([]messages.Frame{f}, ch.outbox...)
+	r.setBuffered(r.buffered + 1)
+}

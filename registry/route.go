@@ -1,0 +1,148 @@
+package registry
+
+import (
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/supabase-go/realtime/messages"
+)
+
+// inbound routes one frame read from the socket.
+func (r *reg) inbound(m *messages.Inbound) {
+	f := &m.Frame
+	if f.Event == "phx_reply" && f.Ref != "" {
+		if p, ok := r.pending[f.Ref]; ok {
+			r.reply(f.Ref, p, f)
+			return
+		}
+	}
+	ch := r.channels[f.Topic]
+	if ch == nil {
+		r.cfg.Stats.Unrouted.Add(1)
+		return
+	}
+	if r.stale(ch, f) {
+		r.cfg.Stats.Stale.Add(1)
+		r.cfg.Logger.Debug("realtime: stale frame dropped", slog.String("topic", f.Topic), slog.String("event", f.Event))
+		return
+	}
+	switch f.Event {
+	case "broadcast":
+		r.broadcast(ch, m)
+	case "system":
+		r.system(ch, f)
+	case "phx_close":
+		r.serverClosed(ch)
+	case "phx_error":
+		r.serverErrored(ch)
+	}
+}
+
+// stale reports a frame from an earlier incarnation of the channel. A null
+// join_ref always passes (fastlane broadcasts, presence diffs, changes);
+// phx_close and phx_error carry the join_ref as their ref too, which is the
+// only way to tell on vsn 1.0.0, where the server never sends join_ref.
+func (r *reg) stale(ch *channel, f *messages.Frame) bool {
+	if f.JoinRef != "" && f.JoinRef != ch.rec.JoinRef {
+		return true
+	}
+	if (f.Event == "phx_close" || f.Event == "phx_error") && f.Ref != "" && f.Ref != ch.rec.JoinRef {
+		return true
+	}
+	return false
+}
+
+func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
+	f := &m.Frame
+	ev := messages.BroadcastEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, Received: m.Received}
+	if f.Kind == messages.KindUserBroadcast || f.Kind == messages.KindUserBroadcastPush {
+		ev.Event = f.UserEvent
+		if f.Encoding == messages.EncodingJSON {
+			ev.Payload = f.Payload
+		} else {
+			ev.Binary = f.Payload
+			if ev.Binary == nil {
+				ev.Binary = []byte{}
+			}
+		}
+		ev.Meta = f.Meta
+	} else {
+		b, err := messages.ParseBroadcast(f.Payload)
+		if err != nil {
+			r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
+			return
+		}
+		ev.Event, ev.Payload, ev.Meta = b.Event, b.Payload, b.Meta
+	}
+	for _, b := range ch.rec.Bindings {
+		if bb, ok := b.(messages.Broadcast); ok && bb.Matches(ev.Event) {
+			r.deliver(ch, ev)
+			return
+		}
+	}
+}
+
+func (r *reg) system(ch *channel, f *messages.Frame) {
+	s, err := messages.ParseSystem(f.Payload)
+	if err != nil {
+		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
+		return
+	}
+	r.deliver(ch, messages.SystemEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, Extension: s.Extension, Status: s.Status, Message: s.Message})
+}
+
+// serverClosed handles phx_close: terminal, no automatic rejoin.
+func (r *reg) serverClosed(ch *channel) {
+	if !ch.rec.Wanted && (ch.rec.State == messages.ChannelClosed || ch.rec.State == messages.ChannelLeaving) {
+		return // the close that follows our own leave
+	}
+	ch.rec.Wanted = false
+	ch.stopRejoin()
+	if p, ok := r.pending[ch.rec.JoinRef]; ok && p.kind == pendingJoin {
+		p.timer.Stop()
+		delete(r.pending, ch.rec.JoinRef)
+	}
+	ch.resolve(messages.SubscribeResult{Status: messages.Closed, Err: messages.ErrChannelClosed})
+	r.discard(ch, messages.ErrChannelClosed)
+	r.setState(ch, messages.ChannelClosed, messages.Closed, nil)
+}
+
+// serverErrored handles phx_error: the channel crashed on the server; rejoin
+// with backoff.
+func (r *reg) serverErrored(ch *channel) {
+	if !ch.rec.Wanted {
+		return
+	}
+	err := &messages.ChannelErrorDetail{Topic: ch.rec.Topic, Reason: "channel crashed (phx_error)"}
+	r.setState(ch, messages.ChannelErrored, messages.ChannelError, err)
+	r.scheduleRejoin(ch)
+}
+
+// deliver hands an event to the channel's Handler (or the client's).
+func (r *reg) deliver(ch *channel, ev messages.Event) {
+	h := ch.handler(r.cfg.Handler)
+	if h == nil {
+		return
+	}
+	r.cfg.Stats.Delivered.Add(1)
+	r.invoke(h, ev, true)
+}
+
+// invoke calls the Handler and recovers a panic, reporting it as an
+// ErrorEvent to the same Handler (once: a panic while handling that report
+// is only logged).
+func (r *reg) invoke(h messages.Handler, ev messages.Event, report bool) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		r.cfg.Stats.HandlerPanics.Add(1)
+		err := &messages.HandlerPanicError{Value: v, Stack: debug.Stack(), Event: ev}
+		r.cfg.Logger.Error("realtime: handler panicked", slog.Any("panic", v), slog.String("channel", ev.ChannelName()))
+		if report {
+			r.invoke(h, messages.ErrorEvent{Channel: ev.ChannelName(), Err: err}, false)
+		}
+	}()
+	h.HandleEvent(r.cfg.Lifetime, ev)
+}

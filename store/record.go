@@ -1,0 +1,43 @@
+package store
+
+import (
+	"slices"
+
+	"github.com/supabase-go/realtime/messages"
+)
+
+// Record is everything the runtime knows about one channel that must
+// survive a registry restart. Records are values; a Record stored in a
+// Snapshot is never mutated.
+type Record struct {
+	Topic    string
+	Name     string
+	Config   messages.ChannelConfig
+	Bindings []messages.Binding
+	// Wanted is true while the user wants the channel joined (between
+	// Subscribe and Unsubscribe or a server phx_close).
+	Wanted bool
+	State  messages.ChannelState
+	// JoinRef is the ref of the phx_join of the current incarnation.
+	JoinRef string
+	// Token is a channel-specific access token ("" = the client's).
+	Token string
+	// Seq orders records by creation.
+	Seq uint64
+	// Ext holds feature state keyed by feature name (presence, postgres
+	// binding ids…). Values must be immutable.
+	Ext map[string]any
+}
+
+// Clone returns a copy whose slices and maps are not shared with r.
+func (r Record) Clone() Record {
+	r.Bindings = slices.Clone(r.Bindings)
+	if r.Ext != nil {
+		ext := make(map[string]any, len(r.Ext))
+		for k, v := range r.Ext {
+			ext[k] = v
+		}
+		r.Ext = ext
+	}
+	return r
+}

@@ -1,0 +1,69 @@
+package store
+
+import (
+	"sort"
+	"sync/atomic"
+)
+
+// Snapshot is an immutable view of all channel records.
+type Snapshot struct {
+	records map[string]Record
+}
+
+// Get returns the record of a topic.
+func (s *Snapshot) Get(topic string) (Record, bool) {
+	if s == nil {
+		return Record{}, false
+	}
+	r, ok := s.records[topic]
+	return r, ok
+}
+
+// Len returns the number of channels.
+func (s *Snapshot) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.records)
+}
+
+// All returns the records in creation order.
+func (s *Snapshot) All() []Record {
+	if s == nil {
+		return nil
+	}
+	out := make([]Record, 0, len(s.records))
+	for _, r := range s.records {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// Table holds the current Snapshot. It is created once per client and
+// handed to every incarnation of the store actor.
+type Table struct {
+	snap atomic.Pointer[Snapshot]
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table {
+	t := &Table{}
+	t.snap.Store(&Snapshot{records: map[string]Record{}})
+	return t
+}
+
+// Snapshot returns the current snapshot. It never blocks.
+func (t *Table) Snapshot() *Snapshot { return t.snap.Load() }
+
+// apply publishes a copy of the current snapshot changed by fn. Only the
+// store actor calls it.
+func (t *Table) apply(fn func(m map[string]Record)) {
+	old := t.snap.Load()
+	m := make(map[string]Record, len(old.records)+1)
+	for k, v := range old.records {
+		m[k] = v
+	}
+	fn(m)
+	t.snap.Store(&Snapshot{records: m})
+}

@@ -1,0 +1,136 @@
+package supervisor
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/connection"
+	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/registry"
+	"github.com/supabase-go/realtime/store"
+)
+
+// Config configures the runtime. Connection and Registry are the child
+// configurations; the PIDs, counters and lifetime in them are filled in by
+// the runtime.
+type Config struct {
+	Connection connection.Config
+	Registry   registry.Config
+	// ReconnectAfter overrides DefaultBackoff (optional).
+	ReconnectAfter func(tries int) time.Duration
+	// MaxAttempts stops reconnecting after this many consecutive failed
+	// attempts; 0 means never give up.
+	MaxAttempts int
+	// Clock drives backoff timers (optional, real clock by default).
+	Clock actors.Clock
+	// Logger (optional, silent by default).
+	Logger *slog.Logger
+}
+
+// Runtime is the state of one client's actor tree that outlives every
+// actor restart: the channel table, the ref counter, the connection epoch,
+// counters and the current connection state.
+type Runtime struct {
+	cfg Config
+
+	Table      *store.Table
+	Refs       messages.Refs
+	Epochs     actors.Epoch
+	ConnStats  connection.Stats
+	RegStats   registry.Stats
+	Token      registry.Token
+	lifetime   context.Context
+	cancel     context.CancelFunc
+	state      atomic.Value // messages.ConnectionState
+	bindOnce   sync.Once
+	bound      chan struct{}
+	stopOnce   sync.Once
+	stopped    chan struct{}
+	mu         sync.Mutex
+	system     *actor.ActorSystem
+	pid        *actor.PID
+	registryID string
+}
+
+// New returns a runtime ready to be spawned with Props.
+func New(cfg Config) *Runtime {
+	if cfg.Clock == nil {
+		cfg.Clock = actors.RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = actors.DiscardLogger()
+	}
+	if cfg.ReconnectAfter == nil {
+		cfg.ReconnectAfter = DefaultBackoff
+	}
+	rt := &Runtime{
+		cfg:     cfg,
+		Table:   store.NewTable(),
+		bound:   make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	rt.lifetime, rt.cancel = context.WithCancel(context.Background())
+	rt.state.Store(messages.ConnClosed)
+	return rt
+}
+
+// Lifetime is cancelled when the runtime stops or Cancel is called.
+func (rt *Runtime) Lifetime() context.Context { return rt.lifetime }
+
+// Cancel ends the lifetime: pending dials and token calls are abandoned.
+func (rt *Runtime) Cancel() { rt.cancel() }
+
+// Bound is closed once the supervisor has started and its PIDs are known.
+func (rt *Runtime) Bound() <-chan struct{} { return rt.bound }
+
+// Stopped is closed once the supervisor has stopped.
+func (rt *Runtime) Stopped() <-chan struct{} { return rt.stopped }
+
+// System returns the actor system the supervisor runs in (nil before
+// Bound).
+func (rt *Runtime) System() *actor.ActorSystem {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.system
+}
+
+// PID returns the supervisor's PID (nil before Bound).
+func (rt *Runtime) PID() *actor.PID {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.pid
+}
+
+// RegistryPID returns the registry's PID (nil before Bound).
+func (rt *Runtime) RegistryPID() *actor.PID {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.pid == nil {
+		return nil
+	}
+	return actor.NewPID(rt.pid.Address, rt.registryID)
+}
+
+// ConnectionState returns the current connection state without a mailbox
+// round trip.
+func (rt *Runtime) ConnectionState() messages.ConnectionState {
+	return rt.state.Load().(messages.ConnectionState)
+}
+
+func (rt *Runtime) bind(system *actor.ActorSystem, pid *actor.PID) {
+	rt.mu.Lock()
+	rt.system, rt.pid = system, pid
+	rt.registryID = pid.Id + "/registry"
+	rt.mu.Unlock()
+	rt.bindOnce.Do(func() { close(rt.bound) })
+}
+
+func (rt *Runtime) markStopped() {
+	rt.cancel()
+	rt.stopOnce.Do(func() { close(rt.stopped) })
+}
