@@ -406,7 +406,7 @@ type Stats struct {
 	HeartbeatsAcknowledged  uint64
 	EventsDelivered         uint64
 	HandlerPanics           uint64
-	Buffered                int64 // pushes waiting in the send buffer
+	Buffered                int64  // pushes waiting in the send buffer
 	ConnectionEpoch         uint64 // number of connection attempts so far
 	LastHeartbeatRTTNanos   int64
 	UnroutedFrames          uint64

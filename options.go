@@ -269,3 +269,10 @@ func WithHeader(h http.Header) Option {
 		return nil
 	}
 }
+
+// ManualClock is a Clock for tests: time moves only when Advance is
+// called, and due timers fire inside Advance.
+type ManualClock = actors.ManualClock
+
+// NewManualClock returns a ManualClock set to start.
+func NewManualClock(start time.Time) *ManualClock { return actors.NewManualClock(start) }

@@ -56,8 +56,11 @@ type reg struct {
 	channels map[string]*channel
 	seq      uint64
 	open     bool
-	pending  map[string]*pending
-	buffered int
+	// openEpoch is the epoch of the open connection the registry has
+	// accounted for.
+	openEpoch uint64
+	pending   map[string]*pending
+	buffered  int
 }
 
 func (r *reg) Receive(ctx actor.Context) {
@@ -104,8 +107,11 @@ func (r *reg) start(ctx actor.Context) {
 	if err != nil {
 		r.cfg.Logger.Warn("realtime: registry could not load channels", slog.Any("err", err))
 	}
-	if r.cfg.ConnState != nil {
-		r.open = r.cfg.ConnState() == messages.ConnOpen
+	if r.cfg.OpenEpoch != nil {
+		// A connection may have opened before this instance started; its
+		// ConnectionChanged is then still queued and must not rejoin twice.
+		r.openEpoch = r.cfg.OpenEpoch()
+		r.open = r.openEpoch != 0
 	}
 	for _, rec := range snap.All() {
 		ch := &channel{rec: rec}
@@ -157,6 +163,28 @@ func (r *reg) ordered() []*channel {
 // persist writes the channel's record through to the store.
 func (r *reg) persist(ch *channel) {
 	r.root.Send(r.cfg.Store, &store.Put{Record: ch.rec.Clone()})
+}
+
+// afterPersist runs fn once every record written so far is visible in the
+// store's snapshot, so a caller that gets an answer also sees the state
+// that produced it. fn must only touch reply channels.
+func (r *reg) afterPersist(fn func()) {
+	r.root.Send(r.cfg.Store, &store.Barrier{Fn: fn})
+}
+
+// resolve answers the channel's Subscribe callers with res, after the
+// state change that goes with it is persisted.
+func (r *reg) resolve(ch *channel, res messages.SubscribeResult) {
+	if len(ch.subWaiters) == 0 {
+		return
+	}
+	waiters := ch.subWaiters
+	ch.subWaiters = nil
+	r.afterPersist(func() {
+		for _, w := range waiters {
+			actors.Reply(w, res)
+		}
+	})
 }
 
 // send hands a frame to the connection actor.
@@ -281,7 +309,11 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 		if m.Token != "" {
 			r.cfg.Token.Set(m.Token)
 		}
+		if r.open && m.Epoch == r.openEpoch {
+			return // already accounted for at Started
+		}
 		r.open = true
+		r.openEpoch = m.Epoch
 		for _, ch := range r.ordered() {
 			if ch.rec.Wanted {
 				ch.rejoinTries = 0
@@ -294,6 +326,7 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 		return
 	}
 	r.open = false
+	r.openEpoch = 0
 	// Everything in flight on the old socket is lost.
 	for ref, p := range r.pending {
 		p.timer.Stop()

@@ -39,13 +39,6 @@ func (ch *channel) stopRejoin() {
 	}
 }
 
-func (ch *channel) resolve(res messages.SubscribeResult) {
-	for _, w := range ch.subWaiters {
-		actors.Reply(w, res)
-	}
-	ch.subWaiters = nil
-}
-
 // bindingsNeedRejoin reports whether adding b to a joined channel changes
 // its join payload.
 func bindingsNeedRejoin(b messages.Binding) bool {

@@ -32,8 +32,9 @@ type Config struct {
 	Connection *actor.PID
 	Lifetime   context.Context
 	Stats      *Stats
-	ConnState  func() messages.ConnectionState
-	Token      *Token
+	// OpenEpoch returns the epoch of the open connection, 0 if none.
+	OpenEpoch func() uint64
+	Token     *Token
 }
 
 // Stats are the registry's counters. Safe for concurrent use.

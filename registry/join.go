@@ -51,4 +51,3 @@ func (r *reg) tokenFor(ch *channel) string {
 	}
 	return r.cfg.Token.Get()
 }
-

@@ -11,12 +11,12 @@ import (
 func (r *reg) unsubscribe(topic string, remove bool, done func(error)) {
 	ch := r.channels[topic]
 	if ch == nil {
-		done(messages.ErrUnknownChannel)
+		r.afterPersist(func() { done(messages.ErrUnknownChannel) })
 		return
 	}
 	ch.rec.Wanted = false
 	ch.stopRejoin()
-	ch.resolve(messages.SubscribeResult{Status: messages.Closed, Err: messages.ErrChannelClosed})
+	r.resolve(ch, messages.SubscribeResult{Status: messages.Closed, Err: messages.ErrChannelClosed})
 	r.discard(ch, messages.ErrChannelClosed)
 	if p, ok := r.pending[ch.rec.JoinRef]; ok && p.kind == pendingJoin {
 		p.timer.Stop()
@@ -30,7 +30,7 @@ func (r *reg) unsubscribe(topic string, remove bool, done func(error)) {
 		} else {
 			r.setState(ch, messages.ChannelClosed, "", nil)
 		}
-		done(nil)
+		r.afterPersist(func() { done(nil) })
 	}
 	joinedOrJoining := ch.rec.State == messages.ChannelJoined || ch.rec.State == messages.ChannelJoining
 	if !r.open || !joinedOrJoining || ch.rec.State == messages.ChannelLeaving {

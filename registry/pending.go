@@ -83,14 +83,14 @@ func (r *reg) joinReplied(p *pending, rep messages.Reply) {
 	}
 	if rep.Status != "ok" {
 		err := &messages.ChannelErrorDetail{Topic: ch.rec.Topic, Reason: messages.ReplyReason(rep.Response)}
-		ch.resolve(messages.SubscribeResult{Status: messages.ChannelError, Err: err})
 		r.setState(ch, messages.ChannelErrored, messages.ChannelError, err)
+		r.resolve(ch, messages.SubscribeResult{Status: messages.ChannelError, Err: err})
 		r.scheduleRejoin(ch)
 		return
 	}
 	ch.rejoinTries = 0
-	ch.resolve(messages.SubscribeResult{Status: messages.Subscribed})
 	r.setState(ch, messages.ChannelJoined, messages.Subscribed, nil)
+	r.resolve(ch, messages.SubscribeResult{Status: messages.Subscribed})
 	r.flush(ch)
 	if ch.dirty && r.open {
 		r.join(ch)
@@ -107,8 +107,8 @@ func (r *reg) joinTimedOut(p *pending) {
 		r.send(messages.Frame{JoinRef: p.joinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "phx_leave", Payload: emptyObject})
 	}
 	err := messages.ErrJoinTimeout
-	ch.resolve(messages.SubscribeResult{Status: messages.TimedOut, Err: err})
 	r.setState(ch, messages.ChannelErrored, messages.TimedOut, err)
+	r.resolve(ch, messages.SubscribeResult{Status: messages.TimedOut, Err: err})
 	r.scheduleRejoin(ch)
 }
 

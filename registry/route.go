@@ -102,9 +102,9 @@ func (r *reg) serverClosed(ch *channel) {
 		p.timer.Stop()
 		delete(r.pending, ch.rec.JoinRef)
 	}
-	ch.resolve(messages.SubscribeResult{Status: messages.Closed, Err: messages.ErrChannelClosed})
 	r.discard(ch, messages.ErrChannelClosed)
 	r.setState(ch, messages.ChannelClosed, messages.Closed, nil)
+	r.resolve(ch, messages.SubscribeResult{Status: messages.Closed, Err: messages.ErrChannelClosed})
 }
 
 // serverErrored handles phx_error: the channel crashed on the server; rejoin

@@ -12,6 +12,11 @@ type Put struct{ Record Record }
 // Delete removes a topic's record.
 type Delete struct{ Topic string }
 
+// Barrier runs Fn after every write sent before it has been published.
+// The registry uses it to answer a client call only once the state that
+// call changed is visible in Table.Snapshot (read-your-writes).
+type Barrier struct{ Fn func() }
+
 // Load replies with the snapshot that includes every write sent before it.
 type Load struct{ Reply chan<- *Snapshot }
 
@@ -29,6 +34,8 @@ func (s *storeActor) Receive(ctx actor.Context) {
 		s.table.apply(func(recs map[string]Record) { recs[rec.Topic] = rec })
 	case *Delete:
 		s.table.apply(func(recs map[string]Record) { delete(recs, m.Topic) })
+	case *Barrier:
+		m.Fn()
 	case *Load:
 		actors.Reply(m.Reply, s.table.Snapshot())
 	}

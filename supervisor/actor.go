@@ -55,9 +55,11 @@ func (s *supActor) Receive(ctx actor.Context) {
 		s.rt.state.Store(messages.ConnClosed)
 		s.rt.markStopped()
 	case *connection.Connecting:
+		s.rt.openEpoch.Store(0)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnConnecting, Attempt: s.attempts})
 	case *connection.Opened:
 		s.attempts = 0
+		s.rt.openEpoch.Store(m.Epoch)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnOpen, Token: m.Token})
 	case *connection.Closing:
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnClosing})
@@ -82,7 +84,7 @@ func (s *supActor) start(ctx actor.Context) {
 	rc.Connection = s.conn
 	rc.Lifetime = s.rt.lifetime
 	rc.Stats = &s.rt.RegStats
-	rc.ConnState = s.rt.ConnectionState
+	rc.OpenEpoch = s.rt.openEpoch.Load
 	rc.Token = &s.rt.Token
 
 	cc := s.rt.cfg.Connection
@@ -135,6 +137,7 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	s.stopTimer()
 	old := s.rt.ConnectionState()
 	s.rt.state.Store(messages.ConnClosed)
+	s.rt.openEpoch.Store(0)
 	ev := &messages.ConnectionChanged{Old: old, New: messages.ConnClosed, Err: err, Attempt: s.attempts}
 	if max := s.rt.cfg.MaxAttempts; max > 0 && s.attempts >= max {
 		s.given = true
@@ -150,6 +153,10 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	ev.RetryIn = delay
 	s.rt.cfg.Logger.Debug("realtime: connection failed; reconnecting", slog.Int("attempt", s.attempts), slog.Duration("in", delay), slog.Any("err", err))
 	s.root.Send(s.registry, ev)
+	if delay == 0 {
+		sup.RestartChildren(child)
+		return
+	}
 	gen, root, self := s.gen, s.root, s.self
 	s.timer = s.rt.cfg.Clock.AfterFunc(delay, func() { root.Send(self, &restartConnection{gen: gen}) })
 }

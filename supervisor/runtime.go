@@ -47,6 +47,7 @@ type Runtime struct {
 	lifetime   context.Context
 	cancel     context.CancelFunc
 	state      atomic.Value // messages.ConnectionState
+	openEpoch  atomic.Uint64
 	bindOnce   sync.Once
 	bound      chan struct{}
 	stopOnce   sync.Once
