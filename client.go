@@ -154,17 +154,15 @@ func request[T any](ctx context.Context, c *Client, build func(reply chan<- T) a
 }
 
 // tell sends a message to the registry without waiting.
+// (An embedded runtime that is not spawned yet keeps the message until it
+// starts.)
 func (c *Client) tell(msg any) error {
 	select {
 	case <-c.rt.Stopped():
 		return ErrClosed
-	case <-c.rt.Bound():
 	default:
-		// Embedded and not spawned yet: wait briefly is not possible
-		// without a ctx; refuse clearly.
-		return fmt.Errorf("realtime: runtime not started: spawn supervisor.Props(client.Runtime()) first: %w", ErrNotConnected)
 	}
-	c.rt.System().Root.Send(c.rt.RegistryPID(), msg)
+	c.rt.Tell(msg)
 	return nil
 }
 

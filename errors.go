@@ -20,6 +20,7 @@ var (
 	ErrDial             = messages.ErrDial
 	ErrMalformedFrame   = messages.ErrMalformed
 	ErrBinaryPayload    = messages.ErrBinaryPayload
+	ErrRestarted        = messages.ErrRestarted
 )
 
 // Typed errors; match them with errors.As.

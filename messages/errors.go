@@ -41,6 +41,9 @@ var (
 	ErrConnectionLost = errors.New("realtime: connection lost")
 	// ErrDial: the socket could not be opened.
 	ErrDial = errors.New("realtime: dial failed")
+	// ErrRestarted: the registry restarted while the call was in flight;
+	// the channel carries on, retry the call.
+	ErrRestarted = errors.New("realtime: registry restarted during the call")
 	// ErrStaleFrame: a frame carried a join_ref that is not the channel's
 	// current one and was dropped.
 	ErrStaleFrame = errors.New("realtime: stale frame dropped")

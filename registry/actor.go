@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -39,6 +40,11 @@ func Props(cfg Config) *actor.Props {
 	})
 }
 
+// Crash makes the registry fail as if it had a bug. It exists for fault
+// injection: tests use it to prove that a registry restart loses no
+// channel.
+type Crash struct{ Reason string }
+
 // Timer messages. Each names what it belongs to so a stale one is ignored.
 type (
 	replyTimeout struct{ ref string }
@@ -67,8 +73,12 @@ func (r *reg) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		r.start(ctx)
-	case *actor.Restarting, *actor.Stopping:
+	case *actor.Restarting:
 		r.stopTimers()
+		r.abortInFlight(messages.ErrRestarted)
+	case *actor.Stopping:
+		r.stopTimers()
+		r.abortInFlight(messages.ErrClosed)
 	case *messages.Inbound:
 		r.inbound(m)
 	case *messages.FrameDropped:
@@ -93,6 +103,8 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.replyTimedOut(m.ref)
 	case *rejoinDue:
 		r.rejoinDue(m)
+	case *Crash:
+		panic(fmt.Errorf("realtime: registry crash requested: %s", m.Reason))
 	}
 }
 
@@ -114,7 +126,8 @@ func (r *reg) start(ctx actor.Context) {
 		r.open = r.openEpoch != 0
 	}
 	for _, rec := range snap.All() {
-		ch := &channel{rec: rec}
+		ch := &channel{rec: rec.Clone()}
+		r.setBuffered(r.buffered + len(rec.Outbox))
 		r.channels[rec.Topic] = ch
 		if rec.Seq > r.seq {
 			r.seq = rec.Seq
@@ -133,6 +146,25 @@ func (r *reg) start(ctx actor.Context) {
 			if ch.rec.Wanted && r.open {
 				r.join(ch)
 			}
+		}
+	}
+}
+
+// abortInFlight answers the callers waiting on this instance, which is
+// going away: Subscribe callers get err (the channel itself carries on in
+// the next instance), pending leaves complete locally.
+func (r *reg) abortInFlight(err error) {
+	for _, ch := range r.channels {
+		waiters := ch.subWaiters
+		ch.subWaiters = nil
+		for _, w := range waiters {
+			actors.Reply(w, messages.SubscribeResult{Err: err})
+		}
+	}
+	for ref, p := range r.pending {
+		delete(r.pending, ref)
+		if p.kind != pendingJoin && p.done != nil {
+			p.done(messages.Reply{}, err)
 		}
 	}
 }

@@ -17,8 +17,6 @@ type channel struct {
 
 	// subWaiters wait for the outcome of the current join attempt.
 	subWaiters []chan<- messages.SubscribeResult
-	// outbox holds pushes accepted while the channel could not send.
-	outbox []messages.Frame
 	// dirty is set when a binding changed the join config after the join
 	// was sent; the channel rejoins once joined.
 	dirty bool

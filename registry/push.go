@@ -25,8 +25,9 @@ func (r *reg) push(topic string, f messages.Frame) error {
 	if r.buffered >= r.cfg.BufferSize {
 		return messages.ErrBufferFull
 	}
-	ch.outbox = append(ch.outbox, f)
+	ch.rec.Outbox = append(ch.rec.Outbox, f)
 	r.setBuffered(r.buffered + 1)
+	r.persist(ch)
 	return nil
 }
 
@@ -46,12 +47,13 @@ func (r *reg) sendPush(ch *channel, f messages.Frame) {
 
 // flush sends a joined channel's buffered pushes in order.
 func (r *reg) flush(ch *channel) {
-	if len(ch.outbox) == 0 {
+	if len(ch.rec.Outbox) == 0 {
 		return
 	}
-	out := ch.outbox
-	ch.outbox = nil
+	out := ch.rec.Outbox
+	ch.rec.Outbox = nil
 	r.setBuffered(r.buffered - len(out))
+	r.persist(ch)
 	for _, f := range out {
 		r.sendPush(ch, f)
 	}
@@ -60,12 +62,13 @@ func (r *reg) flush(ch *channel) {
 // discard empties a channel's buffer that can no longer be sent and
 // reports it, so the loss is never silent.
 func (r *reg) discard(ch *channel, cause error) {
-	if len(ch.outbox) == 0 {
+	if len(ch.rec.Outbox) == 0 {
 		return
 	}
-	n := len(ch.outbox)
-	ch.outbox = nil
+	n := len(ch.rec.Outbox)
+	ch.rec.Outbox = nil
 	r.setBuffered(r.buffered - n)
+	r.persist(ch)
 	r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: fmt.Errorf("realtime: %d buffered pushes on %s discarded: %w", n, ch.rec.Topic, cause)})
 }
 
@@ -89,6 +92,7 @@ func (r *reg) outboundFailed(m *messages.OutboundFailed) {
 		r.sendPush(ch, f)
 		return
 	}
-	ch.outbox = append([]messages.Frame{f}, ch.outbox...)
+	ch.rec.Outbox = append([]messages.Frame{f}, ch.rec.Outbox...)
 	r.setBuffered(r.buffered + 1)
+	r.persist(ch)
 }

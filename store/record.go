@@ -22,6 +22,9 @@ type Record struct {
 	JoinRef string
 	// Token is a channel-specific access token ("" = the client's).
 	Token string
+	// Outbox holds the pushes accepted while the channel could not send,
+	// in order. Frames are never mutated after they are buffered.
+	Outbox []messages.Frame
 	// Seq orders records by creation.
 	Seq uint64
 	// Ext holds feature state keyed by feature name (presence, postgres
@@ -32,6 +35,7 @@ type Record struct {
 // Clone returns a copy whose slices and maps are not shared with r.
 func (r Record) Clone() Record {
 	r.Bindings = slices.Clone(r.Bindings)
+	r.Outbox = slices.Clone(r.Outbox)
 	if r.Ext != nil {
 		ext := make(map[string]any, len(r.Ext))
 		for k, v := range r.Ext {

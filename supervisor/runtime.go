@@ -56,6 +56,9 @@ type Runtime struct {
 	system     *actor.ActorSystem
 	pid        *actor.PID
 	registryID string
+	// early holds messages for the registry told before the supervisor
+	// started; bind delivers them in order.
+	early []any
 }
 
 // New returns a runtime ready to be spawned with Props.
@@ -123,10 +126,28 @@ func (rt *Runtime) ConnectionState() messages.ConnectionState {
 	return rt.state.Load().(messages.ConnectionState)
 }
 
+// Tell sends msg to the registry without waiting. Before the supervisor
+// has started (an embedded runtime not spawned yet), messages are kept and
+// delivered, in order, when it starts.
+func (rt *Runtime) Tell(msg any) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.pid == nil {
+		rt.early = append(rt.early, msg)
+		return
+	}
+	rt.system.Root.Send(actor.NewPID(rt.pid.Address, rt.registryID), msg)
+}
+
 func (rt *Runtime) bind(system *actor.ActorSystem, pid *actor.PID) {
 	rt.mu.Lock()
 	rt.system, rt.pid = system, pid
-	rt.registryID = pid.Id + "/registry"
+	rt.registryID = pid.Id + "/" + RegistryName
+	reg := actor.NewPID(pid.Address, rt.registryID)
+	for _, m := range rt.early {
+		system.Root.Send(reg, m)
+	}
+	rt.early = nil
 	rt.mu.Unlock()
 	rt.bindOnce.Do(func() { close(rt.bound) })
 }

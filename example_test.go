@@ -1,0 +1,112 @@
+package realtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	realtime "github.com/supabase-go/realtime"
+	"github.com/supabase-go/realtime/test/realtimetest"
+)
+
+// A client that joins a channel, broadcasts to itself and prints what its
+// Handler receives. The in-process server stands in for a Supabase project.
+func Example() {
+	srv := realtimetest.NewServer(realtimetest.Options{})
+	defer srv.Close()
+
+	got := make(chan realtime.BroadcastEvent, 1)
+	c, err := realtime.New(srv.URL(), "anon-key",
+		realtime.WithHandler(realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
+			if b, ok := ev.(realtime.BroadcastEvent); ok {
+				got <- b
+			}
+		})))
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	defer c.Close(ctx)
+
+	ch, _ := c.Channel("room1", realtime.BroadcastSelf(true))
+	_ = c.On(ch, realtime.Broadcast{Event: "cursor"})
+	status, err := c.Subscribe(ctx, ch)
+	fmt.Println(status, err)
+
+	_ = c.Broadcast(ctx, ch, "cursor", map[string]int{"x": 3, "y": 4})
+	b := <-got
+	var pos struct{ X, Y int }
+	_ = b.Decode(&pos)
+	fmt.Println(b.Channel, b.Event, pos.X, pos.Y)
+	// Output:
+	// SUBSCRIBED <nil>
+	// room1 cursor 3 4
+}
+
+// Subscribe waits for the first outcome of the join. A rejected join
+// carries the server's reason; the channel keeps retrying with backoff.
+func ExampleClient_Subscribe() {
+	srv := realtimetest.NewServer(realtimetest.Options{})
+	defer srv.Close()
+	srv.OnJoin(func(j realtimetest.JoinRequest) realtimetest.JoinAction {
+		return realtimetest.Reject("Unauthorized: You do not have permissions to read from this Channel topic: vault")
+	})
+
+	c, _ := realtime.New(srv.URL(), "anon-key")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	defer c.Close(ctx)
+
+	ch, _ := c.Channel("vault")
+	status, err := c.Subscribe(ctx, ch)
+	var detail *realtime.ChannelErrorDetail
+	if errors.As(err, &detail) {
+		fmt.Println(status, "-", detail.Reason)
+	}
+	// Output:
+	// CHANNEL_ERROR - Unauthorized: You do not have permissions to read from this Channel topic: vault
+}
+
+// Options validate themselves: a bad value fails New, before anything
+// starts.
+func ExampleNew_invalidOption() {
+	_, err := realtime.New("https://project.supabase.co", "anon-key", realtime.WithHeartbeatInterval(-time.Second))
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, realtime.ErrInvalidOption))
+	// Output:
+	// realtime: invalid heartbeat interval: must be positive
+	// true
+}
+
+// HandlerFunc adapts a function; events arrive one at a time, in order.
+func ExampleHandlerFunc() {
+	subscribed := false // only touched by the Handler: no lock needed
+	h := realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
+		if subscribed {
+			return // stop printing once joined; Close adds more events
+		}
+		switch e := ev.(type) {
+		case realtime.ConnectionStateEvent:
+			fmt.Println("connection:", e.New)
+		case realtime.ChannelStatusEvent:
+			if e.Status != "" {
+				fmt.Println(e.Channel+":", e.Status)
+				subscribed = e.Status == realtime.Subscribed
+			}
+		}
+	})
+	srv := realtimetest.NewServer(realtimetest.Options{})
+	defer srv.Close()
+	c, _ := realtime.New(srv.URL(), "anon-key", realtime.WithHandler(h))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch, _ := c.Channel("lobby")
+	_, _ = c.Subscribe(ctx, ch)
+	_ = c.Close(ctx)
+	// Output:
+	// connection: connecting
+	// connection: open
+	// lobby: SUBSCRIBED
+}
