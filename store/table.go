@@ -67,3 +67,14 @@ func (t *Table) apply(fn func(m map[string]Record)) {
 	fn(m)
 	t.snap.Store(&Snapshot{records: m})
 }
+
+// Intern returns the topic string of a known channel equal to b, so the
+// socket reader can decode a frame's topic without allocating. It never
+// blocks and is safe for concurrent use (it is a messages.InternFunc).
+func (t *Table) Intern(b []byte) (string, bool) {
+	r, ok := t.snap.Load().records[string(b)]
+	if !ok {
+		return "", false
+	}
+	return r.Topic, true
+}

@@ -93,6 +93,12 @@ func (s *supActor) start(ctx actor.Context) {
 	cc.Registry = s.registry
 	cc.Lifetime = s.rt.lifetime
 	cc.Stats = &s.rt.ConnStats
+	if cc.Codec != nil {
+		// Decode known topics without allocating a string per frame.
+		if codec, err := messages.NewCodec(cc.Codec.Vsn(), s.rt.Table.Intern); err == nil {
+			cc.Codec = codec
+		}
+	}
 
 	must := func(pid *actor.PID, err error) {
 		if err != nil {

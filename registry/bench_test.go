@@ -1,0 +1,81 @@
+package registry_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/registry"
+	"github.com/supabase-go/realtime/store"
+)
+
+type countingHandler struct {
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+}
+
+func (h *countingHandler) HandleEvent(_ context.Context, ev messages.Event) {
+	if _, ok := ev.(messages.BroadcastEvent); ok && h.n.Add(1) == h.want {
+		close(h.done)
+	}
+}
+
+// BenchmarkHotPath measures the client's hot path without the socket: the
+// bytes of a broadcast frame are decoded (as the reader goroutine does),
+// sent to the registry actor, routed by binding and handed to a Handler.
+func BenchmarkHotPath(b *testing.B) {
+	system := actors.NewSystem(nil)
+	table := store.NewTable()
+	st, err := system.Root.SpawnNamed(store.Props(table), "bench-store")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &countingHandler{want: int64(b.N), done: make(chan struct{})}
+	var refs messages.Refs
+	reg, err := system.Root.SpawnNamed(registry.Props(registry.Config{
+		Handler: h, Timeout: 10 * time.Second, BufferSize: 100,
+		Refs: &refs, Store: st, Connection: st, // writes are never made here
+	}), "bench-registry")
+	if err != nil {
+		b.Fatal(err)
+	}
+	topic := "realtime:room1"
+	system.Root.Send(reg, &messages.CreateChannel{Topic: topic, Name: "room1"})
+	system.Root.Send(reg, &messages.AddBinding{Topic: topic, Binding: messages.Broadcast{Event: "cursor"}})
+	frame := []byte(`[null,null,"realtime:room1","broadcast",{"type":"broadcast","event":"cursor","payload":{"user":"alice","x":120,"y":348,"color":"#ff8800","ts":"2026-11-28T10:15:30.123Z"}}]`)
+	// As the supervisor does: known topics are interned from the table.
+	codec, err := messages.NewCodec(messages.V2, table.Intern)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Wait until the channel is in the table.
+	for table.Snapshot().Len() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		data := make([]byte, len(frame)) // the reader gets a fresh buffer per message
+		copy(data, frame)
+		in := &messages.Inbound{Received: time.Now()}
+		if err := codec.Decode(data, false, &in.Frame); err != nil {
+			b.Fatal(err)
+		}
+		system.Root.Send(reg, in)
+	}
+	select {
+	case <-h.done:
+	case <-time.After(time.Minute):
+		b.Fatalf("delivered %d of %d", h.n.Load(), b.N)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	_ = system.Root.PoisonFuture(reg).Wait()
+	_ = system.Root.PoisonFuture(st).Wait()
+}
