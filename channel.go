@@ -1,6 +1,8 @@
 package realtime
 
 import (
+	"time"
+
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -45,6 +47,28 @@ func PresenceKey(key string) ChannelOption {
 // policies on realtime.messages (config.private). Default: false.
 func Private(on bool) ChannelOption {
 	return func(c *messages.ChannelConfig) error { c.Private = on; return nil }
+}
+
+// Replay asks a private channel for the broadcasts stored since since, at
+// most limit of them (the server clamps limit to 1..25; 0 lets it choose
+// 25) (config.broadcast.replay). Replay needs Private(true): Channel
+// refuses it on a public channel, as realtime-js does. Default: none.
+func Replay(since time.Time, limit int) ChannelOption {
+	return func(c *messages.ChannelConfig) error {
+		if limit < 0 {
+			return invalid("replay", "limit must not be negative")
+		}
+		c.Replay = &messages.Replay{Since: since.UnixMilli(), Limit: limit}
+		return nil
+	}
+}
+
+// ReplicationReady asks the server for a "Replication connection
+// established" SystemEvent once its database replication is up, so you
+// know postgres changes written from then on are delivered
+// (config.broadcast.replication_ready). Default: false.
+func ReplicationReady(on bool) ChannelOption {
+	return func(c *messages.ChannelConfig) error { c.ReplicationReady = on; return nil }
 }
 
 // ChannelHandler routes this channel's events to h instead of the

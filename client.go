@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -21,6 +20,7 @@ import (
 type Client struct {
 	opts   options
 	url    string
+	apiKey string // never logged or put in errors
 	codec  messages.Codec
 	rt     *supervisor.Runtime
 	system *actor.ActorSystem // set when the client owns its system
@@ -82,7 +82,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{opts: o, url: u, codec: codec}
+	c := &Client{opts: o, url: u, codec: codec, apiKey: apiKey}
 	var h messages.Handler
 	if o.handler != nil {
 		h = o.handler
@@ -101,6 +101,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 		},
 		Registry: registry.Config{
 			Handler:     h,
+			AccessToken: o.accessToken,
 			Timeout:     o.timeout,
 			RejoinAfter: o.rejoinAfter,
 			BufferSize:  o.bufferSize,
@@ -184,6 +185,9 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		if err := opt(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Replay != nil && !cfg.Private {
+		return nil, invalid("replay", "is only allowed on private channels (add Private(true))")
 	}
 	if err := c.tell(&messages.CreateChannel{Topic: topic, Name: sub, Config: cfg}); err != nil {
 		return nil, err
@@ -271,100 +275,6 @@ func (c *Client) RemoveAllChannels(ctx context.Context) error {
 		return rerr
 	}
 	return err
-}
-
-// Broadcast sends a broadcast on the channel. payload is encoded as JSON,
-// except json.RawMessage (sent as is, must be valid JSON) and []byte (sent
-// as a binary payload; vsn 2.0.0 only).
-//
-// It returns once the message was written to the socket or accepted into
-// the send buffer (while the socket is down or the channel is joining; the
-// buffer is flushed in order after the channel joins), or ErrBufferFull.
-// The channel must be subscribed.
-func (c *Client) Broadcast(ctx context.Context, ch *Channel, event string, payload any) error {
-	if err := c.own(ch); err != nil {
-		return err
-	}
-	f, err := c.broadcastFrame(ch, event, payload)
-	if err != nil {
-		return err
-	}
-	return c.push(ctx, ch, f)
-}
-
-// Send pushes a raw message with the given Phoenix event on the channel.
-// payload is encoded as in Broadcast (JSON only). It returns like
-// Broadcast.
-func (c *Client) Send(ctx context.Context, ch *Channel, event string, payload any) error {
-	if err := c.own(ch); err != nil {
-		return err
-	}
-	if event == "" {
-		return invalid("event", "must not be empty")
-	}
-	raw, err := encodeJSON(payload)
-	if err != nil {
-		return err
-	}
-	return c.push(ctx, ch, messages.Frame{Event: event, Payload: raw})
-}
-
-func (c *Client) push(ctx context.Context, ch *Channel, f messages.Frame) error {
-	err, rerr := request(ctx, c, func(reply chan<- error) any {
-		return &messages.Push{Topic: ch.topic, Frame: f, Reply: reply}
-	})
-	if rerr != nil {
-		return rerr
-	}
-	return err
-}
-
-func (c *Client) broadcastFrame(ch *Channel, event string, payload any) (messages.Frame, error) {
-	if event == "" {
-		return messages.Frame{}, invalid("event", "must not be empty")
-	}
-	if b, ok := payload.([]byte); ok {
-		if c.opts.vsn != Vsn2 {
-			return messages.Frame{}, invalid("payload", "binary payloads need vsn 2.0.0")
-		}
-		if len(event) > messages.MaxHeaderLen || len(ch.topic) > messages.MaxHeaderLen {
-			return messages.Frame{}, invalid("event", "binary broadcasts need topic and event of at most 255 bytes")
-		}
-		return messages.Frame{
-			Event: "broadcast", Kind: messages.KindUserBroadcastPush,
-			UserEvent: event, Encoding: messages.EncodingBinary, Payload: b,
-		}, nil
-	}
-	raw, err := encodeJSON(payload)
-	if err != nil {
-		return messages.Frame{}, err
-	}
-	buf := make([]byte, 0, len(raw)+len(event)+48)
-	buf = append(buf, `{"type":"broadcast","event":`...)
-	buf = messages.AppendQuote(buf, event)
-	buf = append(buf, `,"payload":`...)
-	buf = append(buf, raw...)
-	buf = append(buf, '}')
-	return messages.Frame{Event: "broadcast", Payload: buf}, nil
-}
-
-func encodeJSON(payload any) ([]byte, error) {
-	switch p := payload.(type) {
-	case json.RawMessage:
-		if !json.Valid(p) {
-			return nil, invalid("payload", "is not valid JSON")
-		}
-		return p, nil
-	case []byte:
-		return nil, invalid("payload", "[]byte is binary; only Broadcast sends binary payloads")
-	case nil:
-		return []byte("{}"), nil
-	}
-	raw, err := json.Marshal(payload)
-	if err != nil {
-		return nil, &messages.OptionError{Option: "payload", Reason: err.Error()}
-	}
-	return raw, nil
 }
 
 // ListChannels returns the client's channels in creation order. It reads

@@ -162,7 +162,7 @@ var _ = Describe("Client", func() {
 	})
 
 	It("reports a rejected join as CHANNEL_ERROR with the server's reason and retries", func() {
-		reason := "Unauthorized: You do not have permissions to read from this Channel topic: locked"
+		reason := "UnableToConnectToProject: Realtime was unable to connect to the project database"
 		rejected := 0
 		srv.OnJoin(func(j realtimetest.JoinRequest) realtimetest.JoinAction {
 			if j.Topic == "realtime:locked" && rejected < 2 {

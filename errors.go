@@ -21,6 +21,10 @@ var (
 	ErrMalformedFrame   = messages.ErrMalformed
 	ErrBinaryPayload    = messages.ErrBinaryPayload
 	ErrRestarted        = messages.ErrRestarted
+	ErrAuth             = messages.ErrAuth
+	ErrAckDisabled      = messages.ErrAckDisabled
+	ErrUnknownAck       = messages.ErrUnknownAck
+	ErrHTTP             = messages.ErrHTTP
 )
 
 // Typed errors; match them with errors.As.
@@ -38,4 +42,13 @@ type (
 	// CloseError: the socket closed or failed while open (wraps
 	// ErrConnectionLost).
 	CloseError = messages.CloseError
+	// AuthError: the server refused a channel's token (wraps ErrAuth and
+	// ErrChannelError).
+	AuthError = messages.AuthError
+	// PushError: an error reply to a push, such as an acknowledged
+	// broadcast answered "payload_size_exceeded".
+	PushError = messages.PushError
+	// HTTPError: a non-2xx answer of the HTTP broadcast endpoints (wraps
+	// ErrHTTP).
+	HTTPError = messages.HTTPError
 )

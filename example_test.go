@@ -46,7 +46,9 @@ func Example() {
 }
 
 // Subscribe waits for the first outcome of the join. A rejected join
-// carries the server's reason; the channel keeps retrying with backoff.
+// carries the server's reason. A refused token is an *AuthError: without an
+// AccessToken callback the channel waits for SetAuth instead of retrying
+// with the same token.
 func ExampleClient_Subscribe() {
 	srv := realtimetest.NewServer(realtimetest.Options{})
 	defer srv.Close()
@@ -61,9 +63,9 @@ func ExampleClient_Subscribe() {
 
 	ch, _ := c.Channel("vault")
 	status, err := c.Subscribe(ctx, ch)
-	var detail *realtime.ChannelErrorDetail
-	if errors.As(err, &detail) {
-		fmt.Println(status, "-", detail.Reason)
+	var authErr *realtime.AuthError
+	if errors.As(err, &authErr) {
+		fmt.Println(status, "-", authErr.Reason)
 	}
 	// Output:
 	// CHANNEL_ERROR - Unauthorized: You do not have permissions to read from this Channel topic: vault

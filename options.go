@@ -54,6 +54,8 @@ type options struct {
 	clock          Clock
 	dialer         *websocket.Dialer
 	header         http.Header
+	httpFallback   bool
+	httpClient     *http.Client
 }
 
 func defaultOptions() options {
@@ -257,6 +259,26 @@ func WithDialer(d *websocket.Dialer) Option {
 			return invalid("dialer", "must not be nil")
 		}
 		o.dialer = d
+		return nil
+	}
+}
+
+// WithHTTPFallback makes Broadcast go over HTTP (POST
+// …/realtime/v1/api/broadcast) while the socket is not open or the channel
+// not joined, instead of buffering. Default: false.
+func WithHTTPFallback(on bool) Option {
+	return func(o *options) error { o.httpFallback = on; return nil }
+}
+
+// WithHTTPClient sets the HTTP client of HTTPSend and the HTTP fallback.
+// Certificate verification is never turned off by the client. Default:
+// http.DefaultClient, bounded per request by WithTimeout.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) error {
+		if hc == nil {
+			return invalid("http client", "must not be nil")
+		}
+		o.httpClient = hc
 		return nil
 	}
 }

@@ -50,12 +50,47 @@ type RemoveAll struct {
 }
 
 // Push sends a message on a channel. The registry fills in join_ref, ref
-// and topic of Frame. Reply receives nil once the push was written to the
-// socket or accepted into the send buffer, or ErrBufferFull.
+// and topic of Frame. Reply receives the outcome once the push was written
+// to the socket or accepted into the send buffer (or ErrBufferFull). With
+// Ack set on a channel whose join config asks for acks, the push is tracked
+// until its reply and PushResult.Ref names it for WaitAck.
 type Push struct {
 	Topic string
 	Frame Frame
+	Ack   bool
+	Reply chan<- PushResult
+}
+
+// PushResult answers a Push.
+type PushResult struct {
+	// Ref is the push's ref when it is tracked for an ack, "" otherwise.
+	Ref string
+	Err error
+}
+
+// WaitAck waits for the reply to an acknowledged push. Reply receives nil
+// (acknowledged), ErrPushTimeout, a *PushError, ErrConnectionLost or
+// ErrUnknownAck.
+type WaitAck struct {
+	Ref   string
 	Reply chan<- error
+}
+
+// SetAuth replaces the access token of every channel (Topic "") or of one
+// channel, pushes it to the joined ones and rejoins channels that were
+// blocked by an authorization error.
+type SetAuth struct {
+	Topic string
+	Token string
+	Reply chan<- error
+}
+
+// Track and Untrack push presence for the channel and wait for the reply.
+type Track struct {
+	Topic   string
+	Payload []byte // JSON object; nil for untrack
+	Untrack bool
+	Reply   chan<- error
 }
 
 // Inbound is a decoded frame read from the socket. The frame's slices alias

@@ -41,9 +41,24 @@ type ChannelConfig struct {
 	// Private marks an RLS-authorized channel (config.private). Default
 	// false.
 	Private bool
+	// Replay asks a private channel for stored broadcasts
+	// (config.broadcast.replay). Default nil (none).
+	Replay *Replay
+	// ReplicationReady asks the server for a "Replication connection
+	// established" system message (config.broadcast.replication_ready).
+	// Default false.
+	ReplicationReady bool
 	// Handler overrides the client's Handler for this channel. Default nil
 	// (use the client's).
 	Handler Handler
+}
+
+// Replay selects stored broadcasts to replay on join: those since Since
+// (Unix milliseconds), at most Limit (the server clamps it to 1..25; 0
+// lets the server choose 25).
+type Replay struct {
+	Since int64
+	Limit int
 }
 
 // TopicPrefix prefixes every channel topic on the wire.

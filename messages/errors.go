@@ -41,6 +41,17 @@ var (
 	ErrConnectionLost = errors.New("realtime: connection lost")
 	// ErrDial: the socket could not be opened.
 	ErrDial = errors.New("realtime: dial failed")
+	// ErrAuth: the server refused the access token (expired, invalid, or
+	// without permission). See *AuthError.
+	ErrAuth = errors.New("realtime: authorization failed")
+	// ErrAckDisabled: WaitForAck on a broadcast sent on a channel without
+	// BroadcastAck.
+	ErrAckDisabled = errors.New("realtime: broadcast acknowledgements are not enabled on this channel")
+	// ErrUnknownAck: WaitForAck for a ref that is not pending and has no
+	// stored result (already waited for, or too old).
+	ErrUnknownAck = errors.New("realtime: unknown or expired ack ref")
+	// ErrHTTP: an HTTP broadcast failed; see *HTTPError.
+	ErrHTTP = errors.New("realtime: HTTP broadcast failed")
 	// ErrRestarted: the registry restarted while the call was in flight;
 	// the channel carries on, retry the call.
 	ErrRestarted = errors.New("realtime: registry restarted during the call")
@@ -171,4 +182,64 @@ func Redact(s string, secrets ...string) string {
 		}
 	}
 	return s
+}
+
+// AuthError is the server refusing a channel's token: a join error such
+// as "InvalidJWTToken: Token has expired 12 seconds ago", or a system error
+// ("Token has expired 0 seconds ago", lost permissions) that closed the
+// channel.
+type AuthError struct {
+	Topic  string
+	Reason string // the server's text, verbatim
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("realtime: authorization failed on %s: %s", e.Topic, e.Reason)
+}
+
+// Unwrap returns ErrAuth and ErrChannelError.
+func (e *AuthError) Unwrap() []error { return []error{ErrAuth, ErrChannelError} }
+
+// PushError is an error reply to a push, e.g. an acknowledged broadcast
+// answered {"status":"error","response":"payload_size_exceeded"}.
+type PushError struct {
+	Topic    string
+	Status   string // the reply status, e.g. "error"
+	Reason   string // response.reason, or the response itself when it is a string
+	Response []byte // the raw response JSON
+}
+
+func (e *PushError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("realtime: push on %s answered %s: %s", e.Topic, e.Status, e.Reason)
+	}
+	return fmt.Sprintf("realtime: push on %s answered %s", e.Topic, e.Status)
+}
+
+// HTTPError is a non-2xx answer of the HTTP broadcast endpoints.
+type HTTPError struct {
+	StatusCode int
+	Message    string // the body's "message" or "error" text, or the raw body
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("realtime: HTTP broadcast: %d %s", e.StatusCode, e.Message)
+}
+
+// Unwrap returns ErrHTTP.
+func (e *HTTPError) Unwrap() error { return ErrHTTP }
+
+// IsAuthReason reports whether a server reason or system message is about
+// the token: the join-error prefixes InvalidJWTToken, MalformedJWT,
+// JwtSignatureError and JwtSignerError, and the system texts about expired
+// tokens, JWT fields and read permissions (PROTOCOL §3.3, §8.1).
+func IsAuthReason(reason string) bool {
+	for _, p := range []string{"InvalidJWTToken", "MalformedJWT", "JwtSignatureError", "JwtSignerError",
+		"Token has expired", "Fields `role` and `exp` are required", "The token provided is not a valid JWT",
+		"You do not have permissions to read", "You no longer have permission to read", "Unauthorized:"} {
+		if strings.Contains(reason, p) {
+			return true
+		}
+	}
+	return false
 }

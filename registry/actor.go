@@ -67,6 +67,8 @@ type reg struct {
 	openEpoch uint64
 	pending   map[string]*pending
 	buffered  int
+	acks      acks
+	auth      authState
 }
 
 func (r *reg) Receive(ctx actor.Context) {
@@ -98,7 +100,15 @@ func (r *reg) Receive(ctx actor.Context) {
 	case *messages.RemoveAll:
 		r.removeAll(m)
 	case *messages.Push:
-		actors.Reply(m.Reply, r.push(m.Topic, m.Frame))
+		actors.Reply(m.Reply, r.push(m))
+	case *messages.WaitAck:
+		r.waitAck(m)
+	case *messages.SetAuth:
+		r.setAuth(m)
+	case *tokenFetched:
+		r.tokenFetched(m)
+	case *refreshDue:
+		r.refreshDue(m)
 	case *replyTimeout:
 		r.replyTimedOut(m.ref)
 	case *rejoinDue:
@@ -167,6 +177,7 @@ func (r *reg) abortInFlight(err error) {
 			p.done(messages.Reply{}, err)
 		}
 	}
+	r.acks.abort(err)
 }
 
 func (r *reg) stopTimers() {
@@ -176,6 +187,7 @@ func (r *reg) stopTimers() {
 	for _, ch := range r.channels {
 		ch.stopRejoin()
 	}
+	r.auth.stop()
 }
 
 // ordered returns the channels in creation order.
@@ -305,10 +317,12 @@ func (r *reg) join(ch *channel) {
 	ref := r.cfg.Refs.Next()
 	ch.rec.JoinRef = ref
 	ch.dirty = false
+	ch.authErr = nil
+	ch.sentToken = r.tokenFor(ch)
 	r.track(&pending{kind: pendingJoin, topic: ch.rec.Topic, joinRef: ref}, ref)
 	r.send(messages.Frame{
 		JoinRef: ref, Ref: ref, Topic: ch.rec.Topic, Event: "phx_join",
-		Payload: joinPayloadFor(ch, r.tokenFor(ch)),
+		Payload: joinPayloadFor(ch, ch.sentToken),
 	})
 	r.setState(ch, messages.ChannelJoining, "", nil)
 }
@@ -331,7 +345,7 @@ func (r *reg) rejoinDue(m *rejoinDue) {
 	}
 	ch.rejoinTimer = nil
 	if ch.rec.Wanted && r.open && ch.rec.State == messages.ChannelErrored {
-		r.join(ch)
+		r.joinWithFreshToken(ch)
 	}
 }
 
@@ -361,6 +375,9 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 	r.openEpoch = 0
 	// Everything in flight on the old socket is lost.
 	for ref, p := range r.pending {
+		if p.kind == pendingPush && !p.sent {
+			continue // still buffered: it goes out after the rejoin
+		}
 		p.timer.Stop()
 		delete(r.pending, ref)
 		r.abandon(p, m.Err)

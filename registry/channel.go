@@ -17,6 +17,14 @@ type channel struct {
 
 	// subWaiters wait for the outcome of the current join attempt.
 	subWaiters []chan<- messages.SubscribeResult
+	// sentToken is the token this incarnation joined with or last pushed.
+	sentToken string
+	// authErr is set by a system error about the token; the phx_close
+	// that follows is then an authorization failure.
+	authErr *messages.AuthError
+	// authRetried is set once a server close for the token was answered
+	// with a fresh token and a rejoin; a second one blocks the channel.
+	authRetried bool
 	// dirty is set when a binding changed the join config after the join
 	// was sent; the channel rejoins once joined.
 	dirty bool

@@ -21,6 +21,9 @@ type Config struct {
 	RejoinAfter func(tries int) time.Duration
 	// BufferSize caps the pushes buffered while channels cannot send.
 	BufferSize int
+	// AccessToken is called before every rejoin and ahead of the token's
+	// expiry (optional).
+	AccessToken func(context.Context) (string, error)
 	// Clock drives timeouts (optional; real clock).
 	Clock actors.Clock
 	// Logger (optional; silent).

@@ -15,8 +15,15 @@ type joinConfig struct {
 }
 
 type joinBroadcast struct {
-	Ack  bool `json:"ack"`
-	Self bool `json:"self"`
+	Ack              bool        `json:"ack"`
+	Self             bool        `json:"self"`
+	Replay           *joinReplay `json:"replay,omitempty"`
+	ReplicationReady bool        `json:"replication_ready,omitempty"`
+}
+
+type joinReplay struct {
+	Since int64 `json:"since"`
+	Limit int   `json:"limit,omitempty"`
 }
 
 type joinPresence struct {
@@ -30,12 +37,15 @@ func joinPayloadFor(ch *channel, token string) []byte {
 	cfg := ch.rec.Config
 	p := joinPayload{
 		Config: joinConfig{
-			Broadcast:       joinBroadcast{Ack: cfg.Ack, Self: cfg.Self},
+			Broadcast:       joinBroadcast{Ack: cfg.Ack, Self: cfg.Self, ReplicationReady: cfg.ReplicationReady},
 			Presence:        joinPresence{Key: cfg.PresenceKey},
 			PostgresChanges: []json.RawMessage{},
 			Private:         cfg.Private,
 		},
 		AccessToken: token,
+	}
+	if cfg.Replay != nil {
+		p.Config.Broadcast.Replay = &joinReplay{Since: cfg.Replay.Since, Limit: cfg.Replay.Limit}
 	}
 	data, err := json.Marshal(p)
 	if err != nil {

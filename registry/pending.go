@@ -18,6 +18,9 @@ type pending struct {
 	topic   string
 	joinRef string
 	timer   interface{ Stop() bool }
+	// sent is false while an acknowledged push waits in the send buffer;
+	// only sent pushes are lost with the socket.
+	sent bool
 	// done is called once with the reply (nil error for status ok) or the
 	// failure. Leaves and acknowledged pushes use it.
 	done func(rep messages.Reply, err error)
@@ -82,13 +85,25 @@ func (r *reg) joinReplied(p *pending, rep messages.Reply) {
 		return
 	}
 	if rep.Status != "ok" {
-		err := &messages.ChannelErrorDetail{Topic: ch.rec.Topic, Reason: messages.ReplyReason(rep.Response)}
+		reason := messages.ReplyReason(rep.Response)
+		if messages.IsAuthReason(reason) && (r.cfg.AccessToken == nil || ch.rec.Token != "") {
+			// No way to get another token: rejoining with the same one
+			// can only fail the same way (PEERS pain 1), so wait for
+			// SetAuth instead of looping.
+			r.authFailed(ch, &messages.AuthError{Topic: ch.rec.Topic, Reason: reason}, messages.ChannelError)
+			return
+		}
+		var err error = &messages.ChannelErrorDetail{Topic: ch.rec.Topic, Reason: reason}
+		if messages.IsAuthReason(reason) {
+			err = &messages.AuthError{Topic: ch.rec.Topic, Reason: reason}
+		}
 		r.setState(ch, messages.ChannelErrored, messages.ChannelError, err)
 		r.resolve(ch, messages.SubscribeResult{Status: messages.ChannelError, Err: err})
 		r.scheduleRejoin(ch)
 		return
 	}
 	ch.rejoinTries = 0
+	ch.authRetried = false
 	r.setState(ch, messages.ChannelJoined, messages.Subscribed, nil)
 	r.resolve(ch, messages.SubscribeResult{Status: messages.Subscribed})
 	r.flush(ch)

@@ -9,26 +9,35 @@ import (
 
 // push sends a user push now if the channel is joined on an open socket,
 // or buffers it until the channel (re)joins. A full buffer is an error for
-// the caller; nothing is dropped silently.
-func (r *reg) push(topic string, f messages.Frame) error {
-	ch := r.channels[topic]
+// the caller; nothing is dropped silently. An acknowledged push gets its ref
+// at once and its timeout starts now, as in phoenix.js.
+func (r *reg) push(m *messages.Push) messages.PushResult {
+	ch := r.channels[m.Topic]
 	if ch == nil {
-		return messages.ErrUnknownChannel
+		return messages.PushResult{Err: messages.ErrUnknownChannel}
 	}
 	if !ch.rec.Wanted {
-		return messages.ErrChannelClosed
+		return messages.PushResult{Err: messages.ErrChannelClosed}
 	}
-	if r.open && ch.rec.State == messages.ChannelJoined {
+	f := m.Frame
+	sendNow := r.open && ch.rec.State == messages.ChannelJoined
+	if !sendNow && r.buffered >= r.cfg.BufferSize {
+		return messages.PushResult{Err: messages.ErrBufferFull}
+	}
+	var res messages.PushResult
+	if m.Ack && ch.rec.Config.Ack {
+		f.Ref = r.cfg.Refs.Next()
+		res.Ref = f.Ref
+		r.trackAck(ch, f.Ref)
+	}
+	if sendNow {
 		r.sendPush(ch, f)
-		return nil
-	}
-	if r.buffered >= r.cfg.BufferSize {
-		return messages.ErrBufferFull
+		return res
 	}
 	ch.rec.Outbox = append(ch.rec.Outbox, f)
 	r.setBuffered(r.buffered + 1)
 	r.persist(ch)
-	return nil
+	return res
 }
 
 func (r *reg) setBuffered(n int) {
@@ -40,7 +49,11 @@ func (r *reg) setBuffered(n int) {
 // topic, and writes it.
 func (r *reg) sendPush(ch *channel, f messages.Frame) {
 	f.JoinRef = ch.rec.JoinRef
-	f.Ref = r.cfg.Refs.Next()
+	if f.Ref == "" {
+		f.Ref = r.cfg.Refs.Next()
+	} else if p, ok := r.pending[f.Ref]; ok {
+		p.sent = true
+	}
 	f.Topic = ch.rec.Topic
 	r.send(f)
 }
@@ -66,6 +79,13 @@ func (r *reg) discard(ch *channel, cause error) {
 		return
 	}
 	n := len(ch.rec.Outbox)
+	for _, f := range ch.rec.Outbox {
+		if p, ok := r.pending[f.Ref]; f.Ref != "" && ok && p.kind == pendingPush {
+			p.timer.Stop()
+			delete(r.pending, f.Ref)
+			p.done(messages.Reply{}, cause)
+		}
+	}
 	ch.rec.Outbox = nil
 	r.setBuffered(r.buffered - n)
 	r.persist(ch)
@@ -91,6 +111,9 @@ func (r *reg) outboundFailed(m *messages.OutboundFailed) {
 	if r.open && ch.rec.State == messages.ChannelJoined {
 		r.sendPush(ch, f)
 		return
+	}
+	if p, ok := r.pending[f.Ref]; ok && f.Ref != "" {
+		p.sent = false
 	}
 	ch.rec.Outbox = append([]messages.Frame{f}, ch.rec.Outbox...)
 	r.setBuffered(r.buffered + 1)

@@ -89,6 +89,11 @@ func (r *reg) system(ch *channel, f *messages.Frame) {
 		return
 	}
 	r.deliver(ch, messages.SystemEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, Extension: s.Extension, Status: s.Status, Message: s.Message})
+	if s.Status == "error" && s.Extension == "system" && messages.IsAuthReason(s.Message) {
+		// The server closes the channel next (phx_close).
+		ch.authErr = &messages.AuthError{Topic: ch.rec.Topic, Reason: s.Message}
+		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: ch.authErr})
+	}
 }
 
 // serverClosed handles phx_close: terminal, no automatic rejoin.
@@ -96,12 +101,18 @@ func (r *reg) serverClosed(ch *channel) {
 	if !ch.rec.Wanted && (ch.rec.State == messages.ChannelClosed || ch.rec.State == messages.ChannelLeaving) {
 		return // the close that follows our own leave
 	}
-	ch.rec.Wanted = false
 	ch.stopRejoin()
 	if p, ok := r.pending[ch.rec.JoinRef]; ok && p.kind == pendingJoin {
 		p.timer.Stop()
 		delete(r.pending, ch.rec.JoinRef)
 	}
+	if ch.authErr != nil {
+		err := ch.authErr
+		ch.authErr = nil
+		r.authFailed(ch, err, messages.Closed)
+		return
+	}
+	ch.rec.Wanted = false
 	r.discard(ch, messages.ErrChannelClosed)
 	r.setState(ch, messages.ChannelClosed, messages.Closed, nil)
 	r.resolve(ch, messages.SubscribeResult{Status: messages.Closed, Err: messages.ErrChannelClosed})

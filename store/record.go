@@ -22,6 +22,9 @@ type Record struct {
 	JoinRef string
 	// Token is a channel-specific access token ("" = the client's).
 	Token string
+	// AuthBlocked is set when the server refused the channel's token and
+	// no fresh one could be had; SetAuth clears it and rejoins.
+	AuthBlocked bool
 	// Outbox holds the pushes accepted while the channel could not send,
 	// in order. Frames are never mutated after they are buffered.
 	Outbox []messages.Frame

@@ -12,6 +12,10 @@ import (
 // check, fan-out by origin and receiver version (§5.2), self and ack.
 func (c *Conn) handleBroadcast(ch *channel, f *messages.Frame) {
 	ack := ch.cfg.ack
+	if !c.writeAllowed(ch, extBroadcast) {
+		// Private channel without write permission: dropped, no ack (§5.1).
+		return
+	}
 	if len(f.Payload) > c.srv.opts.MaxPayloadBytes {
 		c.srv.log.Debug("realtimetest: broadcast payload too large", "conn", c.id, "topic", f.Topic, "bytes", len(f.Payload))
 		if ack {
@@ -39,7 +43,8 @@ func (c *Conn) handleBroadcast(ch *channel, f *messages.Frame) {
 	if ch.cfg.self {
 		exclude = nil
 	}
-	c.srv.hub.fanout(ch.key, exclude, d)
+	c.srv.countEvents(1)
+	c.srv.deliver(ch.key, exclude, d)
 	if ack {
 		c.reply(f, f.JoinRef, "ok", []byte(`{}`), c.srv.hooks.replyDelay())
 	}
@@ -105,7 +110,7 @@ func (s *Server) broadcast(topic string, private bool, event string, payload any
 	body = append(body, p...)
 	body = append(body, '}')
 	topic = WireTopic(topic)
-	s.hub.fanout(topicKey{topic, private}, nil, sameForAll(&messages.Frame{Topic: topic, Event: eventBroadcast, Payload: body}))
+	s.deliver(topicKey{topic, private}, nil, sameForAll(&messages.Frame{Topic: topic, Event: eventBroadcast, Payload: body}))
 	return nil
 }
 
@@ -115,7 +120,7 @@ func (s *Server) broadcast(topic string, private bool, event string, payload any
 // JSON-converted text form to V1 sockets.
 func (s *Server) UserBroadcast(topic, event string, enc messages.Encoding, payload []byte) {
 	topic = WireTopic(topic)
-	s.hub.fanout(topicKey{topic, false}, nil, userBroadcastDelivery(topic, event, enc, payload))
+	s.deliver(topicKey{topic, false}, nil, userBroadcastDelivery(topic, event, enc, payload))
 }
 
 // WireTopic returns topic with the "realtime:" prefix, adding it if absent.

@@ -50,6 +50,7 @@ type channel struct {
 	key     topicKey
 	cfg     joinConfig
 	payload json.RawMessage // the raw join payload
+	x       *channelExt     // token, policies and limits (auth.go)
 
 	accessToken string
 }
@@ -280,6 +281,7 @@ func (c *Conn) handle(f *messages.Frame) {
 		c.handleAccessToken(ch, f)
 	default:
 		// Other client events are rate-counted and ignored by the server.
+		c.srv.countEvents(1)
 		c.srv.log.Debug("realtimetest: ignored event", "conn", c.id, "topic", f.Topic, "event", f.Event)
 	}
 }
@@ -327,15 +329,20 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 	}
 	delay := action.Delay + c.srv.hooks.replyDelay()
 
-	var reason string
-	switch {
-	case action.Verdict == JoinReject:
+	// The join pipeline of §3.3 (auth.go); every error reply is held back
+	// by JoinErrorDelay.
+	var (
+		reason string
+		x      *channelExt
+		replay *replayParams
+	)
+	if action.Verdict == JoinReject {
 		reason = action.Reason
-	case f.Topic == TopicPrefix:
-		reason = ReasonTopicNameRequired
+	} else {
+		x, replay, reason = c.joinPipeline(f.Topic, cfg, f.Payload)
 	}
 	if reason != "" {
-		c.replyError(f, joinRef, reason, delay)
+		c.replyError(f, joinRef, reason, delay+c.srv.opts.JoinErrorDelay)
 		return
 	}
 
@@ -346,6 +353,7 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 		key:         topicKey{topic: f.Topic, private: cfg.private},
 		cfg:         cfg,
 		payload:     req.Payload,
+		x:           x,
 		accessToken: cfg.accessToken,
 	}
 	c.mu.Lock()
@@ -355,7 +363,7 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 		return
 	case len(c.channels) >= c.srv.opts.MaxChannelsPerClient:
 		c.mu.Unlock()
-		c.replyError(f, joinRef, ReasonTooManyChannels, delay)
+		c.replyError(f, joinRef, ReasonTooManyChannels, delay+c.srv.opts.JoinErrorDelay)
 		return
 	}
 	c.channels[ch.topic] = ch
@@ -368,11 +376,17 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 		Event:   eventReply,
 		Payload: joinReplyPayload(cfg.bindings),
 	}
-	// The reply (and presence snapshot) are queued under the hub lock so no
-	// fan-out can overtake them and the snapshot is consistent with diffs.
+	var replayed []StoredMessage
+	if replay != nil {
+		replayed = c.srv.replay(subTopicOf(f.Topic), replay)
+	}
+	// The reply (replayed messages and presence snapshot) are queued under
+	// the hub lock so no fan-out can overtake them and the snapshot is
+	// consistent with diffs.
 	c.srv.hub.subscribe(ch, func(state []byte) {
 		frames := []*messages.Frame{reply}
-		if cfg.presenceEnabled {
+		frames = append(frames, replayFrames(f.Topic, joinRef, replayed)...)
+		if cfg.presenceEnabled && x.receives(eventPresDiff) {
 			frames = append(frames, &messages.Frame{
 				JoinRef: joinRef,
 				Topic:   f.Topic,
@@ -382,6 +396,7 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 		}
 		c.send(delay, frames...)
 	})
+	c.afterJoin(ch)
 }
 
 // joinReplyPayload renders {"status":"ok","response":{"postgres_changes":[…]}}.
@@ -423,6 +438,7 @@ func (c *Conn) handleAccessToken(ch *channel, f *messages.Frame) {
 	}
 	c.mu.Unlock()
 	c.srv.hooks.recordToken(AccessTokenPush{ConnID: c.id, Topic: f.Topic, JoinRef: ch.joinRef, Token: tok})
+	c.refreshToken(ch, f.Payload)
 }
 
 // closeFrame renders [join_ref, join_ref, topic, event, {}] for phx_close

@@ -107,8 +107,8 @@ func (h *hub) fanoutLocked(ts *topicState, exclude *channel, d delivery) {
 		ok   bool
 	}
 	for _, sub := range ts.subs {
-		if sub == exclude {
-			continue
+		if sub == exclude || !sub.x.receives(d.event()) {
+			continue // private channels without read permission are skipped
 		}
 		f, idx := d.v2, 1
 		if sub.conn.vsn == messages.V1 {

@@ -40,13 +40,25 @@ func (c *Conn) handlePresence(ch *channel, f *messages.Frame) {
 		c.reply(f, f.JoinRef, "ok", []byte(`{}`), delay) // no event: no-op
 		return
 	}
+	if c.presenceRateLimited(ch) {
+		c.shutdownChannel(ch, MsgClientPresenceRateLimit) // no reply (§6.1)
+		return
+	}
 	var event string
 	_ = json.Unmarshal(rawEvent, &event)
 	switch strings.ToLower(event) {
 	case "track":
+		if !c.writeAllowed(ch, extPresence) {
+			c.reply(f, f.JoinRef, "error", []byte(`{}`), delay)
+			return
+		}
 		meta := objectFields(fields["payload"])
 		if meta == nil {
 			c.replyError(f, f.JoinRef, ReasonPresenceNotMap, delay)
+			return
+		}
+		if len(fields["payload"]) > c.srv.opts.MaxPayloadBytes {
+			c.shutdownChannel(ch, MsgTrackSizeExceeded)
 			return
 		}
 		c.reply(f, f.JoinRef, "ok", []byte(`{}`), delay)

@@ -38,9 +38,10 @@ const (
 
 // Options configures a Server. The zero value is ready to use.
 type Options struct {
-	// APIKey, when not empty, must match the "apikey" query parameter (or
-	// the "x-api-key" header, which wins) of every upgrade request.
-	// Default: "" (no check).
+	// APIKey, when not empty and JWTSecret is empty, must match the
+	// "apikey" query parameter (or the "x-api-key" header, which wins) of
+	// every upgrade request, and the bearer token or "apikey" header of
+	// every HTTP API request. Default: "" (no check).
 	APIKey string
 	// MaxChannelsPerClient limits the channels joined on one socket.
 	// Default: 100.
@@ -50,6 +51,58 @@ type Options struct {
 	MaxPayloadBytes int
 	// Logger receives debug logs of every frame. Default: nil (silent).
 	Logger *slog.Logger
+
+	// Addr is the TCP address to listen on. Default: "127.0.0.1:0" (a
+	// random port of the loopback interface).
+	Addr string
+
+	// JWTSecret, when not empty, switches on JWT verification (§1.5,
+	// §3.3, §8): the socket token ("x-api-key" header, else "apikey"
+	// query parameter), every channel token and every HTTP API token must
+	// be an HS256/384/512 JWT signed with it, carrying "role" and an "exp"
+	// in the future. APIKey is then not consulted. See SignJWT.
+	JWTSecret string
+	// Now is the clock used for JWT expiry, rate windows and stored
+	// message times. Default: time.Now. Token re-check timers still run on
+	// real time; with a custom clock use CheckTokens.
+	Now func() time.Time
+	// ConnectErrorDelay holds a refused handshake's HTTP answer back, like
+	// the real server's CONNECT_ERROR_BACKOFF_MS (2 s there). Default: 0.
+	ConnectErrorDelay time.Duration
+	// JoinErrorDelay holds every join error reply back, like the real
+	// server's CHANNEL_ERROR_BACKOFF_MS (5 s there). Default: 0.
+	JoinErrorDelay time.Duration
+	// PrivateOnly rejects joins of public channels with
+	// "PrivateOnly: This project only allows private channels".
+	PrivateOnly bool
+	// Authorize decides the RLS policies of private channels (§8.3):
+	// read (write=false) at join and on token refresh, write (write=true)
+	// on the first broadcast / track of a channel and for private HTTP
+	// broadcasts. ext is "broadcast" or "presence"; subTopic has no
+	// "realtime:" prefix; claims are the channel token's claims (verified
+	// with JWTSecret, else decoded without verification; nil if the token
+	// is not a JWT). It runs on server goroutines and must not block.
+	// Default: nil, which allows everything.
+	Authorize func(claims map[string]any, subTopic string, ext string, write bool) bool
+	// TokenCheckInterval caps the delay of the channel token re-check,
+	// scheduled at min(TokenCheckInterval, exp - now) after each join and
+	// refresh (§8.2). Default: 5 minutes.
+	TokenCheckInterval time.Duration
+	// MaxEventsPerSecond is the tenant events limit (§5.4): client
+	// broadcast pushes, HTTP broadcasts and every delivery to a channel
+	// count, per second of the server clock. While exceeded, channels that
+	// would receive a broadcast are shut down with "Too many messages per
+	// second" and the HTTP API answers 429. Default: 0 (unlimited).
+	MaxEventsPerSecond int
+	// PresencePushesPer30s is the per-channel client presence rate limit
+	// (§6.1; 5 on the real server): one push more within a 30 s window
+	// shuts the channel down with "Client presence rate limit exceeded".
+	// Default: 0 (unlimited).
+	PresencePushesPer30s int
+	// HTTPRateLimit limits the HTTP broadcast API to that many requests
+	// per second, answering 429 {"message":"You have exceeded your rate
+	// limit"} beyond. Default: 0 (unlimited).
+	HTTPRateLimit int
 }
 
 // Handshake records one WebSocket upgrade attempt, accepted or not.
@@ -77,6 +130,8 @@ type Server struct {
 
 	wg        sync.WaitGroup // every goroutine the server starts
 	closeOnce sync.Once
+	done      chan struct{} // closed by Close: interrupts artificial delays
+	ext       serverExt     // tokens, limits, HTTP API and faults (faults.go)
 
 	mu         sync.Mutex // guards the fields below
 	closed     bool
@@ -88,9 +143,18 @@ type Server struct {
 	malformed atomic.Int64
 }
 
-// NewServer starts a Server on a random port of 127.0.0.1. It panics if it
-// cannot listen, like httptest.NewServer.
+// NewServer starts a Server on Options.Addr (default: a random port of
+// 127.0.0.1). It panics if it cannot listen, like httptest.NewServer.
 func NewServer(opts Options) *Server {
+	s, err := Listen(opts)
+	if err != nil {
+		panic("realtimetest: failed to listen on a port: " + err.Error())
+	}
+	return s
+}
+
+// Listen is NewServer returning the listen error instead of panicking.
+func Listen(opts Options) (*Server, error) {
 	if opts.MaxChannelsPerClient <= 0 {
 		opts.MaxChannelsPerClient = DefaultMaxChannelsPerClient
 	}
@@ -101,14 +165,18 @@ func NewServer(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
-		panic("realtimetest: failed to listen on a port: " + err.Error())
+		return nil, err
 	}
 	s := &Server{
 		opts:       opts,
 		log:        log,
 		ln:         ln,
+		done:       make(chan struct{}),
 		connNotify: make(chan struct{}),
 		upgrader: websocket.Upgrader{
 			CheckOrigin:       func(*http.Request) bool { return true },
@@ -119,6 +187,7 @@ func NewServer(opts Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc(GatewayPath, s.serveWebSocket)
 	mux.HandleFunc(SocketPath, s.serveWebSocket)
+	s.registerHTTP(mux)
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -129,7 +198,7 @@ func NewServer(opts Options) *Server {
 		defer s.wg.Done()
 		_ = s.http.Serve(ln) // returns http.ErrServerClosed on Close
 	}()
-	return s
+	return s, nil
 }
 
 // URL returns the base URL "http://127.0.0.1:<port>", the equivalent of a
@@ -159,6 +228,8 @@ func (s *Server) Close() {
 		s.connNotify = make(chan struct{})
 		s.mu.Unlock()
 
+		close(s.done)
+		s.stopTimers()
 		_ = s.http.Close() // listener + non-hijacked connections
 		for _, c := range conns {
 			c.shutdown()
@@ -185,7 +256,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(status)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(body))
 	}
@@ -200,19 +271,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusForbidden, "")
 		return
 	}
-	if s.opts.APIKey != "" {
-		key := r.Header.Get("x-api-key")
-		if key == "" {
-			key = query.Get("apikey")
-		}
-		switch {
-		case key == "":
-			reject(http.StatusUnauthorized, `{"error":"API key is missing"}`)
-			return
-		case key != s.opts.APIKey:
-			reject(http.StatusUnauthorized, `{"error":"The token provided is not a valid JWT"}`)
-			return
-		}
+	if status, body, ok := s.authenticateSocket(r, query); !ok {
+		s.sleep(s.opts.ConnectErrorDelay)
+		reject(status, body)
+		return
 	}
 
 	ws, err := s.upgrader.Upgrade(w, r, nil)

@@ -1,0 +1,213 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/messages"
+)
+
+// Token lifecycle (PROTOCOL §8):
+//   - every phx_join carries the channel's token, or the client's;
+//   - the AccessToken callback runs before every connect (connection
+//     actor) and before every rejoin (here, on a goroutine owned by the
+//     registry, bounded by Timeout and the client's lifetime);
+//   - the client's token is refreshed ahead of its exp and pushed to every
+//     joined channel as an access_token message;
+//   - a channel the server closed for its token ("Token has expired…")
+//     fetches a fresh token and rejoins once; without a callback it stays
+//     closed until SetAuth gives it a new token.
+
+// refreshMargin is how long before exp the client's token is refreshed:
+// a minute, or half the remaining lifetime when that is shorter.
+const refreshMargin = time.Minute
+
+type tokenFetched struct {
+	gen   uint64
+	token string
+	err   error
+}
+
+type refreshDue struct{ gen uint64 }
+
+type authState struct {
+	fetching     bool
+	fetchGen     uint64
+	awaiting     map[string]bool // topics that join once a fresh token arrives
+	refreshTimer actors.Timer
+	refreshGen   uint64
+}
+
+func (a *authState) stop() {
+	a.refreshGen++
+	if a.refreshTimer != nil {
+		a.refreshTimer.Stop()
+		a.refreshTimer = nil
+	}
+}
+
+// joinWithFreshToken joins ch after fetching a token from the callback, or
+// at once when there is no callback.
+func (r *reg) joinWithFreshToken(ch *channel) {
+	if r.cfg.AccessToken == nil || ch.rec.Token != "" {
+		r.join(ch)
+		return
+	}
+	if r.auth.awaiting == nil {
+		r.auth.awaiting = map[string]bool{}
+	}
+	r.auth.awaiting[ch.rec.Topic] = true
+	r.fetchToken()
+}
+
+// fetchToken calls the AccessToken callback on a goroutine; the result
+// comes back as tokenFetched. Only one call runs at a time.
+func (r *reg) fetchToken() {
+	if r.auth.fetching || r.cfg.AccessToken == nil {
+		return
+	}
+	r.auth.fetching = true
+	r.auth.fetchGen++
+	gen, cb, root, self := r.auth.fetchGen, r.cfg.AccessToken, r.root, r.self
+	ctx, cancel := context.WithTimeout(r.cfg.Lifetime, r.cfg.Timeout)
+	go func() {
+		defer cancel()
+		token, err := cb(ctx)
+		root.Send(self, &tokenFetched{gen: gen, token: token, err: err})
+	}()
+}
+
+func (r *reg) tokenFetched(m *tokenFetched) {
+	if m.gen != r.auth.fetchGen {
+		return
+	}
+	r.auth.fetching = false
+	awaiting := r.auth.awaiting
+	r.auth.awaiting = nil
+	if m.err != nil {
+		r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: access token callback: %w", m.err)})
+	} else if m.token != "" {
+		if exp, ok := messages.TokenExpiry(m.token); ok && !exp.After(r.cfg.Clock.Now()) {
+			r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: the access token callback returned a token that expired at %s: %w", exp.UTC().Format(time.RFC3339), messages.ErrAuth)})
+		}
+		r.applyClientToken(m.token)
+	}
+	for _, ch := range r.ordered() {
+		if !awaiting[ch.rec.Topic] {
+			continue
+		}
+		if ch.rec.Wanted && r.open && ch.rec.State != messages.ChannelJoined && ch.rec.State != messages.ChannelLeaving {
+			r.join(ch)
+		}
+	}
+}
+
+func (r *reg) setAuth(m *messages.SetAuth) {
+	if m.Topic == "" {
+		r.applyClientToken(m.Token)
+		r.afterPersist(func() { actors.Reply(m.Reply, nil) })
+		return
+	}
+	ch := r.channels[m.Topic]
+	if ch == nil {
+		actors.Reply(m.Reply, messages.ErrUnknownChannel)
+		return
+	}
+	ch.rec.Token = m.Token
+	r.persist(ch)
+	r.pushToken(ch)
+	r.unblock(ch)
+	r.afterPersist(func() { actors.Reply(m.Reply, nil) })
+}
+
+// applyClientToken makes token the client's token: later joins use it,
+// joined channels that use the client's token get it pushed, channels
+// blocked by an auth error rejoin, and a refresh is scheduled before its
+// exp. A token set while disconnected is simply kept for the next join.
+func (r *reg) applyClientToken(token string) {
+	r.cfg.Token.Set(token)
+	for _, ch := range r.ordered() {
+		if ch.rec.Token != "" {
+			continue
+		}
+		r.pushToken(ch)
+		r.unblock(ch)
+	}
+	r.scheduleRefresh()
+}
+
+// pushToken sends access_token to a joined channel whose token changed.
+func (r *reg) pushToken(ch *channel) {
+	token := r.tokenFor(ch)
+	if !r.open || ch.rec.State != messages.ChannelJoined || token == "" || token == ch.sentToken {
+		return
+	}
+	ch.sentToken = token
+	payload := messages.AppendQuote([]byte(`{"access_token":`), token)
+	payload = append(payload, '}')
+	r.send(messages.Frame{JoinRef: ch.rec.JoinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "access_token", Payload: payload})
+}
+
+// unblock rejoins a channel that waits for a new token after an auth
+// error.
+func (r *reg) unblock(ch *channel) {
+	if !ch.rec.AuthBlocked {
+		return
+	}
+	ch.rec.AuthBlocked = false
+	ch.authRetried = false
+	r.persist(ch)
+	if ch.rec.Wanted && r.open {
+		r.join(ch)
+	}
+}
+
+// scheduleRefresh arms the proactive refresh of the client's token.
+func (r *reg) scheduleRefresh() {
+	r.auth.stop()
+	if r.cfg.AccessToken == nil {
+		return
+	}
+	exp, ok := messages.TokenExpiry(r.cfg.Token.Get())
+	if !ok {
+		return
+	}
+	left := exp.Sub(r.cfg.Clock.Now())
+	margin := refreshMargin
+	if left/2 < margin {
+		margin = left / 2
+	}
+	d := left - margin
+	if d < 0 {
+		d = 0
+	}
+	gen, root, self := r.auth.refreshGen, r.root, r.self
+	r.auth.refreshTimer = r.cfg.Clock.AfterFunc(d, func() { root.Send(self, &refreshDue{gen: gen}) })
+}
+
+func (r *reg) refreshDue(m *refreshDue) {
+	if m.gen != r.auth.refreshGen {
+		return
+	}
+	r.auth.refreshTimer = nil
+	r.fetchToken()
+}
+
+// authFailed handles a channel the server refused for its token. With a
+// callback the channel fetches a fresh token and rejoins (once after a
+// server close); without one it stays closed until SetAuth.
+func (r *reg) authFailed(ch *channel, err *messages.AuthError, status messages.SubscribeStatus) {
+	if r.cfg.AccessToken != nil && ch.rec.Token == "" && !ch.authRetried {
+		ch.authRetried = true
+		r.setState(ch, messages.ChannelErrored, status, err)
+		r.resolve(ch, messages.SubscribeResult{Status: status, Err: err})
+		r.joinWithFreshToken(ch)
+		return
+	}
+	ch.rec.AuthBlocked = true
+	r.discard(ch, err)
+	r.setState(ch, messages.ChannelClosed, status, err)
+	r.resolve(ch, messages.SubscribeResult{Status: status, Err: err})
+}

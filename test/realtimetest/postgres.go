@@ -1,0 +1,461 @@
+package realtimetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/supabase-go/realtime/messages"
+)
+
+// postgres_changes (§7) backed by a real PostgreSQL database.
+//
+// When Options.PostgresDSN is set the server runs a pgEngine with two
+// goroutines (both counted in Server.wg, both ended by Server.Close):
+//
+//   - the replication goroutine (run) keeps a session up: a catalog
+//     connection (pgx), the publication "supabase_realtime" (created FOR ALL
+//     TABLES when missing), a replication connection with a temporary
+//     pgoutput slot, and the START_REPLICATION stream it decodes. Each
+//     INSERT/UPDATE/DELETE becomes a change object that is routed to the
+//     subscribed channels. After an error it reconnects with a new slot.
+//   - the subscription goroutine (subscribeLoop) handles joins in order:
+//     parse and validate each channel's bindings, register them and push
+//     the §7.6 system messages.
+//
+// Locks: pgEngine.mu guards the ready state and the job queue; catMu
+// serializes use of the catalog connection and guards the type cache;
+// subs is guarded by the hub lock (so registering a subscription, pushing
+// "Subscribed to PostgreSQL" and routing changes are ordered per channel).
+// Order: catMu may be held while taking hub.mu, never the reverse; mu is a
+// leaf.
+
+// Names used in the database.
+const (
+	// PostgresPublication is the publication changes are streamed from.
+	PostgresPublication = "supabase_realtime"
+	// postgresSlotPrefix prefixes the temporary replication slot name.
+	postgresSlotPrefix = "supabase_realtime_replication_slot_"
+)
+
+// System message texts (§7.6, §9.1).
+const (
+	MessageSubscribedToPostgres   = "Subscribed to PostgreSQL"
+	MessageReplicationEstablished = "Replication connection established"
+	// MessageUnableToConnect is pushed (status "error", extension
+	// "postgres_changes") every few seconds while a join waits for a
+	// database that cannot be reached.
+	MessageUnableToConnect = "Realtime was unable to connect to the project database"
+)
+
+// Timing of the engine.
+const (
+	pgStandbyInterval  = 10 * time.Second
+	pgQueryTimeout     = 10 * time.Second
+	pgConnectTimeout   = 10 * time.Second
+	pgMaxRetryDelay    = 2 * time.Second
+	pgWaitErrorEvery   = 5 * time.Second
+	pgSubscribeRetryIn = time.Second
+)
+
+// errPostgresNotReady is returned while no session is up.
+var errPostgresNotReady = errors.New("realtimetest: postgres replication is not ready")
+
+// pgEngine implements postgres_changes for one Server.
+type pgEngine struct {
+	srv    *Server
+	dsn    string
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // guards the fields below
+	ready   bool
+	lastErr error
+	notify  chan struct{} // closed and replaced when ready/lastErr change
+	jobs    []pgJob
+	jobWake chan struct{} // capacity 1
+
+	catMu sync.Mutex                    // serializes the catalog connection
+	cat   *pgx.Conn                     // nil while no session is up
+	types map[uint32]*pgType            // type cache (guarded by catMu)
+
+	// subs holds the channels whose bindings were subscribed, in order.
+	// Guarded by srv.hub.mu.
+	subs []*pgSubscription
+}
+
+// pgJob is one join to subscribe.
+type pgJob struct {
+	ch               *channel
+	replicationReady bool
+}
+
+// startPostgres starts the engine when Options.PostgresDSN is set.
+func (s *Server) startPostgres() {
+	if s.opts.PostgresDSN == "" {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &pgEngine{
+		srv:     s,
+		dsn:     s.opts.PostgresDSN,
+		ctx:     ctx,
+		cancel:  cancel,
+		notify:  make(chan struct{}),
+		jobWake: make(chan struct{}, 1),
+		types:   make(map[uint32]*pgType),
+	}
+	s.pg = e
+	s.wg.Add(2)
+	go e.run()
+	go e.subscribeLoop()
+}
+
+// stopPostgres makes the engine's goroutines exit (Close waits for them).
+func (s *Server) stopPostgres() {
+	if s.pg != nil {
+		s.pg.cancel()
+	}
+}
+
+// postgresJoined is called by handleJoin once the join reply is queued. It
+// schedules the postgres_changes subscription of the channel's bindings
+// (or of the legacy topic binding, §7.9) and the replication_ready system
+// message.
+//
+// Without PostgresDSN there is no database: bindings get their ids in the
+// reply but no system message follows, and replication_ready is answered
+// at once (nothing to wait for).
+func (s *Server) postgresJoined(ch *channel) {
+	replReady := replicationReadyRequested(ch.payload)
+	if s.pg == nil {
+		if replReady {
+			s.pushSystemLocked(ch, "system", "ok", MessageReplicationEstablished, false)
+		}
+		return
+	}
+	if !ch.cfg.hasConfig || len(ch.cfg.bindings) > 0 || replReady {
+		s.pg.enqueue(pgJob{ch: ch, replicationReady: replReady})
+	}
+}
+
+// WaitPostgres blocks until the replication stream is up (changes
+// committed from now on are captured) and reports the last connection error
+// when ctx ends first. It fails at once without Options.PostgresDSN.
+func (s *Server) WaitPostgres(ctx context.Context) error {
+	if s.pg == nil {
+		return errors.New("realtimetest: no PostgresDSN configured")
+	}
+	for {
+		ready, lastErr, notify := s.pg.state()
+		if ready {
+			return nil
+		}
+		select {
+		case <-notify:
+		case <-s.pg.ctx.Done():
+			return errors.New("realtimetest: server closed")
+		case <-ctx.Done():
+			if lastErr != nil {
+				return fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
+			}
+			return ctx.Err()
+		}
+	}
+}
+
+// PostgresSubscriptions returns how many joined channels currently have
+// subscribed postgres_changes bindings.
+func (s *Server) PostgresSubscriptions() int {
+	if s.pg == nil {
+		return 0
+	}
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	n := 0
+	for _, sub := range s.pg.subs {
+		if s.hub.hasLocked(sub.ch) {
+			n++
+		}
+	}
+	return n
+}
+
+// replicationReadyRequested reads config.broadcast.replication_ready.
+func replicationReadyRequested(payload []byte) bool {
+	cfg := objectFields(objectFields(payload)["config"])
+	return flexBool(objectFields(cfg["broadcast"])["replication_ready"])
+}
+
+// hasLocked reports whether ch is still subscribed; h.mu must be held.
+func (h *hub) hasLocked(ch *channel) bool {
+	if ts := h.topics[ch.key]; ts != nil {
+		for _, s := range ts.subs {
+			if s == ch {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pushSystem queues a system message to ch if it is still joined:
+// [join_ref,null,topic,"system",{"channel","extension","message","status"}].
+func (s *Server) pushSystem(ch *channel, extension, status, message string) {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	s.pushSystemLocked(ch, extension, status, message, true)
+}
+
+// pushSystemLocked queues the system message; when check is set, only if
+// ch is still subscribed (h.mu must then be held).
+func (s *Server) pushSystemLocked(ch *channel, extension, status, message string, check bool) {
+	if check && !s.hub.hasLocked(ch) {
+		return
+	}
+	p := make([]byte, 0, 96+len(message))
+	p = append(p, `{"channel":`...)
+	p = messages.AppendQuote(p, strings.TrimPrefix(ch.topic, TopicPrefix))
+	p = append(p, `,"extension":`...)
+	p = messages.AppendQuote(p, extension)
+	p = append(p, `,"message":`...)
+	p = messages.AppendQuote(p, message)
+	p = append(p, `,"status":`...)
+	p = messages.AppendQuote(p, status)
+	p = append(p, '}')
+	ch.conn.send(0, &messages.Frame{JoinRef: ch.joinRef, Topic: ch.topic, Event: eventSystem, Payload: p})
+}
+
+// state returns the ready flag, the last session error and a channel
+// closed at the next change.
+func (e *pgEngine) state() (bool, error, <-chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ready, e.lastErr, e.notify
+}
+
+func (e *pgEngine) setState(ready bool, err error) {
+	e.mu.Lock()
+	e.ready = ready
+	if err != nil || ready {
+		e.lastErr = err
+	}
+	close(e.notify)
+	e.notify = make(chan struct{})
+	e.mu.Unlock()
+}
+
+func (e *pgEngine) enqueue(j pgJob) {
+	e.mu.Lock()
+	e.jobs = append(e.jobs, j)
+	e.mu.Unlock()
+	select {
+	case e.jobWake <- struct{}{}:
+	default:
+	}
+}
+
+// nextJob waits for a job; false once the engine stops.
+func (e *pgEngine) nextJob() (pgJob, bool) {
+	for {
+		e.mu.Lock()
+		if len(e.jobs) > 0 {
+			j := e.jobs[0]
+			e.jobs[0] = pgJob{}
+			e.jobs = e.jobs[1:]
+			e.mu.Unlock()
+			return j, true
+		}
+		e.mu.Unlock()
+		select {
+		case <-e.jobWake:
+		case <-e.ctx.Done():
+			return pgJob{}, false
+		}
+	}
+}
+
+// waitReady waits until a session is up. While it waits it pushes
+// MessageUnableToConnect to ch every few seconds if connecting failed. It
+// returns false when the engine stops or ch leaves.
+func (e *pgEngine) waitReady(ch *channel) bool {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	since := time.Now()
+	for {
+		ready, lastErr, notify := e.state()
+		if ready {
+			return true
+		}
+		if !e.joined(ch) {
+			return false
+		}
+		if lastErr != nil && time.Since(since) >= pgWaitErrorEvery {
+			since = time.Now()
+			e.srv.pushSystem(ch, "postgres_changes", "error", MessageUnableToConnect)
+		}
+		select {
+		case <-notify:
+		case <-t.C:
+		case <-e.ctx.Done():
+			return false
+		}
+	}
+}
+
+func (e *pgEngine) joined(ch *channel) bool {
+	e.srv.hub.mu.Lock()
+	defer e.srv.hub.mu.Unlock()
+	return e.srv.hub.hasLocked(ch)
+}
+
+// sleep waits d; false when the engine stops first.
+func (e *pgEngine) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.ctx.Done():
+		return false
+	}
+}
+
+// withCatalog runs fn with the catalog connection of the current session.
+func (e *pgEngine) withCatalog(fn func(ctx context.Context, conn *pgx.Conn) error) error {
+	e.catMu.Lock()
+	defer e.catMu.Unlock()
+	if e.cat == nil {
+		return errPostgresNotReady
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, pgQueryTimeout)
+	defer cancel()
+	return fn(ctx, e.cat)
+}
+
+// run is the replication goroutine: it keeps a session up until Close.
+func (e *pgEngine) run() {
+	defer e.srv.wg.Done()
+	delay := 100 * time.Millisecond
+	for {
+		wasReady, err := e.session()
+		if e.ctx.Err() != nil {
+			e.setState(false, nil)
+			return
+		}
+		e.setState(false, err)
+		e.srv.log.Debug("realtimetest: postgres session ended", "err", err)
+		if wasReady {
+			delay = 100 * time.Millisecond
+		}
+		if !e.sleep(delay) {
+			return
+		}
+		delay = min(2*delay, pgMaxRetryDelay)
+	}
+}
+
+// session connects, sets up the publication and a temporary slot, streams
+// until an error or Close, and cleans up. wasReady reports whether the
+// stream had started.
+func (e *pgEngine) session() (wasReady bool, err error) {
+	ctx := e.ctx
+
+	catCfg, err := pgx.ParseConfig(e.dsn)
+	if err != nil {
+		return false, fmt.Errorf("realtimetest: parse PostgresDSN: %w", err)
+	}
+	setSessionParams(catCfg.RuntimeParams, "realtime_catalog")
+	cctx, cancel := context.WithTimeout(ctx, pgConnectTimeout)
+	cat, err := pgx.ConnectConfig(cctx, catCfg)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		e.catMu.Lock()
+		e.cat = nil
+		e.catMu.Unlock()
+		closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = cat.Close(closeCtx)
+		cancel()
+	}()
+	qctx, cancel := context.WithTimeout(ctx, pgQueryTimeout)
+	err = ensurePublication(qctx, cat)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+
+	replCfg, err := pgconn.ParseConfig(e.dsn)
+	if err != nil {
+		return false, fmt.Errorf("realtimetest: parse PostgresDSN: %w", err)
+	}
+	setSessionParams(replCfg.RuntimeParams, "realtime_rls")
+	replCfg.RuntimeParams["replication"] = "database"
+	cctx, cancel = context.WithTimeout(ctx, pgConnectTimeout)
+	repl, err := pgconn.ConnectConfig(cctx, replCfg)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = repl.Close(closeCtx) // the temporary slot goes with the connection
+		cancel()
+	}()
+
+	st, err := startStream(ctx, repl)
+	if err != nil {
+		return false, err
+	}
+	e.catMu.Lock()
+	e.cat = cat
+	e.catMu.Unlock()
+	e.setState(true, nil)
+	e.srv.log.Debug("realtimetest: postgres replication started", "slot", st.slot, "lsn", st.pos.String())
+	return true, e.stream(repl, st)
+}
+
+// setSessionParams fixes the GUCs every value conversion relies on.
+func setSessionParams(p map[string]string, app string) {
+	p["application_name"] = app
+	p["TimeZone"] = "UTC"
+	p["DateStyle"] = "ISO, YMD"
+	p["IntervalStyle"] = "postgres"
+	p["extra_float_digits"] = "1"
+	p["bytea_output"] = "hex"
+}
+
+// ensurePublication creates the publication FOR ALL TABLES unless it
+// exists (an existing one is used as it is).
+func ensurePublication(ctx context.Context, conn *pgx.Conn) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, `select exists(select 1 from pg_publication where pubname = $1)`, PostgresPublication).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err := conn.Exec(ctx, `create publication `+PostgresPublication+` for all tables`)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42710" { // duplicate_object: created concurrently
+		return nil
+	}
+	return err
+}
+
+// randomSlotName returns a unique temporary slot name.
+func randomSlotName() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return postgresSlotPrefix + hex.EncodeToString(b[:])
+}
