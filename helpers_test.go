@@ -2,6 +2,9 @@ package realtime_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -139,4 +142,23 @@ func fast(extra ...realtime.Option) []realtime.Option {
 		realtime.WithRejoinAfter(func(int) time.Duration { return 10 * time.Millisecond }),
 		realtime.WithTimeout(2 * time.Second),
 	}, extra...)
+}
+
+// testJWT returns an unsigned JWT-shaped token with the given exp. The test
+// server verifies tokens only when it has a JWT secret.
+func testJWT(sub string, exp time.Time) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "HS256", "typ": "JWT"}) + "." +
+		enc(map[string]any{"sub": sub, "role": "authenticated", "exp": exp.Unix()}) + ".c2ln"
+}
+
+// systemFrame is the server's system message for a channel.
+func systemFrame(topic, joinRef, extension, status, message string) messages.Frame {
+	payload, _ := json.Marshal(map[string]string{
+		"channel": strings.TrimPrefix(topic, "realtime:"), "extension": extension, "status": status, "message": message,
+	})
+	return messages.Frame{JoinRef: joinRef, Topic: topic, Event: "system", Payload: payload}
 }

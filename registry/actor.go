@@ -103,6 +103,8 @@ func (r *reg) Receive(ctx actor.Context) {
 		actors.Reply(m.Reply, r.push(m))
 	case *messages.WaitAck:
 		r.waitAck(m)
+	case *messages.Track:
+		r.track_(m)
 	case *messages.SetAuth:
 		r.setAuth(m)
 	case *tokenFetched:
@@ -137,6 +139,9 @@ func (r *reg) start(ctx actor.Context) {
 	}
 	for _, rec := range snap.All() {
 		ch := &channel{rec: rec.Clone()}
+		if p, ok := rec.Ext[extPresence].(*presenceState); ok {
+			ch.presence = p.clone()
+		}
 		r.setBuffered(r.buffered + len(rec.Outbox))
 		r.channels[rec.Topic] = ch
 		if rec.Seq > r.seq {
@@ -268,7 +273,7 @@ func (r *reg) addBinding(m *messages.AddBinding) {
 	}
 	ch.rec.Bindings = append(ch.rec.Bindings, m.Binding)
 	r.persist(ch)
-	if !bindingsNeedRejoin(m.Binding) {
+	if !bindingsNeedRejoin(ch, m.Binding) {
 		return
 	}
 	switch ch.rec.State {
@@ -354,6 +359,7 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 	if m.New == messages.ConnOpen {
 		if m.Token != "" {
 			r.cfg.Token.Set(m.Token)
+			r.scheduleRefresh()
 		}
 		if r.open && m.Epoch == r.openEpoch {
 			return // already accounted for at Started

@@ -17,6 +17,10 @@ type channel struct {
 
 	// subWaiters wait for the outcome of the current join attempt.
 	subWaiters []chan<- messages.SubscribeResult
+	// presence is the presence engine; a copy is persisted in the record.
+	presence *presenceState
+	// trackWaiters wait for the reply to the next track or untrack push.
+	trackWaiters []chan<- error
 	// sentToken is the token this incarnation joined with or last pushed.
 	sentToken string
 	// authErr is set by a system error about the token; the phx_close
@@ -46,8 +50,43 @@ func (ch *channel) stopRejoin() {
 }
 
 // bindingsNeedRejoin reports whether adding b to a joined channel changes
-// its join payload.
-func bindingsNeedRejoin(b messages.Binding) bool {
-	_, isBroadcast := b.(messages.Broadcast)
-	return !isBroadcast
+// its join payload: a postgres binding always does, a presence binding when
+// presence was not enabled yet.
+func bindingsNeedRejoin(ch *channel, b messages.Binding) bool {
+	switch b.(type) {
+	case messages.Broadcast:
+		return false
+	case messages.Presence:
+		return !ch.presenceEnabledBefore(b)
+	}
+	return true
+}
+
+// presenceEnabled reports whether the join asks for presence: the channel
+// has a presence binding or tracks presence (PEERS pain 24: a channel that
+// only tracks must still get presence_state).
+func (ch *channel) presenceEnabled() bool {
+	if ch.rec.Tracked != nil {
+		return true
+	}
+	for _, b := range ch.rec.Bindings {
+		if _, ok := b.(messages.Presence); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// presenceEnabledBefore reports whether presence was enabled without the
+// binding just appended (b is the last binding).
+func (ch *channel) presenceEnabledBefore(b messages.Binding) bool {
+	if ch.rec.Tracked != nil {
+		return true
+	}
+	for _, x := range ch.rec.Bindings[:len(ch.rec.Bindings)-1] {
+		if _, ok := x.(messages.Presence); ok {
+			return true
+		}
+	}
+	return false
 }

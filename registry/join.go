@@ -38,7 +38,7 @@ func joinPayloadFor(ch *channel, token string) []byte {
 	p := joinPayload{
 		Config: joinConfig{
 			Broadcast:       joinBroadcast{Ack: cfg.Ack, Self: cfg.Self, ReplicationReady: cfg.ReplicationReady},
-			Presence:        joinPresence{Key: cfg.PresenceKey},
+			Presence:        joinPresence{Key: cfg.PresenceKey, Enabled: ch.presenceEnabled()},
 			PostgresChanges: []json.RawMessage{},
 			Private:         cfg.Private,
 		},

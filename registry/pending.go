@@ -106,6 +106,9 @@ func (r *reg) joinReplied(p *pending, rep messages.Reply) {
 	ch.authRetried = false
 	r.setState(ch, messages.ChannelJoined, messages.Subscribed, nil)
 	r.resolve(ch, messages.SubscribeResult{Status: messages.Subscribed})
+	if ch.rec.Tracked != nil || len(ch.trackWaiters) > 0 {
+		r.sendTrack(ch) // back online after a rejoin without calling Track
+	}
 	r.flush(ch)
 	if ch.dirty && r.open {
 		r.join(ch)

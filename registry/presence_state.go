@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/supabase-go/realtime/messages"
@@ -680,11 +679,8 @@ func appendCompact(dst, v []byte) ([]byte, error) {
 	}
 	buf := bytes.NewBuffer(dst)
 	if err := json.Compact(buf, v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, errPresence("presence meta value is not valid JSON")
-		}
-		return nil, err
+		// Unreachable: the scanner validated v.
+		return nil, errPresence("presence meta value is not valid JSON")
 	}
 	return buf.Bytes(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -75,6 +76,10 @@ func (r *reg) flush(ch *channel) {
 // discard empties a channel's buffer that can no longer be sent and
 // reports it, so the loss is never silent.
 func (r *reg) discard(ch *channel, cause error) {
+	for _, w := range ch.trackWaiters {
+		actors.Reply(w, cause)
+	}
+	ch.trackWaiters = nil
 	if len(ch.rec.Outbox) == 0 {
 		return
 	}

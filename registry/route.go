@@ -35,6 +35,10 @@ func (r *reg) inbound(m *messages.Inbound) {
 		r.serverClosed(ch)
 	case "phx_error":
 		r.serverErrored(ch)
+	case "presence_state":
+		r.presenceMessage(ch, f.Payload, true)
+	case "presence_diff":
+		r.presenceMessage(ch, f.Payload, false)
 	}
 }
 

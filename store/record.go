@@ -25,6 +25,11 @@ type Record struct {
 	// AuthBlocked is set when the server refused the channel's token and
 	// no fresh one could be had; SetAuth clears it and rejoins.
 	AuthBlocked bool
+	// Tracked is the presence payload this client tracks on the channel
+	// (nil if none); it is tracked again after every rejoin.
+	Tracked []byte
+	// Presence is the channel's presence state, for readers.
+	Presence messages.PresenceState
 	// Outbox holds the pushes accepted while the channel could not send,
 	// in order. Frames are never mutated after they are buffered.
 	Outbox []messages.Frame

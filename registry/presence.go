@@ -1,0 +1,111 @@
+package registry
+
+import (
+	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/messages"
+)
+
+// extPresence keys the persisted presence engine in store.Record.Ext.
+const extPresence = "presence"
+
+// presenceMessage applies presence_state or presence_diff and delivers the
+// resulting events to the channel's presence bindings.
+func (r *reg) presenceMessage(ch *channel, payload []byte, state bool) {
+	if ch.presence == nil {
+		ch.presence = &presenceState{}
+	}
+	var (
+		events []messages.PresenceEvent
+		err    error
+	)
+	if state {
+		events, err = ch.presence.onState(ch.rec.JoinRef, payload)
+	} else {
+		events, err = ch.presence.onDiff(ch.rec.JoinRef, payload)
+	}
+	if err != nil {
+		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
+		return
+	}
+	r.persistPresence(ch) // also when the diff was only buffered
+	if len(events) == 0 {
+		return // buffered until the state of this join arrives
+	}
+	for _, ev := range events {
+		ev.Channel, ev.Topic = ch.rec.Name, ch.rec.Topic
+		for _, b := range ch.rec.Bindings {
+			if pb, ok := b.(messages.Presence); ok && pb.Matches(ev.Type) {
+				r.deliver(ch, ev)
+				break
+			}
+		}
+	}
+}
+
+func (r *reg) persistPresence(ch *channel) {
+	ch.rec.Presence = ch.presence.list()
+	if ch.rec.Ext == nil {
+		ch.rec.Ext = map[string]any{}
+	}
+	ch.rec.Ext[extPresence] = ch.presence.clone()
+	r.persist(ch)
+}
+
+// track_ handles Track and Untrack. The payload is remembered and tracked
+// again after every rejoin. When the channel is not joined, the push goes
+// out (and the caller is answered) after the join; when the join config
+// lacked presence, the channel rejoins with presence enabled first.
+func (r *reg) track_(m *messages.Track) {
+	ch := r.channels[m.Topic]
+	if ch == nil {
+		actors.Reply(m.Reply, messages.ErrUnknownChannel)
+		return
+	}
+	if !ch.rec.Wanted {
+		actors.Reply(m.Reply, messages.ErrChannelClosed)
+		return
+	}
+	wasEnabled := ch.presenceEnabled()
+	if m.Untrack {
+		ch.rec.Tracked = nil
+	} else {
+		ch.rec.Tracked = m.Payload
+	}
+	r.persist(ch)
+	ch.trackWaiters = append(ch.trackWaiters, m.Reply)
+	if !r.open || ch.rec.State != messages.ChannelJoined {
+		return // sent after the (re)join
+	}
+	if !m.Untrack && !wasEnabled {
+		r.join(ch) // presence must be enabled in the join config
+		return
+	}
+	r.sendTrack(ch)
+}
+
+// sendTrack pushes the channel's current presence (track or untrack) and
+// answers the waiting callers with the reply.
+func (r *reg) sendTrack(ch *channel) {
+	waiters := ch.trackWaiters
+	ch.trackWaiters = nil
+	var payload []byte
+	if ch.rec.Tracked != nil {
+		payload = append([]byte(`{"type":"presence","event":"track","payload":`), ch.rec.Tracked...)
+		payload = append(payload, '}')
+	} else if len(waiters) > 0 {
+		payload = []byte(`{"type":"presence","event":"untrack"}`)
+	} else {
+		return
+	}
+	ref := r.cfg.Refs.Next()
+	topic := ch.rec.Topic
+	r.track(&pending{kind: pendingPush, topic: topic, joinRef: ch.rec.JoinRef, sent: true, done: func(rep messages.Reply, err error) {
+		if err == nil && rep.Status != "ok" {
+			err = &messages.PushError{Topic: topic, Status: rep.Status, Reason: messages.ReplyReason(rep.Response), Response: rep.Response}
+		}
+		for _, w := range waiters {
+			actors.Reply(w, err)
+		}
+	}}, ref)
+	r.send(messages.Frame{JoinRef: ch.rec.JoinRef, Ref: ref, Topic: topic, Event: "presence", Payload: payload})
+}
