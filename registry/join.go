@@ -39,7 +39,7 @@ func joinPayloadFor(ch *channel, token string) []byte {
 		Config: joinConfig{
 			Broadcast:       joinBroadcast{Ack: cfg.Ack, Self: cfg.Self, ReplicationReady: cfg.ReplicationReady},
 			Presence:        joinPresence{Key: cfg.PresenceKey, Enabled: ch.presenceEnabled()},
-			PostgresChanges: []json.RawMessage{},
+			PostgresChanges: postgresJoinObjects(ch),
 			Private:         cfg.Private,
 		},
 		AccessToken: token,

@@ -102,6 +102,17 @@ func (r *reg) joinReplied(p *pending, rep messages.Reply) {
 		r.scheduleRejoin(ch)
 		return
 	}
+	if !r.checkPostgresEcho(ch, rep.Response) {
+		// As realtime-js: leave, and report the mismatch; routing by ids
+		// would be wrong.
+		r.send(messages.Frame{JoinRef: ch.rec.JoinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "phx_leave", Payload: emptyObject})
+		err := &messages.ChannelErrorDetail{Topic: ch.rec.Topic, Reason: bindingMismatch}
+		ch.rec.Wanted = false
+		r.discard(ch, err)
+		r.setState(ch, messages.ChannelClosed, messages.ChannelError, err)
+		r.resolve(ch, messages.SubscribeResult{Status: messages.ChannelError, Err: err})
+		return
+	}
 	ch.rejoinTries = 0
 	ch.authRetried = false
 	r.setState(ch, messages.ChannelJoined, messages.Subscribed, nil)

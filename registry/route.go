@@ -35,6 +35,8 @@ func (r *reg) inbound(m *messages.Inbound) {
 		r.serverClosed(ch)
 	case "phx_error":
 		r.serverErrored(ch)
+	case "postgres_changes":
+		r.postgresChange(ch, m)
 	case "presence_state":
 		r.presenceMessage(ch, f.Payload, true)
 	case "presence_diff":

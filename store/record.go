@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"slices"
 
 	"github.com/supabase-go/realtime/messages"
@@ -25,6 +26,9 @@ type Record struct {
 	// AuthBlocked is set when the server refused the channel's token and
 	// no fresh one could be had; SetAuth clears it and rejoins.
 	AuthBlocked bool
+	// PostgresIDs are the server's ids of the postgres_changes bindings, in
+	// join order, from the last join reply.
+	PostgresIDs []json.RawMessage
 	// Tracked is the presence payload this client tracks on the channel
 	// (nil if none); it is tracked again after every rejoin.
 	Tracked []byte
@@ -44,6 +48,7 @@ type Record struct {
 func (r Record) Clone() Record {
 	r.Bindings = slices.Clone(r.Bindings)
 	r.Outbox = slices.Clone(r.Outbox)
+	r.PostgresIDs = slices.Clone(r.PostgresIDs)
 	if r.Ext != nil {
 		ext := make(map[string]any, len(r.Ext))
 		for k, v := range r.Ext {

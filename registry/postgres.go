@@ -1,0 +1,103 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/supabase-go/realtime/messages"
+)
+
+// bindingMismatch is realtime-js's reason when the join reply does not
+// echo the channel's postgres_changes bindings.
+const bindingMismatch = "mismatch between server and client bindings for postgres changes"
+
+// postgresBindings returns the channel's postgres_changes bindings in join
+// order, without duplicates (the server collapses identical objects).
+func postgresBindings(ch *channel) []messages.PostgresChanges {
+	var out []messages.PostgresChanges
+	var seen [][]byte
+next:
+	for _, b := range ch.rec.Bindings {
+		pc, ok := b.(messages.PostgresChanges)
+		if !ok {
+			continue
+		}
+		obj := pc.AppendJoinObject(nil)
+		for _, s := range seen {
+			if bytes.Equal(s, obj) {
+				continue next
+			}
+		}
+		seen = append(seen, obj)
+		out = append(out, pc)
+	}
+	return out
+}
+
+func postgresJoinObjects(ch *channel) []json.RawMessage {
+	bindings := postgresBindings(ch)
+	out := make([]json.RawMessage, len(bindings))
+	for i, b := range bindings {
+		out[i] = b.AppendJoinObject(nil)
+	}
+	return out
+}
+
+// checkPostgresEcho verifies that the join reply echoes the bindings it
+// was sent, position by position, and records the server's binding ids.
+// It reports false on a mismatch.
+func (r *reg) checkPostgresEcho(ch *channel, response []byte) bool {
+	bindings := postgresBindings(ch)
+	var echoed [][]byte
+	if len(response) > 0 && response[0] == '{' {
+		_ = messages.ObjectEach(response, func(key, value []byte) error {
+			if messages.KeyEquals(key, "postgres_changes") && len(value) > 0 && value[0] == '[' {
+				return messages.ArrayEach(value, func(_ int, v []byte) error {
+					echoed = append(echoed, v)
+					return nil
+				})
+			}
+			return nil
+		})
+	}
+	if len(echoed) != len(bindings) {
+		return len(bindings) == 0
+	}
+	ids := make([]json.RawMessage, len(bindings))
+	for i, b := range bindings {
+		ok, err := b.MatchesEcho(echoed[i])
+		if err != nil || !ok {
+			return false
+		}
+		id, err := messages.ParseBindingID(echoed[i])
+		if err != nil {
+			return false
+		}
+		ids[i] = id
+	}
+	ch.rec.PostgresIDs = ids
+	return true
+}
+
+// postgresChange routes a postgres_changes frame: it is delivered once if
+// any binding whose server id is listed in ids accepts the change type.
+func (r *reg) postgresChange(ch *channel, m *messages.Inbound) {
+	ids, ev, err := messages.ParsePostgresChange(m.Frame.Payload)
+	if err != nil {
+		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
+		return
+	}
+	bindings := postgresBindings(ch)
+	for i, b := range bindings {
+		if i >= len(ch.rec.PostgresIDs) || !b.MatchesEvent(ev.Type) {
+			continue
+		}
+		for _, id := range ids {
+			if messages.SameBindingID(id, ch.rec.PostgresIDs[i]) {
+				ev.Channel, ev.Topic, ev.Received = ch.rec.Name, ch.rec.Topic, m.Received
+				r.deliver(ch, ev)
+				return
+			}
+		}
+	}
+}
