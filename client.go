@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
@@ -305,34 +306,41 @@ func (c *Client) ChannelState(ch *Channel) ChannelState {
 // actor.
 func (c *Client) ConnectionState() ConnectionState { return c.rt.ConnectionState() }
 
-// Stats are the client's counters.
+// Stats are the client's counters, sampled without waiting on an actor.
 type Stats struct {
-	FramesIn, FramesOut     uint64
-	MalformedFrames         uint64 // dropped because they could not be decoded
-	StaleFrames             uint64 // dropped for a stale join_ref
-	HeartbeatsSent          uint64
-	HeartbeatsAcknowledged  uint64
-	EventsDelivered         uint64
-	HandlerPanics           uint64
-	Buffered                int64  // pushes waiting in the send buffer
-	ConnectionEpoch         uint64 // number of connection attempts so far
-	LastHeartbeatRTTNanos   int64
-	UnroutedFrames          uint64
-	SendBufferCapacity      int
-	ConnectionStateAtSample ConnectionState
+	State                  ConnectionState
+	ConnectionEpoch        uint64 // connection attempts so far
+	FramesIn, FramesOut    uint64
+	MalformedFrames        uint64 // dropped: could not be decoded
+	StaleFrames            uint64 // dropped: stale join_ref
+	UnroutedFrames         uint64 // dropped: no such channel
+	HeartbeatsSent         uint64
+	HeartbeatsAcknowledged uint64
+	LastHeartbeatRTT       time.Duration
+	EventsDelivered        uint64
+	HandlerPanics          uint64
+	Buffered               int64 // pushes waiting in the send buffer
+	BufferCapacity         int
 }
 
 // Stats returns a sample of the client's counters.
 func (c *Client) Stats() Stats {
 	cs, rs := &c.rt.ConnStats, &c.rt.RegStats
 	return Stats{
-		FramesIn: cs.FramesIn.Load(), FramesOut: cs.FramesOut.Load(),
-		MalformedFrames: cs.Malformed.Load(), StaleFrames: rs.Stale.Load(),
-		HeartbeatsSent: cs.HeartbeatsSent.Load(), HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
-		EventsDelivered: rs.Delivered.Load(), HandlerPanics: rs.HandlerPanics.Load(),
-		Buffered: rs.Buffered.Load(), ConnectionEpoch: c.rt.Epochs.Current(),
-		LastHeartbeatRTTNanos: cs.HeartbeatRTT.Load(), UnroutedFrames: rs.Unrouted.Load(),
-		SendBufferCapacity: c.opts.bufferSize, ConnectionStateAtSample: c.rt.ConnectionState(),
+		State:                  c.rt.ConnectionState(),
+		ConnectionEpoch:        c.rt.Epochs.Current(),
+		FramesIn:               cs.FramesIn.Load(),
+		FramesOut:              cs.FramesOut.Load(),
+		MalformedFrames:        cs.Malformed.Load(),
+		StaleFrames:            rs.Stale.Load(),
+		UnroutedFrames:         rs.Unrouted.Load(),
+		HeartbeatsSent:         cs.HeartbeatsSent.Load(),
+		HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
+		LastHeartbeatRTT:       time.Duration(cs.HeartbeatRTT.Load()),
+		EventsDelivered:        rs.Delivered.Load(),
+		HandlerPanics:          rs.HandlerPanics.Load(),
+		Buffered:               rs.Buffered.Load(),
+		BufferCapacity:         c.opts.bufferSize,
 	}
 }
 
