@@ -53,7 +53,7 @@ type (
 
 // Bindings select what a channel delivers; add them with Client.On.
 type (
-	// Binding is implemented by Broadcast.
+	// Binding is implemented by Broadcast, Presence and PostgresChanges.
 	Binding = messages.Binding
 	// Broadcast binds broadcast messages by event name ("" or "*" for all;
 	// case-insensitive).

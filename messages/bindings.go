@@ -3,8 +3,8 @@ package messages
 import "strings"
 
 // Binding selects which server messages of a channel reach the Handler.
-// Bindings are added with Client.On. The concrete types are Broadcast (and,
-// with those features, Presence and PostgresChanges).
+// Bindings are added with Client.On. The concrete types are Broadcast,
+// Presence and PostgresChanges.
 type Binding interface {
 	// Validate reports an invalid binding as an *OptionError.
 	Validate() error

@@ -9,9 +9,8 @@ import (
 )
 
 // Event is delivered to a Handler. The concrete types are value structs:
-// BroadcastEvent, ChannelStatusEvent, ConnectionStateEvent, SystemEvent and
-// ErrorEvent (presence and postgres change events come with those
-// features). Switch on the type.
+// BroadcastEvent, PresenceEvent, ChangeEvent, ChannelStatusEvent,
+// ConnectionStateEvent, SystemEvent and ErrorEvent. Switch on the type.
 type Event interface {
 	// ChannelName is the sub-topic the event belongs to ("room1"), or ""
 	// for connection-wide events.
