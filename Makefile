@@ -4,11 +4,16 @@
 GO ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all test demo bench fmt vet unit fuzz clean
+.PHONY: all test demo bench fmt vet unit fuzz clean pg-deps
 
 all: test
 
-test: fmt vet unit
+test: pg-deps fmt vet unit
+
+# PostgreSQL 15 for the throwaway clusters (installed from Debian packages
+# when missing).
+pg-deps:
+	@./scripts/ensure-postgres.sh
 
 fmt:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -20,7 +25,7 @@ vet:
 unit:
 	$(GO) test $(GOTEST_FLAGS) ./...
 
-demo:
+demo: pg-deps
 	$(GO) run ./cmd/realtime demo
 
 # Benchmarks: results are written down in BENCHMARKS.md.
