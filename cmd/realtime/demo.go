@@ -31,7 +31,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer srv.Close()
 	fmt.Fprintf(stdout, "in-process Realtime server at %s\n", srv.URL())
 
-	p := &printer{w: stdout, start: time.Now(), counts: map[string]int{}}
+	p := &demoPrinter{w: stdout, start: time.Now(), counts: map[string]int{}}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 
@@ -78,7 +78,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-type printer struct {
+type demoPrinter struct {
 	mu        sync.Mutex
 	w         io.Writer
 	start     time.Time
@@ -88,7 +88,7 @@ type printer struct {
 	changed   chan struct{}
 }
 
-func (p *printer) handler(user string) realtime.Handler {
+func (p *demoPrinter) handler(user string) realtime.Handler {
 	return realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -128,7 +128,7 @@ func (p *printer) handler(user string) realtime.Handler {
 	})
 }
 
-func (p *printer) waitBroadcasts(ctx context.Context, n int) error {
+func (p *demoPrinter) waitBroadcasts(ctx context.Context, n int) error {
 	for {
 		p.mu.Lock()
 		if p.got >= n {
@@ -146,7 +146,7 @@ func (p *printer) waitBroadcasts(ctx context.Context, n int) error {
 	}
 }
 
-func (p *printer) summary() {
+func (p *demoPrinter) summary() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	kinds := make([]string, 0, len(p.counts))

@@ -1,9 +1,14 @@
 // Command realtime is a command-line tool over the Go Supabase Realtime
 // client.
 //
-//	realtime demo    run the scripted demo against an in-process server
+//	realtime demo        the scripted demo on an in-process server (and PostgreSQL)
+//	realtime listen      join channels and print broadcasts, presence and changes
+//	realtime broadcast   send one broadcast (socket, with --ack, or --http)
+//	realtime track       track presence until interrupted
 //
-// Run "realtime help" for the commands and their flags.
+// SUPABASE_URL and SUPABASE_KEY (or --url and --key) select the project;
+// --token or SUPABASE_ACCESS_TOKEN sets the user JWT. Run "realtime help"
+// or "realtime <command> -h" for the flags.
 package main
 
 import (
@@ -14,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -28,7 +34,10 @@ var commands = map[string]struct {
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }{
-	"demo": {"run a scripted scenario against an in-process Realtime server and print every event", runDemo},
+	"demo":      {"run a scripted scenario against an in-process Realtime server and print every event", runDemo},
+	"listen":    {"join channels and print broadcasts, presence and postgres changes until interrupted", runListen},
+	"broadcast": {"send one broadcast over the socket (--ack waits for the server) or over HTTP (--http)", runBroadcast},
+	"track":     {"track presence on a channel until interrupted", runTrack},
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -46,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintln(stderr, "realtime:", err)
+		fmt.Fprintln(stderr, "realtime:", strings.TrimPrefix(err.Error(), "realtime: "))
 		return 1
 	}
 	return 0
@@ -56,7 +65,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: realtime <command> [flags]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
-	for _, name := range []string{"demo"} {
+	for _, name := range []string{"demo", "listen", "broadcast", "track"} {
 		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
 	}
 }
