@@ -29,7 +29,9 @@
 // removes the temporary directory and returns once the process has exited;
 // it is idempotent and safe for concurrent use. The only goroutine a Cluster
 // owns waits for the postgres process and has exited when Stop returns. On
-// Linux the postmaster also gets SIGKILL if the test process dies.
+// Linux the postmaster also gets SIGKILL if the test process dies; the
+// directory it leaves behind is removed by a later Start once it is older
+// than ten minutes.
 package pgtest
 
 import (
@@ -145,6 +147,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 
+	sweepStale(opts.BaseDir)
 	dir, err := os.MkdirTemp(opts.BaseDir, "pgtest-")
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: create temp dir: %w", err)
@@ -358,6 +361,48 @@ func (c *Cluster) kill() {
 	if c.logF != nil {
 		_ = c.logF.Close()
 	}
+}
+
+// staleAge is how old a leftover directory must be before Start removes it.
+const staleAge = 10 * time.Minute
+
+// sweepStale removes the directories of clusters whose test process died
+// without Stop (the postmaster was killed with it, see sysProcAttr): old
+// "pgtest-*" directories without a live postmaster. Errors are ignored.
+func sweepStale(base string) {
+	if base == "" {
+		base = os.TempDir()
+	}
+	dirs, _ := filepath.Glob(filepath.Join(base, "pgtest-*"))
+	for _, d := range dirs {
+		st, err := os.Stat(d)
+		if err != nil || !st.IsDir() || time.Since(st.ModTime()) < staleAge {
+			continue
+		}
+		if pidAlive(filepath.Join(d, "data", "postmaster.pid")) {
+			continue
+		}
+		_ = os.RemoveAll(d)
+	}
+}
+
+// pidAlive reports whether the postmaster.pid file names a live process.
+func pidAlive(pidFile string) bool {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM)
 }
 
 // findBinary looks name up in binDir, on PATH, then in

@@ -32,7 +32,8 @@ const (
 	extSystem                  = "system"
 	replayDefaultLimit         = 10
 	replayHardLimit            = 25
-	replayMaxSinceMilliseconds = 253_402_300_800_000 // year 10000: DateTime.from_unix fails
+	replayMinSinceMilliseconds = -377_705_116_800_000 // DateTime.from_unix range: years -9999..9999
+	replayMaxSinceMilliseconds = 253_402_300_800_000
 )
 
 // ReasonUnauthorizedRead returns the join error of a private channel whose
@@ -49,8 +50,9 @@ const (
 )
 
 // channelExt is the per-channel state of token verification, private
-// channel policies and rate limits. mu is a leaf lock: nothing else is
-// taken while it is held, except the Authorize hook being called.
+// channel policies and rate limits. While mu is held only the server's
+// timer lock (a leaf) is taken and the Authorize hook may be called;
+// never Conn.mu or the hub lock.
 type channelExt struct {
 	// Read policies, read without locks by the fan-out (under the hub lock).
 	broadcastRead atomic.Bool
@@ -152,11 +154,13 @@ func channelToken(payload []byte, socketToken string) string {
 	if json.Unmarshal(first, &s) == nil && strings.HasPrefix(s, "sb_") {
 		return socketToken
 	}
-	if tok, ok := stringField(top, "user_token"); ok {
-		return tok
-	}
-	if tok, ok := stringField(top, "access_token"); ok {
-		return tok
+	for _, key := range []string{"user_token", "access_token"} {
+		if raw := top[key]; !isNull(raw) {
+			var tok string
+			if json.Unmarshal(raw, &tok) == nil {
+				return tok
+			}
+		}
 	}
 	return socketToken
 }
@@ -290,7 +294,7 @@ func parseReplay(raw json.RawMessage) (*replayParams, bool, bool) {
 	rp := &replayParams{limit: replayDefaultLimit}
 	if v, ok := fields["since"]; ok && !isFalsy(v) {
 		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
-		if err != nil || n < -62_135_596_800_000 || n >= replayMaxSinceMilliseconds {
+		if err != nil || n < replayMinSinceMilliseconds || n >= replayMaxSinceMilliseconds {
 			return nil, false, true
 		}
 		rp.since = n
@@ -388,8 +392,8 @@ func (c *Conn) refreshToken(ch *channel, payload []byte) {
 	}
 	raw, ok := objectFields(payload)["access_token"]
 	var tok string
-	if !ok || json.Unmarshal(raw, &tok) != nil {
-		return // null or not a string: ignored
+	if !ok || isNull(raw) || json.Unmarshal(raw, &tok) != nil {
+		return // absent, null or not a string: ignored
 	}
 	s := c.srv
 	x.mu.Lock()

@@ -131,10 +131,8 @@ var _ = Describe("JWT authentication", func() {
 		BeforeEach(start)
 
 		It("answers every refused token with the exact status and body", func() {
-			header := realtimetest.SignJWT(testSecret, map[string]any{})
-			hs384 := func(claims string) string { // a token with another algorithm
-				return "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9." + strings.Split(header, ".")[1] + ".sig"
-			}
+			// A token whose header says {"alg":"RS256","typ":"JWT"}.
+			rs256 := "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9." + strings.Split(token("anon", clock.Unix(time.Hour)), ".")[1] + ".sig"
 			cases := []struct {
 				query  url.Values
 				status int
@@ -148,7 +146,7 @@ var _ = Describe("JWT authentication", func() {
 				{url.Values{"apikey": {token("anon", clock.Unix(-time.Second))}}, 401, `{"error":"Token has expired"}`},
 				{url.Values{"apikey": {token("", clock.Unix(time.Hour))}}, 401, "{\"error\":\"Fields `role` and `exp` are required in JWT\"}"},
 				{url.Values{"apikey": {token("anon", 0)}}, 401, "{\"error\":\"Fields `role` and `exp` are required in JWT\"}"},
-				{url.Values{"apikey": {hs384("")}}, 401, `{"error":"Failed to generate JWT signer, check your JWT secret or JWKS configuration"}`},
+				{url.Values{"apikey": {rs256}}, 401, `{"error":"Failed to generate JWT signer, check your JWT secret or JWKS configuration"}`},
 				{url.Values{"apikey": {realtimetest.SignJWT(testSecret, map[string]any{"role": "anon", "exp": clock.Unix(time.Hour), "iat": "now"})}}, 500, `{"error":"Error connecting to Realtime"}`},
 			}
 			for _, tc := range cases {
@@ -201,19 +199,26 @@ var _ = Describe("JWT authentication", func() {
 			start()
 			done := make(chan struct{})
 			go func() {
-				defer GinkgoRecover()
 				defer close(done)
-				_, _, _ = websocket.DefaultDialer.Dial(dialURL(srv, "2.0.0", url.Values{"apikey": {"potato"}}), nil)
-			}()
-			Eventually(func() int {
-				n := 0
-				for range leakcheck.Goroutines() {
-					n++
+				ws, _, err := websocket.DefaultDialer.Dial(dialURL(srv, "2.0.0", url.Values{"apikey": {"potato"}}), nil)
+				if err == nil {
+					_ = ws.Close()
 				}
-				return n
-			}, waitTimeout).Should(BeNumerically(">", 0))
+			}()
+			sleeping := func() bool {
+				for _, g := range leakcheck.Goroutines() {
+					if strings.Contains(g, "(*Server).sleep") {
+						return true
+					}
+				}
+				return false
+			}
+			Eventually(sleeping, waitTimeout, pollEvery).Should(BeTrue())
+			t0 := time.Now()
 			srv.Close()
+			Expect(time.Since(t0)).To(BeNumerically("<", waitTimeout))
 			Eventually(done, waitTimeout).Should(BeClosed())
+			Expect(sleeping()).To(BeFalse())
 		})
 	})
 
@@ -342,7 +347,8 @@ var _ = Describe("JWT authentication", func() {
 		opts.Now = nil
 		opts.TokenCheckInterval = 50 * time.Millisecond
 		start()
-		exp := time.Now().Add(time.Second).Unix()
+		// At least half a second of validity left when joining.
+		exp := time.Now().Add(1500 * time.Millisecond).Unix()
 		c := connect("2.0.0", realtimetest.SignJWT(testSecret, map[string]any{"role": "anon", "exp": time.Now().Add(time.Hour).Unix()}))
 		jr, _ := c.joinOK("realtime:room", `{"config":{},"access_token":`+jsonString(realtimetest.SignJWT(testSecret, map[string]any{"role": "anon", "exp": exp}))+`}`)
 		expectShutdown(c, "realtime:room", jr, "Token has expired 0 seconds ago")
@@ -427,6 +433,7 @@ var _ = Describe("JWT authentication", func() {
 			// The reader's broadcast is dropped without ack; its track is refused.
 			m := writer.mark()
 			rm := reader.mark()
+			reader.push(rjr, "realtime:r", "broadcast", `{"type":"broadcast","event":"e","payload":{}}`)
 			reader.push(rjr, "realtime:r", "broadcast", `{"type":"broadcast","event":"e","payload":{}}`)
 			ref = reader.push(rjr, "realtime:r", "presence", `{"type":"presence","event":"track","payload":{"a":1}}`)
 			r := reader.expectReply("realtime:r", ref)

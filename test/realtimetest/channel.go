@@ -397,6 +397,7 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 		c.send(delay, frames...)
 	})
 	c.afterJoin(ch)
+	c.srv.postgresJoined(ch)
 }
 
 // joinReplyPayload renders {"status":"ok","response":{"postgres_changes":[…]}}.

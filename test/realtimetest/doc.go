@@ -1,48 +1,164 @@
 // Package realtimetest provides an in-process Supabase Realtime server for
 // tests, in the spirit of net/http/httptest.
 //
-// A Server listens on 127.0.0.1 (random port) and speaks the Realtime
-// WebSocket protocol described in PROTOCOL.md to real clients: this
-// module's Go client, raw gorilla/websocket clients, or realtime-js.
+// A Server listens on 127.0.0.1 (random port; see Options.Addr) and speaks
+// the Realtime WebSocket protocol and HTTP broadcast API described in
+// PROTOCOL.md to real clients: this module's Go client, raw
+// gorilla/websocket clients, net/http, or realtime-js. Command
+// cmd/realtime-server runs it standalone.
 //
 //	srv := realtimetest.NewServer(realtimetest.Options{APIKey: "anon"})
 //	defer srv.Close()
 //	url := srv.WebSocketURL() + "?apikey=anon&vsn=2.0.0"
 //
+// With JWT verification, as on a real project:
+//
+//	srv := realtimetest.NewServer(realtimetest.Options{JWTSecret: secret})
+//	anon := realtimetest.SignJWT(secret, map[string]any{"role": "anon", "exp": time.Now().Add(time.Hour).Unix()})
+//
 // # What it implements
 //
 //   - Handshake (§1): WebSocket at GatewayPath (/realtime/v1/websocket) and
 //     SocketPath (/socket/websocket); vsn 1.0.0 (also when absent) or 2.0.0,
-//     anything else is HTTP 403 with an empty body; optional API key check
-//     ("x-api-key" header, else "apikey" query) answered with the server's
-//     401 JSON bodies.
+//     anything else is HTTP 403 with an empty body. The socket token is the
+//     "x-api-key" header, else the "apikey" query parameter. With
+//     Options.JWTSecret it must be an HS256/384/512 JWT signed with the
+//     secret (URL-decoded, whitespace stripped), with a numeric "exp" in
+//     the future, a numeric "iat" if present, and "role"; refusals are
+//     answered with the §1.5 status and {"error":…} body (401 "API key is
+//     missing", "Token has expired", "Fields `role` and `exp` are required
+//     in JWT", "The token provided is not a valid JWT", "Failed to
+//     validate JWT signature", "Failed to generate JWT signer, check your
+//     JWT secret or JWKS configuration"; 500 "Error connecting to
+//     Realtime"), after Options.ConnectErrorDelay. Without a secret,
+//     Options.APIKey (if set) is compared verbatim.
 //   - Framing (§2): V1 JSON objects, V2 JSON arrays and V2 binary frames,
 //     encoded and decoded with package messages. Server→client frames follow
 //     the origin rules of §2.5 (which frames carry join_ref and ref). Frames
 //     that do not decode are dropped and counted (Server.Malformed,
 //     Conn.Malformed); the socket stays up.
 //   - Heartbeats, joins (postgres_changes bindings echoed with an integer id,
-//     see BindingID; duplicate joins; channel limit; "unmatched topic"),
-//     leaves (reply then phx_close), access_token (recorded, never answered).
+//     see BindingID; duplicate joins; "unmatched topic"), leaves (reply then
+//     phx_close).
+//   - The join pipeline of §3.3, in the server's order, after the OnJoin
+//     hook: empty topic (TopicNameRequired), Options.PrivateOnly
+//     (PrivateOnly), the channel limit (ChannelRateLimitReached), the
+//     channel token (the join's "user_token", else "access_token", a token
+//     starting with "sb_" being ignored, else the socket token; with
+//     JWTSecret: InvalidJWTToken / MalformedJWT / JwtSignatureError /
+//     JwtSignerError reasons), the read policy of private channels
+//     (Options.Authorize; Unauthorized: You do not have permissions to read
+//     from this Channel topic: <sub-topic>), replay
+//     (UnableToReplayMessages: Replay is not allowed for public channels /
+//     Replay params are not valid). Every join error reply is held back by
+//     Options.JoinErrorDelay.
+//   - Tokens (§8): access_token pushes are recorded and never answered;
+//     equal, null and "sb_" tokens are ignored; others are verified and
+//     the read policies of private channels re-evaluated; a failure sends
+//     [join_ref,null,topic,"system",{"channel":<sub-topic>,"extension":"system","message":<msg>,"status":"error"}]
+//     then [join_ref,join_ref,topic,"phx_close",{}] and drops the channel
+//     ("Token has expired N seconds ago", "Fields `role` and `exp` are
+//     required in JWT", "The token provided is not a valid JWT", "You do
+//     not have permissions to read from this Channel topic: <t>", "You no
+//     longer have permission to read from this Channel topic: <t>"). With
+//     JWTSecret every join and refresh schedules a re-check at
+//     min(Options.TokenCheckInterval, exp - now), which shuts an expired
+//     channel down the same way ("Token has expired 0 seconds ago").
+//   - Private channels (§8.3): read policies (broadcast, and presence when
+//     enabled) at join, broadcasts withheld from channels without
+//     broadcast read and presence diffs/state from channels without
+//     presence read; write policies evaluated once per token: a broadcast
+//     without write is dropped without ack, a track without write is
+//     answered {"status":"error","response":{}}.
+//   - Replay (§5.5): rows stored with StoreMessage are replayed to private
+//     joins with config.broadcast.replay {since (unix ms, default 0), limit
+//     (default 10, clamped to 1..25)}: the newest rows, oldest first, right
+//     after the join reply, with meta {"replayed":true,"id":…}; binary rows
+//     as kind 4 to V2 sockets only.
 //   - Broadcast (§5.1–5.3): JSON pushes fanned out verbatim, binary kind 3
 //     pushes fanned out as kind 4 to V2 sockets and JSON-converted to V1
 //     sockets, self and ack, payload size limit.
 //   - Presence (§6): track/untrack, presence_state after a join with
 //     presence enabled, presence_diff with phx_ref / phx_ref_prev, leaves on
 //     untrack, leave, crash and disconnect.
+//   - HTTP broadcast API (§5.6) on the same listener, at BroadcastPath and
+//     GatewayBroadcastPath (query strings such as "?apikey=…&vsn=2.0.0"
+//     are ignored). Auth: "Authorization: Bearer", else the "apikey"
+//     header; verified with JWTSecret, else compared with APIKey (bearer or
+//     apikey header) if set; 401 {"message":"Unauthorized"}. Batch
+//     POST …/api/broadcast: 202 with an empty body; 422 with the
+//     changeset shape {"errors":{"messages":[{…},{},…]}} ("can't be blank",
+//     "is invalid", "Payload size exceeds tenant limit"); 429 {"message":
+//     "You have exceeded your rate limit"} / "Too many messages to
+//     broadcast, please reduce the batch size"; messages are delivered as
+//     text broadcasts {"payload","event","type"[,"meta":{"id"}]} to the
+//     public or private namespace, private ones only if Authorize allows
+//     writing (others skipped silently). Single event POST
+//     …/api/broadcast/{topic}/events/{event}[?private=true]: a JSON body
+//     (re-encoded with sorted keys; non-objects wrapped as {"_json":…})
+//     becomes a user broadcast (kind 4 to V2, JSON-converted to V1), an
+//     application/octet-stream body a binary kind 4 (V2 only), no content
+//     type the payload {}, anything else 415 {"error":"Unsupported Media
+//     Type. Use application/json or application/octet-stream"}; 403
+//     {"message":"Unauthorized"} for a private topic without write; 422
+//     {"errors":{"payload":["Payload size exceeds tenant limit"]}}; 202.
+//     CORS preflights get 204 with Access-Control-Allow-Origin "*".
+//   - Limits: Options.MaxEventsPerSecond (channels receiving a broadcast
+//     while it is exceeded get "Too many messages per second" + phx_close;
+//     HTTP 429), Options.PresencePushesPer30s ("Client presence rate limit
+//     exceeded" + phx_close, no reply), a track payload over
+//     MaxPayloadBytes ("Track message size exceeded" + phx_close),
+//     Options.HTTPRateLimit (HTTP 429).
 //
 // Public and private channels of the same topic are separate fan-out
-// namespaces, as on the real server; no authorization is performed.
+// namespaces, as on the real server.
+//
+// # Options
+//
+// Addr (listen address, default 127.0.0.1:0), APIKey, JWTSecret, Now (the
+// clock of JWT expiry, rate windows and stored messages), ConnectErrorDelay
+// and JoinErrorDelay (0 by default; 2 s and 5 s on the real server),
+// PrivateOnly, Authorize (RLS stand-in; nil allows everything),
+// TokenCheckInterval (5 min), MaxChannelsPerClient (100), MaxPayloadBytes
+// (3000 KiB + 500 B), MaxEventsPerSecond, PresencePushesPer30s and
+// HTTPRateLimit (0 = unlimited), PostgresDSN, Logger. Listen is NewServer
+// returning the listen error.
 //
 // # Hooks
 //
 // Tests script and observe the server through goroutine-safe methods:
 // OnJoin (Accept, Reject, Ignore, delays), SetWithholdHeartbeats,
-// SetReplyDelay, Conns / WaitForConns, Conn.Close (any close code, 1006 for
-// an abrupt TCP drop), Conn.SendRaw and Conn.Push (inject frames),
-// Broadcast / UserBroadcast (server-originated broadcasts), CrashChannel,
-// CloseChannel, SystemDisconnect, CloseAll, and the recordings Received,
-// Conn.Received, Joins, AccessTokens and Handshakes.
+// SetReplyDelay, Conns / WaitForConns, Conn.Close (any close code: 1000,
+// 1001, 1012, …; 1006 for an abrupt TCP drop), Conn.SendRaw and Conn.Push
+// (inject frames), Broadcast / UserBroadcast (server-originated
+// broadcasts), CrashChannel (phx_error), CloseChannel (phx_close),
+// ShutdownChannel (system error + phx_close), SendSystem (any system
+// message), SystemDisconnect ("Server requested disconnect" + 1012),
+// CloseAll, CheckTokens (run the expiry re-check now, e.g. after moving a
+// custom clock), ExpireTokens (every channel gets "Token has expired 0
+// seconds ago" + phx_close, with or without JWTSecret), SetHTTPStatus
+// (script the next HTTP API answers), StoreMessage (replay rows), and the
+// recordings Received, Conn.Received, Conn.ChannelClaims, Joins,
+// AccessTokens, Handshakes, HTTPRequests, StoredMessages and
+// EventsPerSecond. SignJWT mints tokens for tests and demos.
+//
+// # Not reproduced
+//
+// Tenants (Host header, 404 Tenant not found, 403 suspended), JWKS and
+// RS/ES/EdDSA tokens (they fail as JwtSignerError), configurable claim
+// validators, max_concurrent_users and joins-per-second limits
+// (ConnectionRateLimitReached, ClientJoinRateLimitReached and their close
+// 1001), the tenant database steps of the join (UnableToConnectToProject
+// and friends, RealtimeRestarting), real RLS (Authorize stands in for the
+// probe-row checks; presence read is evaluated at every private join, not
+// lazily on the first track), persistence of HTTP broadcasts and DB
+// broadcasts (realtime.send: StoreMessage only feeds replays) and the
+// suppression of live messages already replayed, the rolling 60 s averages
+// of the rate counters (fixed one-second windows of Options.Now here),
+// max_presence_events_per_second ("Too many presence messages per
+// second"), max_bytes_per_second, the rate-limit response headers, the
+// 60 s idle timeout and the no-channel janitor, the access_token refresh
+// throttle of recent servers, replication_ready and log_level effects.
 //
 // # Concurrency
 //
@@ -65,7 +181,13 @@
 // the per-socket queue lock is a leaf.
 //
 // OnJoin hooks run on the joining socket's reader goroutine; a hook that
-// blocks stalls that socket only.
+// blocks stalls that socket only. The Authorize hook runs on reader
+// goroutines, HTTP handlers and token re-check timers.
+//
+// Token re-checks (JWTSecret only) are time.AfterFunc timers, one per
+// channel; a firing timer runs the check on its own short-lived goroutine,
+// counted like every other server goroutine. HTTP API requests run on
+// net/http handler goroutines, also counted.
 //
 // # Lifecycle
 //
@@ -75,8 +197,10 @@
 // out) and Conn.Done is closed. Conns keeps closed sockets, so
 // WaitForConns(ctx, n) can wait for reconnects.
 //
-// Close closes the listener, sends close code 1001 to every open socket,
-// drops the TCP connections and waits until every goroutine the server
-// started (HTTP serving, upgrade handlers, readers, writers) has returned.
+// Close closes the listener, stops pending token re-check timers,
+// interrupts ConnectErrorDelay waits, sends close code 1001 to every open
+// socket, drops the TCP connections and waits until every goroutine the
+// server started (HTTP serving, upgrade and API handlers, readers,
+// writers, firing timers) has returned.
 // It is idempotent. No server goroutine outlives Close.
 package realtimetest

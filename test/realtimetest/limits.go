@@ -75,7 +75,7 @@ func (s *Server) deliver(key topicKey, exclude *channel, d delivery) {
 		s.hub.fanout(key, exclude, d)
 		return
 	}
-	receivers := s.hub.receivers(key, exclude)
+	receivers := s.hub.receivers(key, exclude, d.event())
 	if s.eventsTriggered() {
 		for _, ch := range receivers {
 			ch.conn.shutdownChannel(ch, MsgTooManyMessages)
@@ -86,8 +86,9 @@ func (s *Server) deliver(key topicKey, exclude *channel, d delivery) {
 	s.countEvents(len(receivers))
 }
 
-// receivers returns the subscribers of key except exclude.
-func (h *hub) receivers(key topicKey, exclude *channel) []*channel {
+// receivers returns the subscribers of key, except exclude, that may
+// receive event.
+func (h *hub) receivers(key topicKey, exclude *channel, event string) []*channel {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ts := h.topics[key]
@@ -96,7 +97,7 @@ func (h *hub) receivers(key topicKey, exclude *channel) []*channel {
 	}
 	out := make([]*channel, 0, len(ts.subs))
 	for _, ch := range ts.subs {
-		if ch != exclude {
+		if ch != exclude && ch.x.receives(event) {
 			out = append(out, ch)
 		}
 	}

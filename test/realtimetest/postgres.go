@@ -22,21 +22,78 @@ import (
 // goroutines (both counted in Server.wg, both ended by Server.Close):
 //
 //   - the replication goroutine (run) keeps a session up: a catalog
-//     connection (pgx), the publication "supabase_realtime" (created FOR ALL
-//     TABLES when missing), a replication connection with a temporary
-//     pgoutput slot, and the START_REPLICATION stream it decodes. Each
-//     INSERT/UPDATE/DELETE becomes a change object that is routed to the
-//     subscribed channels. After an error it reconnects with a new slot.
+//     connection (pgx), the publication "supabase_realtime", a replication
+//     connection with a temporary pgoutput slot
+//     ("supabase_realtime_replication_slot_<random>", dropped by PostgreSQL
+//     when the connection ends) and the START_REPLICATION stream
+//     (proto_version 1, publication_names 'supabase_realtime') it decodes,
+//     sending standby status updates. Each INSERT/UPDATE/DELETE becomes a
+//     change object that is routed to the subscribed channels. After an
+//     error it reconnects with a new slot (changes in between are lost).
 //   - the subscription goroutine (subscribeLoop) handles joins in order:
 //     parse and validate each channel's bindings, register them and push
 //     the §7.6 system messages.
+//
+// # Behaviour
+//
+// Publication: an existing "supabase_realtime" publication is used as it
+// is (create it with the tables you want before NewServer to get the
+// "Please check Realtime is enabled" error for the others); a missing one
+// is created FOR ALL TABLES. Note that PostgreSQL then refuses UPDATE and
+// DELETE on tables without primary key or replica identity.
+//
+// Joins: after the join reply, a join with bindings gets exactly one
+// system message, [join_ref,null,topic,"system",{"channel":<sub-topic>,
+// "extension":"postgres_changes","message":…,"status":"ok"|"error"}]:
+// "Subscribed to PostgreSQL", or the first error of the parse stage (§7.1,
+// §7.4: missing schema/table, filter and select parse errors, select on a
+// wildcard) or of the database stage (no published table matches → "Please
+// check Realtime is enabled…"; unknown column, value not castable, bad
+// `is` value, like/match on a non-text column, invalid regex, more than
+// 100 `in` values, unknown select column → "An exception happened…" with
+// the PostgreSQL error rendered like Postgrex). The join reply is never
+// affected. Changes committed after "Subscribed to PostgreSQL" was pushed
+// are delivered; changes committed before the subscription never are.
+// Joins without "config" use the legacy topic form (§7.9) and receive
+// INSERT/UPDATE/DELETE events. With config.broadcast.replication_ready the
+// join also gets {"extension":"system","message":"Replication connection
+// established",…} once the stream is up. While the database cannot be
+// reached, joins wait and get MessageUnableToConnect every 5 s.
+//
+// Changes: one [null,null,topic,"postgres_changes",{"ids":[…],"data":…}]
+// per channel and change listing every matching binding id (one frame per
+// distinct select set). data holds schema, table, type, commit_timestamp
+// (commit time, UTC, milliseconds), columns (pg_type typname, column
+// order), record (INSERT/UPDATE), old_record (UPDATE/DELETE: the replica
+// identity, the primary key by default, the whole row with REPLICA
+// IDENTITY FULL; only the primary key for DELETE on an RLS table) and
+// errors null; INSERT/UPDATE on a table without primary key gives the
+// "Error 400: Bad Request, no primary key" form. Values are typed like
+// to_jsonb (values.go). Unchanged TOAST values are filled from the old row
+// when it has them, else omitted. Filters are evaluated against the new
+// row (the old one for DELETE) with PostgreSQL's canonical values
+// (filter.go); a condition on a column absent from the row hides it.
+//
+// Not reproduced: roles and RLS (claims are ignored, every column is
+// visible, RLS-enabled tables are not checked per subscriber, no Error
+// 401); Error 413 (max_record_bytes); the events-per-second limit on
+// database changes; re-subscription on access_token refresh (§7.7);
+// "Replication connection was not established in time"; the retries of
+// the real server (validation errors are final here, transient query
+// errors are pushed as their text and retried every second); Elixir's
+// pretty-printing line breaks in the parameter lists of error messages;
+// broadcast from the database (§5.7). Comparisons outside numbers,
+// booleans and date/time types are bytewise (exact with the C collation
+// pgtest uses; enum order and citext are not honoured); match/imatch use
+// Go's RE2; json (not jsonb) values are compacted but not key-normalized;
+// composite and range values are JSON strings; keys of data are in a
+// fixed order rather than the server's sorted map order (same JSON).
 //
 // Locks: pgEngine.mu guards the ready state and the job queue; catMu
 // serializes use of the catalog connection and guards the type cache;
 // subs is guarded by the hub lock (so registering a subscription, pushing
 // "Subscribed to PostgreSQL" and routing changes are ordered per channel).
-// Order: catMu may be held while taking hub.mu, never the reverse; mu is a
-// leaf.
+// Order: catMu is never held while taking hub.mu or mu; mu is a leaf.
 
 // Names used in the database.
 const (
@@ -83,9 +140,9 @@ type pgEngine struct {
 	jobs    []pgJob
 	jobWake chan struct{} // capacity 1
 
-	catMu sync.Mutex                    // serializes the catalog connection
-	cat   *pgx.Conn                     // nil while no session is up
-	types map[uint32]*pgType            // type cache (guarded by catMu)
+	catMu sync.Mutex         // serializes the catalog connection
+	cat   *pgx.Conn          // nil while no session is up
+	types map[uint32]*pgType // type cache (guarded by catMu)
 
 	// subs holds the channels whose bindings were subscribed, in order.
 	// Guarded by srv.hub.mu.
@@ -380,13 +437,20 @@ func (e *pgEngine) session() (wasReady bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	var slot string // set once the temporary slot exists
 	defer func() {
 		e.catMu.Lock()
 		e.cat = nil
 		e.catMu.Unlock()
-		closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		closeCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if slot != "" {
+			// The replication connection is closed by now (deferred
+			// later, so run earlier): wait until PostgreSQL has released
+			// and dropped the temporary slot, so Close leaves none behind.
+			waitSlotGone(closeCtx, cat, slot)
+		}
 		_ = cat.Close(closeCtx)
-		cancel()
 	}()
 	qctx, cancel := context.WithTimeout(ctx, pgQueryTimeout)
 	err = ensurePublication(qctx, cat)
@@ -417,12 +481,30 @@ func (e *pgEngine) session() (wasReady bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	slot = st.slot
 	e.catMu.Lock()
 	e.cat = cat
 	e.catMu.Unlock()
 	e.setState(true, nil)
 	e.srv.log.Debug("realtimetest: postgres replication started", "slot", st.slot, "lsn", st.pos.String())
 	return true, e.stream(repl, st)
+}
+
+// waitSlotGone polls until the replication slot no longer exists.
+func waitSlotGone(ctx context.Context, cat *pgx.Conn, slot string) {
+	for {
+		var n int
+		if err := cat.QueryRow(ctx, `select count(*) from pg_replication_slots where slot_name = $1`, slot).Scan(&n); err != nil || n == 0 {
+			return
+		}
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // setSessionParams fixes the GUCs every value conversion relies on.

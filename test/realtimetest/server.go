@@ -103,6 +103,18 @@ type Options struct {
 	// per second, answering 429 {"message":"You have exceeded your rate
 	// limit"} beyond. Default: 0 (unlimited).
 	HTTPRateLimit int
+
+	// PostgresDSN, when not empty, switches on postgres_changes (§7) from
+	// that PostgreSQL database (wal_level=logical, a superuser or a role
+	// with REPLICATION) through logical replication, see postgres.go and
+	// WaitPostgres: joins get "Subscribed to PostgreSQL" (or a §7.4 error)
+	// system messages and matching INSERT/UPDATE/DELETE changes are pushed
+	// as postgres_changes frames. A missing "supabase_realtime"
+	// publication is created FOR ALL TABLES. Package test/pgtest starts a
+	// suitable throwaway database. Default: "" (no database: bindings are
+	// echoed with their ids but no postgres_changes system message or
+	// change is ever sent; replication_ready is answered at once).
+	PostgresDSN string
 }
 
 // Handshake records one WebSocket upgrade attempt, accepted or not.
@@ -132,6 +144,7 @@ type Server struct {
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: interrupts artificial delays
 	ext       serverExt     // tokens, limits, HTTP API and faults (faults.go)
+	pg        *pgEngine     // postgres_changes; nil without PostgresDSN (postgres.go)
 
 	mu         sync.Mutex // guards the fields below
 	closed     bool
@@ -193,6 +206,7 @@ func Listen(opts Options) (*Server, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	s.startPostgres() // before serving: joins read s.pg
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -234,6 +248,7 @@ func (s *Server) Close() {
 		for _, c := range conns {
 			c.shutdown()
 		}
+		s.stopPostgres()
 		s.wg.Wait()
 	})
 }
