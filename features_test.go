@@ -172,7 +172,7 @@ var _ = Describe("Tokens", func() {
 		}, wait, 50*time.Millisecond).Should(BeNumerically(">=", 2))
 		Eventually(func() int { return len(srv.AccessTokens()) }, wait).Should(BeNumerically(">=", 1))
 		Expect(srv.AccessTokens()[0].Token).To(HavePrefix(strings.Split(testJWT("user-2", time.Now()), ".")[0]))
-		Expect(clock.Now().Before(time.Unix(1_800_000_000, 0).Add(10 * time.Minute))).To(BeTrue(), "refreshed before exp")
+		Expect(clock.Now().Before(time.Unix(1_800_000_000, 0).Add(10*time.Minute))).To(BeTrue(), "refreshed before exp")
 	})
 
 	It("stays closed with an AuthError after 'Token has expired' without a callback, and SetAuth revives it", func() {
