@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,65 +10,157 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	realtime "github.com/supabase-go/realtime"
+	"github.com/supabase-go/realtime/test/pgtest"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
-// runDemo starts the in-process server, connects two clients and runs a
-// short scripted scenario, printing every event the Handlers receive.
+// runDemo is the main job on an embedded default: an in-process Realtime
+// server backed by a throwaway PostgreSQL (when the binaries exist), a
+// watcher client whose Handler prints every event, and a short scripted
+// scenario — rows inserted, updated and deleted; two users who join,
+// broadcast and leave.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	messages := fs.Int("messages", 5, "broadcasts each user sends")
+	messages := fs.Int("messages", 3, "broadcasts each user sends")
 	follow := fs.Bool("follow", false, "keep running after the scenario until interrupted")
+	noPostgres := fs.Bool("no-postgres", false, "skip PostgreSQL even if it is installed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *messages < 1 {
-		return fmt.Errorf("-messages must be at least 1")
+		return errors.New("-messages must be at least 1")
 	}
-
-	srv := realtimetest.NewServer(realtimetest.Options{})
-	defer srv.Close()
-	fmt.Fprintf(stdout, "in-process Realtime server at %s\n", srv.URL())
-
-	p := &demoPrinter{w: stdout, start: time.Now(), counts: map[string]int{}}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	start := time.Now()
+	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 
+	// PostgreSQL, when available.
+	var (
+		cluster *pgtest.Cluster
+		db      *pgx.Conn
+	)
+	if !*noPostgres {
+		var err error
+		cluster, err = pgtest.Start(runCtx, pgtest.Options{})
+		if err != nil {
+			fmt.Fprintf(stdout, "PostgreSQL is not available (%v);\nrunning broadcast and presence only. Install postgresql-15 for postgres changes.\n", err)
+		} else {
+			defer cluster.Stop()
+			if db, err = pgx.Connect(runCtx, cluster.DSN()); err != nil {
+				return fmt.Errorf("connect to the throwaway PostgreSQL: %w", err)
+			}
+			defer db.Close(context.Background())
+			if _, err := db.Exec(runCtx, `create table todos (id bigint primary key, title text not null, done bool not null default false, amount numeric)`); err != nil {
+				return fmt.Errorf("create table: %w", err)
+			}
+			fmt.Fprintf(stdout, "throwaway PostgreSQL at %s\n", cluster.DSN())
+		}
+	}
+	opts := realtimetest.Options{}
+	if cluster != nil {
+		opts.PostgresDSN = cluster.DSN()
+	}
+	srv := realtimetest.NewServer(opts)
+	defer srv.Close()
+	if cluster != nil {
+		if err := srv.WaitPostgres(runCtx); err != nil {
+			return fmt.Errorf("replication: %w", err)
+		}
+	}
+	fmt.Fprintf(stdout, "in-process Realtime server at %s\n\n", srv.URL())
+
+	// The watcher: one channel with broadcast, presence and postgres
+	// bindings, and a Handler that prints every event.
+	p := &demoPrinter{w: stdout, start: start, counts: map[string]int{}}
+	watcher, err := realtime.New(srv.URL(), "demo-anon-key", realtime.WithHandler(p))
+	if err != nil {
+		return err
+	}
+	defer watcher.Close(context.Background())
+	lobby, err := watcher.Channel("lobby", realtime.ReplicationReady(cluster != nil))
+	if err != nil {
+		return err
+	}
+	_ = watcher.On(lobby, realtime.Broadcast{Event: "*"})
+	_ = watcher.On(lobby, realtime.Presence{Event: realtime.PresenceAll})
+	if cluster != nil {
+		_ = watcher.On(lobby, realtime.PostgresChanges{Event: realtime.PostgresAll, Schema: "public", Table: "todos"})
+	}
+	if _, err := watcher.Subscribe(runCtx, lobby); err != nil {
+		return fmt.Errorf("watcher: subscribe: %w", err)
+	}
+	if cluster != nil {
+		if err := p.waitFor(runCtx, "Subscribed to PostgreSQL", func() bool { return p.pgReady }); err != nil {
+			return err
+		}
+	}
+
+	// Two users join, track presence and chat.
 	users := []string{"alice", "bob"}
-	clients := map[string]*realtime.Client{}
-	chans := map[string]*realtime.Channel{}
-	for _, u := range users {
-		c, err := realtime.New(srv.URL(), "demo-anon-key", realtime.WithHandler(p.handler(u)))
+	type user struct {
+		c  *realtime.Client
+		ch *realtime.Channel
+	}
+	us := map[string]user{}
+	for _, name := range users {
+		c, err := realtime.New(srv.URL(), "demo-anon-key")
 		if err != nil {
 			return err
 		}
 		defer c.Close(context.Background())
-		ch, err := c.Channel("demo:lobby")
-		if err != nil {
-			return err
+		ch, _ := c.Channel("lobby", realtime.PresenceKey(name))
+		if _, err := c.Subscribe(runCtx, ch); err != nil {
+			return fmt.Errorf("%s: subscribe: %w", name, err)
 		}
-		if err := c.On(ch, realtime.Broadcast{Event: "*"}); err != nil {
-			return err
+		if err := c.Track(runCtx, ch, map[string]any{"name": name, "online_at": time.Now().UTC().Format(time.RFC3339)}); err != nil {
+			return fmt.Errorf("%s: track: %w", name, err)
 		}
-		if _, err := c.Subscribe(ctx, ch); err != nil {
-			return fmt.Errorf("%s: subscribe: %w", u, err)
-		}
-		clients[u], chans[u] = c, ch
+		us[name] = user{c, ch}
 	}
-
-	want := *messages * len(users)
 	for i := 1; i <= *messages; i++ {
-		for _, u := range users {
-			msg := map[string]any{"from": u, "n": i, "sent_at": time.Now().UnixNano()}
-			if err := clients[u].Broadcast(ctx, chans[u], "chat", msg); err != nil {
-				return fmt.Errorf("%s: broadcast: %w", u, err)
+		for _, name := range users {
+			msg := map[string]any{"from": name, "n": i, "sent_at": time.Now().UnixNano()}
+			if err := us[name].c.Broadcast(runCtx, us[name].ch, "chat", msg); err != nil {
+				return fmt.Errorf("%s: broadcast: %w", name, err)
 			}
 		}
 	}
-	// Each user receives the other's broadcasts (self is off).
-	if err := p.waitBroadcasts(ctx, want); err != nil {
+	// Rows change.
+	if db != nil {
+		for _, stmt := range []string{
+			`insert into todos (id, title, amount) values (1, 'write the demo', 12.50)`,
+			`insert into todos (id, title, amount) values (9223372036854775807, 'int8 max stays exact', 123456789012345678901234567890.123456789)`,
+			`update todos set done = true where id = 1`,
+			`delete from todos where id = 1`,
+		} {
+			if _, err := db.Exec(runCtx, stmt); err != nil {
+				return fmt.Errorf("%s: %w", stmt, err)
+			}
+		}
+	}
+	// The users leave.
+	for _, name := range users {
+		if err := us[name].c.Untrack(runCtx, us[name].ch); err != nil {
+			return fmt.Errorf("%s: untrack: %w", name, err)
+		}
+		if err := us[name].c.RemoveChannel(runCtx, us[name].ch); err != nil {
+			return fmt.Errorf("%s: leave: %w", name, err)
+		}
+	}
+
+	wantChanges := 0
+	if db != nil {
+		wantChanges = 4
+	}
+	err = p.waitFor(runCtx, "every event of the scenario", func() bool {
+		return p.counts["broadcast"] >= *messages*len(users) && p.counts["postgres"] >= wantChanges &&
+			p.counts["presence join"] >= len(users) && p.counts["presence leave"] >= len(users)
+	})
+	if err != nil {
 		return err
 	}
 	p.summary()
@@ -78,60 +171,101 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+// todo is a row of the demo table, decoded with Postgres-correct types.
+type todo struct {
+	ID     int64            `json:"id"`
+	Title  string           `json:"title"`
+	Done   bool             `json:"done"`
+	Amount realtime.Numeric `json:"amount"`
+}
+
+// demoPrinter is the watcher's Handler: it prints every event and counts
+// them. HandleEvent runs on the registry actor; the mutex is for the
+// summary and waitFor, which run on the main goroutine.
 type demoPrinter struct {
 	mu        sync.Mutex
 	w         io.Writer
 	start     time.Time
 	counts    map[string]int
 	latencies []time.Duration
-	got       int
+	pgReady   bool
 	changed   chan struct{}
 }
 
-func (p *demoPrinter) handler(user string) realtime.Handler {
-	return realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		at := time.Since(p.start).Round(time.Millisecond)
-		switch e := ev.(type) {
-		case realtime.BroadcastEvent:
-			var m struct {
-				From   string `json:"from"`
-				N      int    `json:"n"`
-				SentAt int64  `json:"sent_at"`
-			}
-			_ = e.Decode(&m)
-			lat := time.Since(time.Unix(0, m.SentAt))
-			p.latencies = append(p.latencies, lat)
-			p.counts["broadcast"]++
-			p.got++
-			fmt.Fprintf(p.w, "%8v %-5s broadcast %s/%s from %s #%d (%v)\n", at, user, e.Channel, e.Event, m.From, m.N, lat.Round(time.Microsecond))
-		case realtime.ConnectionStateEvent:
-			p.counts["connection"]++
-			fmt.Fprintf(p.w, "%8v %-5s connection %s\n", at, user, e.New)
-		case realtime.ChannelStatusEvent:
-			p.counts["channel"]++
-			if e.Status != "" {
-				fmt.Fprintf(p.w, "%8v %-5s channel %s %s\n", at, user, e.Channel, e.Status)
-			}
-		case realtime.SystemEvent:
-			p.counts["system"]++
-			fmt.Fprintf(p.w, "%8v %-5s system %s %s: %s\n", at, user, e.Extension, e.Status, e.Message)
-		case realtime.ErrorEvent:
-			p.counts["error"]++
-			fmt.Fprintf(p.w, "%8v %-5s error %v\n", at, user, e.Err)
+func (p *demoPrinter) HandleEvent(ctx context.Context, ev realtime.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := time.Since(p.start).Round(time.Millisecond)
+	line := ""
+	switch e := ev.(type) {
+	case realtime.ConnectionStateEvent:
+		line = fmt.Sprintf("connection %s", e.New)
+	case realtime.ChannelStatusEvent:
+		if e.Status == "" {
+			break
 		}
-		if p.changed != nil {
-			close(p.changed)
-			p.changed = nil
+		line = fmt.Sprintf("channel %s %s", e.Channel, e.Status)
+	case realtime.SystemEvent:
+		p.counts["system"]++
+		if e.Message == "Subscribed to PostgreSQL" {
+			p.pgReady = true
 		}
-	})
+		line = fmt.Sprintf("system %s: %s", e.Extension, e.Message)
+	case realtime.BroadcastEvent:
+		var m struct {
+			From   string `json:"from"`
+			N      int    `json:"n"`
+			SentAt int64  `json:"sent_at"`
+		}
+		_ = e.Decode(&m)
+		lat := e.Received.Sub(time.Unix(0, m.SentAt))
+		p.latencies = append(p.latencies, lat)
+		p.counts["broadcast"]++
+		line = fmt.Sprintf("broadcast %-5s from %s #%d (%v after sending)", e.Event, m.From, m.N, lat.Round(time.Microsecond))
+	case realtime.PresenceEvent:
+		p.counts["presence "+string(e.Type)]++
+		switch e.Type {
+		case realtime.PresenceJoin:
+			line = fmt.Sprintf("presence join  %s %s", e.Key, metaPayloads(e.Joined))
+		case realtime.PresenceLeave:
+			line = fmt.Sprintf("presence leave %s", e.Key)
+		default:
+			line = "presence sync"
+		}
+	case realtime.ChangeEvent:
+		p.counts["postgres"]++
+		raw := e.Record
+		if e.Type == realtime.PostgresDelete {
+			raw = e.OldRecord
+		}
+		row, err := realtime.DecodeRecord[todo](raw, e.Columns)
+		if err != nil {
+			line = fmt.Sprintf("postgres %-6s %s.%s: %v", e.Type, e.Schema, e.Table, err)
+			break
+		}
+		if e.Type == realtime.PostgresDelete {
+			line = fmt.Sprintf("postgres %-6s %s.%s id=%d", e.Type, e.Schema, e.Table, row.ID)
+		} else {
+			line = fmt.Sprintf("postgres %-6s %s.%s id=%d title=%q done=%t amount=%s", e.Type, e.Schema, e.Table, row.ID, row.Title, row.Done, row.Amount)
+		}
+	case realtime.ErrorEvent:
+		p.counts["error"]++
+		line = fmt.Sprintf("error %v", e.Err)
+	}
+	if line != "" {
+		fmt.Fprintf(p.w, "%7v  %s\n", at, line)
+	}
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
 }
 
-func (p *demoPrinter) waitBroadcasts(ctx context.Context, n int) error {
+// waitFor blocks until cond (checked under the lock) holds.
+func (p *demoPrinter) waitFor(ctx context.Context, what string, cond func() bool) error {
 	for {
 		p.mu.Lock()
-		if p.got >= n {
+		if cond() {
 			p.mu.Unlock()
 			return nil
 		}
@@ -141,7 +275,7 @@ func (p *demoPrinter) waitBroadcasts(ctx context.Context, n int) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for broadcasts: %w", ctx.Err())
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 		}
 	}
 }
@@ -154,14 +288,15 @@ func (p *demoPrinter) summary() {
 		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
-	fmt.Fprintln(p.w, "summary:")
+	fmt.Fprintf(p.w, "\nsummary after %v:\n", time.Since(p.start).Round(time.Millisecond))
 	for _, k := range kinds {
-		fmt.Fprintf(p.w, "  %-10s %d events\n", k, p.counts[k])
+		fmt.Fprintf(p.w, "  %-15s %d\n", k, p.counts[k])
 	}
 	if len(p.latencies) > 0 {
 		l := append([]time.Duration(nil), p.latencies...)
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
-		pct := func(q float64) time.Duration { return l[int(q*float64(len(l)-1))] }
-		fmt.Fprintf(p.w, "  broadcast latency p50 %v, p99 %v (n=%d)\n", pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(l))
+		pct := func(q float64) time.Duration { return l[int(q*float64(len(l)-1)+0.5)] }
+		fmt.Fprintf(p.w, "  broadcast latency (send → Handler): p50 %v, p99 %v over %d messages\n",
+			pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(l))
 	}
 }

@@ -20,7 +20,16 @@ func TestDemoPrintsBroadcastsAndSummary(t *testing.T) {
 		t.Fatalf("exit %d, stderr: %s", code, errOut.String())
 	}
 	text := out.String()
-	for _, want := range []string{"bob   broadcast demo:lobby/chat from alice #3", "alice broadcast demo:lobby/chat from bob #3", "broadcast  6 events", "latency p50"} {
+	for _, want := range []string{
+		"channel lobby SUBSCRIBED",
+		"system postgres_changes: Subscribed to PostgreSQL",
+		"presence join  alice", "presence join  bob",
+		"broadcast chat  from alice #3", "broadcast chat  from bob #3",
+		"postgres INSERT public.todos id=9223372036854775807", "amount=123456789012345678901234567890.123456789",
+		"postgres UPDATE public.todos id=1", "postgres DELETE public.todos id=1",
+		"presence leave alice", "presence leave bob",
+		"broadcast       6", "postgres        4", "latency (send → Handler): p50",
+	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
