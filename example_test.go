@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	realtime "github.com/supabase-go/realtime"
@@ -111,4 +112,75 @@ func ExampleHandlerFunc() {
 	// connection: connecting
 	// connection: open
 	// lobby: SUBSCRIBED
+}
+
+// Track publishes presence and waits for the server's reply; the state of
+// every channel member is then in PresenceState.
+func ExampleClient_Track() {
+	srv := realtimetest.NewServer(realtimetest.Options{})
+	defer srv.Close()
+	synced := make(chan struct{}, 1)
+	c, _ := realtime.New(srv.URL(), "anon-key", realtime.WithHandler(realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
+		if p, ok := ev.(realtime.PresenceEvent); ok && p.Type == realtime.PresenceJoin {
+			select {
+			case synced <- struct{}{}:
+			default:
+			}
+		}
+	})))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	defer c.Close(ctx)
+
+	ch, _ := c.Channel("room1", realtime.PresenceKey("alice"))
+	_ = c.On(ch, realtime.Presence{Event: realtime.PresenceJoin})
+	_, _ = c.Subscribe(ctx, ch)
+	err := c.Track(ctx, ch, map[string]string{"status": "online"})
+	fmt.Println("track:", err)
+	<-synced
+	for key, metas := range c.PresenceState(ch) {
+		fmt.Println(key, string(metas[0].Payload))
+	}
+	// Output:
+	// track: <nil>
+	// alice {"status":"online"}
+}
+
+// DecodeRecord turns a change's record into a struct with Postgres-correct
+// types: int8 keeps every digit, numeric never passes through float64.
+func ExampleDecodeRecord() {
+	type Order struct {
+		ID    int64            `json:"id"`
+		Total realtime.Numeric `json:"total"`
+		Due   time.Time        `json:"due"`
+	}
+	record := []byte(`{"id":9223372036854775807,"total":123456789012345678901234567890.123456789,"due":"2026-08-21T10:15:30.123456+00:00"}`)
+	columns := []realtime.Column{{Name: "id", Type: "int8"}, {Name: "total", Type: "numeric"}, {Name: "due", Type: "timestamptz"}}
+	o, err := realtime.DecodeRecord[Order](record, columns)
+	fmt.Println(o.ID, o.Total, o.Due.Format(time.RFC3339Nano), err)
+	// Output:
+	// 9223372036854775807 123456789012345678901234567890.123456789 2026-08-21T10:15:30.123456Z <nil>
+}
+
+// BroadcastWithAck returns a ref; WaitForAck reports the server's answer.
+func ExampleClient_BroadcastWithAck() {
+	srv := realtimetest.NewServer(realtimetest.Options{MaxPayloadBytes: 64})
+	defer srv.Close()
+	c, _ := realtime.New(srv.URL(), "anon-key")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	defer c.Close(ctx)
+
+	ch, _ := c.Channel("room1", realtime.BroadcastAck(true))
+	_, _ = c.Subscribe(ctx, ch)
+	ref, _ := c.BroadcastWithAck(ctx, ch, "small", map[string]int{"x": 1})
+	fmt.Println("small:", c.WaitForAck(ctx, ref))
+	ref, _ = c.BroadcastWithAck(ctx, ch, "big", map[string]string{"blob": strings.Repeat("x", 100)})
+	var pe *realtime.PushError
+	if err := c.WaitForAck(ctx, ref); errors.As(err, &pe) {
+		fmt.Println("big:", pe.Reason)
+	}
+	// Output:
+	// small: <nil>
+	// big: payload_size_exceeded
 }

@@ -74,14 +74,13 @@ func (c *Client) track(ctx context.Context, ch *Channel, payload []byte, untrack
 }
 
 // PresenceState returns the channel's current presence state: every key
-// with its metas. It never waits on an actor. The returned map is a copy.
+// with its metas. It never waits on an actor, and it already includes
+// every presence event delivered to the Handler so far. The returned map is
+// a copy.
 func (c *Client) PresenceState(ch *Channel) PresenceState {
-	r, ok := c.rt.Table.Snapshot().Get(ch.topic)
-	if !ok || r.Presence == nil {
-		return PresenceState{}
-	}
-	out := make(PresenceState, len(r.Presence))
-	for k, v := range r.Presence {
+	state := c.rt.Presence.Get(ch.topic)
+	out := make(PresenceState, len(state))
+	for k, v := range state {
 		out[k] = append([]PresenceMeta(nil), v...)
 	}
 	return out

@@ -32,6 +32,9 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Token == nil {
 		cfg.Token = &Token{}
 	}
+	if cfg.Presence == nil {
+		cfg.Presence = &PresenceView{}
+	}
 	if cfg.Lifetime == nil {
 		cfg.Lifetime = context.Background()
 	}
@@ -141,6 +144,7 @@ func (r *reg) start(ctx actor.Context) {
 		ch := &channel{rec: rec.Clone()}
 		if p, ok := rec.Ext[extPresence].(*presenceState); ok {
 			ch.presence = p.clone()
+			r.cfg.Presence.set(rec.Topic, ch.presence.list())
 		}
 		r.setBuffered(r.buffered + len(rec.Outbox))
 		r.channels[rec.Topic] = ch

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +39,26 @@ type Config struct {
 	// OpenEpoch returns the epoch of the open connection, 0 if none.
 	OpenEpoch func() uint64
 	Token     *Token
+	// Presence publishes each channel's presence state for readers.
+	Presence *PresenceView
 }
+
+// PresenceView is the presence state of every channel, published by the
+// registry before it delivers the presence events that produced it, so a
+// Handler (or anyone it signals) reading it sees at least what the events
+// said. Safe for concurrent use; the published states are immutable.
+type PresenceView struct{ m sync.Map } // topic → messages.PresenceState
+
+// Get returns the presence state of a topic (nil if none).
+func (v *PresenceView) Get(topic string) messages.PresenceState {
+	if s, ok := v.m.Load(topic); ok {
+		return s.(messages.PresenceState)
+	}
+	return nil
+}
+
+func (v *PresenceView) set(topic string, s messages.PresenceState) { v.m.Store(topic, s) }
+func (v *PresenceView) drop(topic string)                          { v.m.Delete(topic) }
 
 // Stats are the registry's counters. Safe for concurrent use.
 type Stats struct {

@@ -25,6 +25,7 @@ func (r *reg) unsubscribe(topic string, remove bool, done func(error)) {
 	finish := func() {
 		if remove {
 			delete(r.channels, topic)
+			r.cfg.Presence.drop(topic)
 			r.root.Send(r.cfg.Store, &store.Delete{Topic: topic})
 			r.deliver(ch, messages.ChannelStatusEvent{Channel: ch.rec.Name, Topic: topic, State: messages.ChannelClosed})
 		} else {

@@ -44,6 +44,7 @@ func (r *reg) presenceMessage(ch *channel, payload []byte, state bool) {
 
 func (r *reg) persistPresence(ch *channel) {
 	ch.rec.Presence = ch.presence.list()
+	r.cfg.Presence.set(ch.rec.Topic, ch.rec.Presence)
 	if ch.rec.Ext == nil {
 		ch.rec.Ext = map[string]any{}
 	}

@@ -86,6 +86,7 @@ func (s *supActor) start(ctx actor.Context) {
 	rc.Stats = &s.rt.RegStats
 	rc.OpenEpoch = s.rt.openEpoch.Load
 	rc.Token = &s.rt.Token
+	rc.Presence = &s.rt.Presence
 
 	cc := s.rt.cfg.Connection
 	cc.Refs = &s.rt.Refs

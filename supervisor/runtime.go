@@ -44,6 +44,7 @@ type Runtime struct {
 	ConnStats  connection.Stats
 	RegStats   registry.Stats
 	Token      registry.Token
+	Presence   registry.PresenceView
 	lifetime   context.Context
 	cancel     context.CancelFunc
 	state      atomic.Value // messages.ConnectionState
