@@ -8,7 +8,7 @@ GOTEST_FLAGS ?= -race -count=1 -timeout 20m
 
 all: test
 
-test: pg-deps fmt vet unit
+test: pg-deps node-deps fmt vet unit
 
 # PostgreSQL 15 for the throwaway clusters (installed from Debian packages
 # when missing).
@@ -37,3 +37,29 @@ fuzz:
 	for f in FuzzDecodeV1 FuzzDecodeV2Text FuzzDecodeV2Binary FuzzObjectEach; do \
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=20s ./messages/ || exit 1; \
 	done
+
+# Conformance and interop suite: @supabase/realtime-js (pinned in
+# test/conformance/package.json) against test/realtimetest, and the Go client
+# against realtime-js. Needs Node 20+, npm and PostgreSQL.
+.PHONY: conformance node-deps
+
+CONFORMANCE_DIR := test/conformance
+
+# npm ci when node_modules is missing or package-lock.json is newer than it
+# (npm writes node_modules/.package-lock.json on every install).
+node-deps: $(CONFORMANCE_DIR)/node_modules/.package-lock.json
+
+$(CONFORMANCE_DIR)/node_modules/.package-lock.json: $(CONFORMANCE_DIR)/package-lock.json $(CONFORMANCE_DIR)/package.json
+	cd $(CONFORMANCE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+# Streams every case; the "N passed, N failed" lines are repeated at the end.
+conformance: pg-deps node-deps
+	@log=$$(mktemp); \
+	{ $(GO) test -race -count=1 -timeout 5m -v ./$(CONFORMANCE_DIR)/ 2>&1; echo $$? > $$log.rc; } | tee $$log; \
+	rc=$$(cat $$log.rc); \
+	echo "--- conformance summary"; \
+	grep -E '^(realtime-js conformance|interop vsn=[0-9.]+): [0-9]+ passed, [0-9]+ failed$$' $$log || echo "no summary line (see the output above)"; \
+	grep -E '^(realtime-js conformance|interop vsn=[0-9.]+): [0-9]+ passed, [0-9]+ failed$$' $$log | \
+		awk '{p+=$$(NF-3); f+=$$(NF-1)} END {printf "%d passed, %d failed\n", p, f}'; \
+	rm -f $$log $$log.rc; exit $$rc

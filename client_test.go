@@ -193,14 +193,32 @@ var _ = Describe("Client", func() {
 			}
 			return realtimetest.Accept
 		})
-		start(fast(realtime.WithTimeout(300 * time.Millisecond))...)
+		clock := realtime.NewManualClock(time.Unix(0, 0))
+		start(realtime.WithClock(clock), realtime.WithRejoinAfter(func(int) time.Duration { return time.Second }))
 		ch, _ := c.Channel("slow")
-		status, err := c.Subscribe(specCtx(), ch)
-		Expect(status).To(Equal(realtime.TimedOut))
-		Expect(err).To(MatchError(realtime.ErrJoinTimeout))
+		type result struct {
+			status realtime.SubscribeStatus
+			err    error
+		}
+		done := make(chan result, 1)
+		go func() {
+			status, err := c.Subscribe(specCtx(), ch)
+			done <- result{status, err}
+		}()
+		Eventually(func() int { return len(joinsOf(srv, "realtime:slow")) }, wait).Should(Equal(1))
+		// Armed now: the heartbeat (30 s) and the join timeout (10 s).
+		Eventually(clock.Pending, wait).Should(Equal(2))
+		clock.Advance(realtime.DefaultTimeout)
+		var r result
+		Eventually(done, wait).Should(Receive(&r))
+		Expect(r.status).To(Equal(realtime.TimedOut))
+		Expect(r.err).To(MatchError(realtime.ErrJoinTimeout))
 		Eventually(func() []messages.Frame { return framesFrom(srv, "phx_leave") }, wait).Should(HaveLen(1))
 		firstJoin := joinsOf(srv, "realtime:slow")[0]
 		Expect(framesFrom(srv, "phx_leave")[0].JoinRef).To(Equal(firstJoin.JoinRef))
+		// The rejoin is due a second later.
+		Eventually(clock.Pending, wait).Should(Equal(2))
+		clock.Advance(time.Second)
 		Eventually(func() []realtime.SubscribeStatus { return rec.statuses("slow") }, wait).Should(Equal(
 			[]realtime.SubscribeStatus{realtime.TimedOut, realtime.Subscribed}))
 		joins := joinsOf(srv, "realtime:slow")

@@ -16,15 +16,17 @@ import (
 
 var _ = Describe("Acknowledged broadcasts", func() {
 	var (
-		srv *realtimetest.Server
-		rec *recorder
-		c   *realtime.Client
+		srv   *realtimetest.Server
+		rec   *recorder
+		c     *realtime.Client
+		clock *realtime.ManualClock
 	)
 	BeforeEach(func() {
 		srv = realtimetest.NewServer(realtimetest.Options{MaxPayloadBytes: 200})
 		rec = &recorder{}
 		var err error
-		c, err = realtime.New(srv.URL(), "k", realtime.WithHandler(rec), realtime.WithTimeout(500*time.Millisecond))
+		clock = realtime.NewManualClock(time.Unix(0, 0))
+		c, err = realtime.New(srv.URL(), "k", realtime.WithHandler(rec), realtime.WithClock(clock))
 		Expect(err).NotTo(HaveOccurred())
 	})
 	AfterEach(func() { closeAndCheckLeaks(c, srv) })
@@ -76,6 +78,9 @@ var _ = Describe("Acknowledged broadcasts", func() {
 		srv.SetReplyDelay(time.Hour)
 		ref, err := c.BroadcastWithAck(ctx, ch, "e", nil)
 		Expect(err).NotTo(HaveOccurred())
+		// Armed: the heartbeat (30 s) and the ack timeout (10 s).
+		Eventually(clock.Pending, wait).Should(Equal(2))
+		clock.Advance(realtime.DefaultTimeout)
 		Expect(c.WaitForAck(ctx, ref)).To(MatchError(realtime.ErrPushTimeout))
 	})
 

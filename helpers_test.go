@@ -140,7 +140,7 @@ func fast(extra ...realtime.Option) []realtime.Option {
 	return append([]realtime.Option{
 		realtime.WithReconnectAfter(func(int) time.Duration { return 0 }),
 		realtime.WithRejoinAfter(func(int) time.Duration { return 10 * time.Millisecond }),
-		realtime.WithTimeout(2 * time.Second),
+		realtime.WithTimeout(5 * time.Second),
 	}, extra...)
 }
 

@@ -79,7 +79,11 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("apikey", c.apiKey)
-	req.Header.Set("Authorization", "Bearer "+c.bearer(ch))
+	if token := c.bearer(ch); token != "" {
+		// As realtime-js: Authorization only with a user token; the
+		// server falls back to the apikey header.
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", messages.RedactURL(u), redactErr(err, c.apiKey, c.bearer(ch)))
@@ -140,16 +144,13 @@ func addQuery(raw, k, v string) string {
 	return u.String()
 }
 
-// bearer is the token HTTP broadcasts are authorized with: the channel's,
-// else the client's, else the API key.
+// bearer is the user token HTTP broadcasts are authorized with: the
+// channel's, else the client's ("" when there is none).
 func (c *Client) bearer(ch *Channel) string {
 	if r, ok := c.rt.Table.Snapshot().Get(ch.topic); ok && r.Token != "" {
 		return r.Token
 	}
-	if t := c.rt.Token.Get(); t != "" {
-		return t
-	}
-	return c.apiKey
+	return c.rt.Token.Get()
 }
 
 func (c *Client) private(ch *Channel) bool {

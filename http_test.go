@@ -92,6 +92,7 @@ var _ = Describe("HTTP broadcast", func() {
 		reqs := srv.HTTPRequests()
 		Expect(reqs[0].Path).To(Equal("/realtime/v1/api/broadcast/single/events/json"))
 		Expect(reqs[1].Header.Get("Content-Type")).To(Equal("application/octet-stream"))
-		Expect(reqs[0].Header.Get("Authorization")).To(Equal("Bearer anon"))
+		Expect(reqs[0].Header.Get("Authorization")).To(BeEmpty(), "no user token: only the apikey header")
+		Expect(reqs[0].Header.Get("apikey")).To(Equal("anon"))
 	})
 })

@@ -100,8 +100,9 @@ func WithTimeout(d time.Duration) Option {
 
 // WithHeartbeatInterval sets how often a heartbeat is sent. A heartbeat
 // still unanswered at the next tick closes the socket and reconnects.
-// Default: 30 s (realtime-js uses 25 s; the server drops sockets idle for
-// 60 s, so keep it under 30 s).
+// Default: 30 s, as the Elixir client documents (realtime-js uses 25 s).
+// The server drops sockets idle for 60 s and a timeout takes two
+// intervals to detect, so stay at or below 30 s.
 func WithHeartbeatInterval(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {

@@ -92,7 +92,7 @@ func (a *connActor) Receive(ctx actor.Context) {
 			a.onDialed(ctx)
 		}
 	case *messages.Outbound:
-		a.write(ctx, m.Frame)
+		a.write(ctx, m)
 	case *heartbeatTick:
 		if m.epoch == a.epoch {
 			a.onTick(ctx)
@@ -147,6 +147,7 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 	if ctx.Err() != nil {
 		conn.Close()
 		res <- dialResult{err: &messages.ConnectError{URL: messages.RedactURL(a.cfg.URL), Err: ctx.Err()}}
+		a.root.Send(a.self, &dialed{epoch: epoch})
 		return
 	}
 	res <- dialResult{conn: conn, token: token}
@@ -221,16 +222,16 @@ func (a *connActor) onTick(ctx actor.Context) {
 
 var emptyObject = []byte("{}")
 
-func (a *connActor) write(ctx actor.Context, f messages.Frame) {
+func (a *connActor) write(ctx actor.Context, m *messages.Outbound) {
 	if a.conn == nil {
-		ctx.Send(a.cfg.Registry, &messages.OutboundFailed{Frame: f, Err: messages.ErrNotConnected})
+		ctx.Send(a.cfg.Registry, &messages.OutboundFailed{Frame: m.Frame, Ack: m.Ack, Err: messages.ErrNotConnected})
 		return
 	}
-	err := a.writeFrame(&f)
+	err := a.writeFrame(&m.Frame)
 	if err == nil {
 		return
 	}
-	ctx.Send(a.cfg.Registry, &messages.OutboundFailed{Frame: f, Err: err})
+	ctx.Send(a.cfg.Registry, &messages.OutboundFailed{Frame: m.Frame, Ack: m.Ack, Err: err})
 	if !errors.Is(err, messages.ErrMalformed) && !errors.Is(err, messages.ErrUnsupported) && !errors.Is(err, messages.ErrHeaderTooLong) {
 		// A write error means the socket is gone; a codec error only
 		// means this frame cannot be encoded.

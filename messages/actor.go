@@ -111,11 +111,14 @@ type FrameDropped struct {
 // or the write fails, the connection returns it in an OutboundFailed.
 type Outbound struct {
 	Frame Frame
+	// Ack marks an acknowledged push, whose outcome the registry tracks.
+	Ack bool
 }
 
 // OutboundFailed returns a frame the connection could not write.
 type OutboundFailed struct {
 	Frame Frame
+	Ack   bool // copied from Outbound
 	Err   error
 }
 

@@ -2,8 +2,9 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -34,6 +35,9 @@ func Props(cfg Config) *actor.Props {
 	}
 	if cfg.Presence == nil {
 		cfg.Presence = &PresenceView{}
+	}
+	if cfg.Gens == nil {
+		cfg.Gens = &atomic.Uint64{}
 	}
 	if cfg.Lifetime == nil {
 		cfg.Lifetime = context.Background()
@@ -72,6 +76,9 @@ type reg struct {
 	buffered  int
 	acks      acks
 	auth      authState
+	// gaveUp is set when the connection stopped for good (reconnect
+	// limit); every call then fails fast with it.
+	gaveUp error
 }
 
 func (r *reg) Receive(ctx actor.Context) {
@@ -84,6 +91,7 @@ func (r *reg) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		r.stopTimers()
 		r.abortInFlight(messages.ErrClosed)
+		r.waitFetches()
 	case *messages.Inbound:
 		r.inbound(m)
 	case *messages.FrameDropped:
@@ -132,7 +140,9 @@ func (r *reg) start(ctx actor.Context) {
 		return &store.Load{Reply: reply}
 	})
 	if err != nil {
-		r.cfg.Logger.Warn("realtime: registry could not load channels", slog.Any("err", err))
+		// Starting empty would lose every channel: fail, and let the
+		// supervisor restart us.
+		panic(fmt.Errorf("realtime: registry could not load channels from the store: %w", err))
 	}
 	if r.cfg.OpenEpoch != nil {
 		// A connection may have opened before this instance started; its
@@ -162,11 +172,12 @@ func (r *reg) start(ctx actor.Context) {
 				r.setState(ch, messages.ChannelErrored, "", messages.ErrConnectionLost)
 			}
 		case messages.ChannelJoining, messages.ChannelErrored:
-			if ch.rec.Wanted && r.open {
+			if ch.rec.Wanted && r.open && !ch.rec.AuthBlocked {
 				r.join(ch)
 			}
 		}
 	}
+	r.scheduleRefresh()
 }
 
 // abortInFlight answers the callers waiting on this instance, which is
@@ -179,6 +190,10 @@ func (r *reg) abortInFlight(err error) {
 		for _, w := range waiters {
 			actors.Reply(w, messages.SubscribeResult{Err: err})
 		}
+		for _, w := range ch.trackWaiters {
+			actors.Reply(w, err)
+		}
+		ch.trackWaiters = nil
 	}
 	for ref, p := range r.pending {
 		delete(r.pending, ref)
@@ -187,6 +202,38 @@ func (r *reg) abortInFlight(err error) {
 		}
 	}
 	r.acks.abort(err)
+}
+
+// waitFetches waits (bounded by Timeout) for access-token callbacks still
+// running; the client's lifetime is cancelled by now, so a callback that
+// honours its context returns at once.
+func (r *reg) waitFetches() {
+	done := make(chan struct{})
+	go func() {
+		r.auth.fetches.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(r.cfg.Timeout):
+		r.cfg.Logger.Warn("realtime: an access token callback ignores its context and outlives Close")
+	}
+}
+
+// giveUp fails everything that waits for a connection that will not come
+// back, and makes later calls fail fast.
+func (r *reg) giveUp(err error) {
+	r.gaveUp = err
+	for _, ch := range r.ordered() {
+		ch.stopRejoin()
+		r.resolve(ch, messages.SubscribeResult{Err: err})
+		r.discard(ch, err)
+	}
+	for ref, p := range r.pending {
+		p.timer.Stop()
+		delete(r.pending, ref)
+		r.abandon(p, err)
+	}
 }
 
 func (r *reg) stopTimers() {
@@ -243,6 +290,11 @@ func (r *reg) resolve(ch *channel, res messages.SubscribeResult) {
 // send hands a frame to the connection actor.
 func (r *reg) send(f messages.Frame) {
 	r.root.Send(r.cfg.Connection, &messages.Outbound{Frame: f})
+}
+
+// sendAck hands an acknowledged push to the connection actor.
+func (r *reg) sendAck(f messages.Frame) {
+	r.root.Send(r.cfg.Connection, &messages.Outbound{Frame: f, Ack: true})
 }
 
 // setState changes a channel's state, persists it and reports it.
@@ -303,8 +355,19 @@ func (r *reg) subscribe(m *messages.Subscribe) {
 		actors.Reply(m.Reply, messages.SubscribeResult{Status: messages.Subscribed})
 		return
 	}
+	if r.gaveUp != nil {
+		actors.Reply(m.Reply, messages.SubscribeResult{Err: r.gaveUp})
+		return
+	}
+	if ch.leaving != nil && ch.leaving.remove {
+		actors.Reply(m.Reply, messages.SubscribeResult{Err: messages.ErrUnknownChannel})
+		return
+	}
 	ch.subWaiters = append(ch.subWaiters, m.Reply)
 	ch.rec.Wanted = true
+	if ch.leaving != nil {
+		return // joins again when the leave completes
+	}
 	if _, inFlight := r.pending[ch.rec.JoinRef]; inFlight && ch.rec.State == messages.ChannelJoining {
 		return
 	}
@@ -328,6 +391,7 @@ func (r *reg) join(ch *channel) {
 	ch.dirty = false
 	ch.authErr = nil
 	ch.sentToken = r.tokenFor(ch)
+	ch.joinedPresence = ch.presenceEnabled()
 	r.track(&pending{kind: pendingJoin, topic: ch.rec.Topic, joinRef: ref}, ref)
 	r.send(messages.Frame{
 		JoinRef: ref, Ref: ref, Topic: ch.rec.Topic, Event: "phx_join",
@@ -343,13 +407,14 @@ func (r *reg) scheduleRejoin(ch *channel) {
 	}
 	ch.rejoinTries++
 	d := r.cfg.RejoinAfter(ch.rejoinTries)
+	ch.rejoinGen = r.cfg.Gens.Add(1)
 	gen, topic, root, self := ch.rejoinGen, ch.rec.Topic, r.root, r.self
 	ch.rejoinTimer = r.cfg.Clock.AfterFunc(d, func() { root.Send(self, &rejoinDue{topic: topic, gen: gen}) })
 }
 
 func (r *reg) rejoinDue(m *rejoinDue) {
 	ch := r.channels[m.topic]
-	if ch == nil || ch.rejoinGen != m.gen {
+	if ch == nil || ch.rejoinGen == 0 || ch.rejoinGen != m.gen {
 		return
 	}
 	ch.rejoinTimer = nil
@@ -371,12 +436,15 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 		r.open = true
 		r.openEpoch = m.Epoch
 		for _, ch := range r.ordered() {
-			if ch.rec.Wanted {
+			if ch.rec.Wanted && !ch.rec.AuthBlocked && ch.leaving == nil {
 				ch.rejoinTries = 0
 				r.join(ch)
 			}
 		}
 		return
+	}
+	if m.Err != nil && errors.Is(m.Err, messages.ErrReconnectLimit) {
+		r.giveUp(m.Err)
 	}
 	if !r.open {
 		return

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/supabase-go/realtime/actors"
@@ -24,6 +25,15 @@ import (
 // a minute, or half the remaining lifetime when that is shorter.
 const refreshMargin = time.Minute
 
+// Refresh backoff: a refresh is never scheduled sooner than refreshFloor,
+// and while the callback keeps returning the same or an expired token the
+// delay doubles up to refreshCeiling, so a stale token cache cannot make
+// the client spin.
+const (
+	refreshFloor   = 5 * time.Second
+	refreshCeiling = 5 * time.Minute
+)
+
 type tokenFetched struct {
 	gen   uint64
 	token string
@@ -38,10 +48,14 @@ type authState struct {
 	awaiting     map[string]bool // topics that join once a fresh token arrives
 	refreshTimer actors.Timer
 	refreshGen   uint64
+	// stale counts consecutive refreshes that brought no usable token.
+	stale int
+	// fetches tracks the callback goroutines, waited for on Stopping.
+	fetches sync.WaitGroup
 }
 
 func (a *authState) stop() {
-	a.refreshGen++
+	a.refreshGen = 0
 	if a.refreshTimer != nil {
 		a.refreshTimer.Stop()
 		a.refreshTimer = nil
@@ -69,10 +83,12 @@ func (r *reg) fetchToken() {
 		return
 	}
 	r.auth.fetching = true
-	r.auth.fetchGen++
+	r.auth.fetchGen = r.cfg.Gens.Add(1)
 	gen, cb, root, self := r.auth.fetchGen, r.cfg.AccessToken, r.root, r.self
 	ctx, cancel := context.WithTimeout(r.cfg.Lifetime, r.cfg.Timeout)
+	r.auth.fetches.Add(1)
 	go func() {
+		defer r.auth.fetches.Done()
 		defer cancel()
 		token, err := cb(ctx)
 		root.Send(self, &tokenFetched{gen: gen, token: token, err: err})
@@ -86,14 +102,28 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 	r.auth.fetching = false
 	awaiting := r.auth.awaiting
 	r.auth.awaiting = nil
-	if m.err != nil {
+	usable := false
+	switch {
+	case m.err != nil:
 		r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: access token callback: %w", m.err)})
-	} else if m.token != "" {
+	case m.token == "":
+	default:
+		usable = m.token != r.cfg.Token.Get()
 		if exp, ok := messages.TokenExpiry(m.token); ok && !exp.After(r.cfg.Clock.Now()) {
+			usable = false
 			r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: the access token callback returned a token that expired at %s: %w", exp.UTC().Format(time.RFC3339), messages.ErrAuth)})
 		}
-		r.applyClientToken(m.token)
+		if m.token != r.cfg.Token.Get() {
+			r.cfg.Token.Set(m.token)
+			r.tokenChanged()
+		}
 	}
+	if usable {
+		r.auth.stale = 0
+	} else {
+		r.auth.stale++
+	}
+	r.scheduleRefresh()
 	for _, ch := range r.ordered() {
 		if !awaiting[ch.rec.Topic] {
 			continue
@@ -122,12 +152,24 @@ func (r *reg) setAuth(m *messages.SetAuth) {
 	r.afterPersist(func() { actors.Reply(m.Reply, nil) })
 }
 
-// applyClientToken makes token the client's token: later joins use it,
-// joined channels that use the client's token get it pushed, channels
-// blocked by an auth error rejoin, and a refresh is scheduled before its
-// exp. A token set while disconnected is simply kept for the next join.
+// applyClientToken makes token the client's token (SetAuth): later joins
+// use it, joined channels that use the client's token get it pushed,
+// channels blocked by an auth error rejoin, and a refresh is scheduled
+// before its exp. A token set while disconnected is simply kept for the
+// next join.
 func (r *reg) applyClientToken(token string) {
+	changed := token != r.cfg.Token.Get()
 	r.cfg.Token.Set(token)
+	r.auth.stale = 0
+	if changed {
+		r.tokenChanged()
+	}
+	r.scheduleRefresh()
+}
+
+// tokenChanged pushes the client's new token to the channels that use it
+// and unblocks those an auth error closed.
+func (r *reg) tokenChanged() {
 	for _, ch := range r.ordered() {
 		if ch.rec.Token != "" {
 			continue
@@ -135,7 +177,6 @@ func (r *reg) applyClientToken(token string) {
 		r.pushToken(ch)
 		r.unblock(ch)
 	}
-	r.scheduleRefresh()
 }
 
 // pushToken sends access_token to a joined channel whose token changed.
@@ -180,15 +221,25 @@ func (r *reg) scheduleRefresh() {
 		margin = left / 2
 	}
 	d := left - margin
-	if d < 0 {
-		d = 0
+	if d < refreshFloor {
+		d = refreshFloor
 	}
+	if r.auth.stale > 0 {
+		backoff := refreshFloor << min(r.auth.stale, 10)
+		if backoff > refreshCeiling {
+			backoff = refreshCeiling
+		}
+		if d < backoff {
+			d = backoff
+		}
+	}
+	r.auth.refreshGen = r.cfg.Gens.Add(1)
 	gen, root, self := r.auth.refreshGen, r.root, r.self
 	r.auth.refreshTimer = r.cfg.Clock.AfterFunc(d, func() { root.Send(self, &refreshDue{gen: gen}) })
 }
 
 func (r *reg) refreshDue(m *refreshDue) {
-	if m.gen != r.auth.refreshGen {
+	if m.gen == 0 || m.gen != r.auth.refreshGen {
 		return
 	}
 	r.auth.refreshTimer = nil

@@ -17,6 +17,11 @@ type channel struct {
 
 	// subWaiters wait for the outcome of the current join attempt.
 	subWaiters []chan<- messages.SubscribeResult
+	// leaving is the leave in progress, nil otherwise.
+	leaving *leaveOp
+	// joinedPresence records whether the join in flight or in force asked
+	// for presence.
+	joinedPresence bool
 	// presence is the presence engine; a copy is persisted in the record.
 	presence *presenceState
 	// trackWaiters wait for the reply to the next track or untrack push.
@@ -41,23 +46,26 @@ func (ch *channel) handler(def messages.Handler) messages.Handler {
 	return def
 }
 
+// stopRejoin cancels a scheduled rejoin. The next generation is taken by
+// scheduleRejoin from the runtime-wide counter, so a rejoinDue queued by an
+// earlier registry instance can never match.
 func (ch *channel) stopRejoin() {
-	ch.rejoinGen++
+	ch.rejoinGen = 0
 	if ch.rejoinTimer != nil {
 		ch.rejoinTimer.Stop()
 		ch.rejoinTimer = nil
 	}
 }
 
-// bindingsNeedRejoin reports whether adding b to a joined channel changes
-// its join payload: a postgres binding always does, a presence binding when
-// presence was not enabled yet.
+// bindingsNeedRejoin reports whether adding b to a channel changes the
+// join payload it joined with: a postgres binding always does, a presence
+// binding when the join did not ask for presence.
 func bindingsNeedRejoin(ch *channel, b messages.Binding) bool {
 	switch b.(type) {
 	case messages.Broadcast:
 		return false
 	case messages.Presence:
-		return !ch.presenceEnabledBefore(b)
+		return !ch.joinedPresence
 	}
 	return true
 }
@@ -71,20 +79,6 @@ func (ch *channel) presenceEnabled() bool {
 	}
 	for _, b := range ch.rec.Bindings {
 		if _, ok := b.(messages.Presence); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// presenceEnabledBefore reports whether presence was enabled without the
-// binding just appended (b is the last binding).
-func (ch *channel) presenceEnabledBefore(b messages.Binding) bool {
-	if ch.rec.Tracked != nil {
-		return true
-	}
-	for _, x := range ch.rec.Bindings[:len(ch.rec.Bindings)-1] {
-		if _, ok := x.(messages.Presence); ok {
 			return true
 		}
 	}

@@ -41,6 +41,9 @@ type Config struct {
 	Token     *Token
 	// Presence publishes each channel's presence state for readers.
 	Presence *PresenceView
+	// Gens issues timer generations that stay unique across registry
+	// restarts, so a timer message of an earlier instance never matches.
+	Gens *atomic.Uint64
 }
 
 // PresenceView is the presence state of every channel, published by the

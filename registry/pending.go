@@ -62,6 +62,8 @@ func (r *reg) replyTimedOut(ref string) {
 	case pendingJoin:
 		r.joinTimedOut(p)
 	default:
+		// A push reported as timed out is never sent afterwards.
+		r.unbuffer(p.topic, ref)
 		if p.done != nil {
 			p.done(messages.Reply{}, messages.ErrPushTimeout)
 		}
@@ -117,13 +119,18 @@ func (r *reg) joinReplied(p *pending, rep messages.Reply) {
 	ch.authRetried = false
 	r.setState(ch, messages.ChannelJoined, messages.Subscribed, nil)
 	r.resolve(ch, messages.SubscribeResult{Status: messages.Subscribed})
+	if ch.dirty && r.open {
+		// A binding or a track changed the join config while the join
+		// was in flight: join again; buffered pushes and the track go out
+		// after that join.
+		r.join(ch)
+		return
+	}
+	r.pushToken(ch) // a token set while the join was in flight
 	if ch.rec.Tracked != nil || len(ch.trackWaiters) > 0 {
 		r.sendTrack(ch) // back online after a rejoin without calling Track
 	}
 	r.flush(ch)
-	if ch.dirty && r.open {
-		r.join(ch)
-	}
 }
 
 func (r *reg) joinTimedOut(p *pending) {
@@ -135,6 +142,9 @@ func (r *reg) joinTimedOut(p *pending) {
 	if r.open {
 		r.send(messages.Frame{JoinRef: p.joinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "phx_leave", Payload: emptyObject})
 	}
+	// Frames of the abandoned join (its leave reply, a phx_close) are
+	// stale from now on, as after phoenix.js's joinPush.reset().
+	ch.rec.JoinRef = ""
 	err := messages.ErrJoinTimeout
 	r.setState(ch, messages.ChannelErrored, messages.TimedOut, err)
 	r.resolve(ch, messages.SubscribeResult{Status: messages.TimedOut, Err: err})

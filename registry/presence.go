@@ -62,11 +62,14 @@ func (r *reg) track_(m *messages.Track) {
 		actors.Reply(m.Reply, messages.ErrUnknownChannel)
 		return
 	}
+	if r.gaveUp != nil {
+		actors.Reply(m.Reply, r.gaveUp)
+		return
+	}
 	if !ch.rec.Wanted {
 		actors.Reply(m.Reply, messages.ErrChannelClosed)
 		return
 	}
-	wasEnabled := ch.presenceEnabled()
 	if m.Untrack {
 		ch.rec.Tracked = nil
 	} else {
@@ -74,10 +77,14 @@ func (r *reg) track_(m *messages.Track) {
 	}
 	r.persist(ch)
 	ch.trackWaiters = append(ch.trackWaiters, m.Reply)
+	needsPresence := !m.Untrack && !ch.joinedPresence
 	if !r.open || ch.rec.State != messages.ChannelJoined {
+		if _, inFlight := r.pending[ch.rec.JoinRef]; inFlight && needsPresence {
+			ch.dirty = true // the join in flight lacks presence: rejoin once joined
+		}
 		return // sent after the (re)join
 	}
-	if !m.Untrack && !wasEnabled {
+	if needsPresence {
 		r.join(ch) // presence must be enabled in the join config
 		return
 	}

@@ -17,6 +17,12 @@ func (r *reg) push(m *messages.Push) messages.PushResult {
 	if ch == nil {
 		return messages.PushResult{Err: messages.ErrUnknownChannel}
 	}
+	if r.gaveUp != nil {
+		return messages.PushResult{Err: r.gaveUp}
+	}
+	if ch.rec.AuthBlocked {
+		return messages.PushResult{Err: fmt.Errorf("%w: channel %s waits for a new token (SetAuth)", messages.ErrAuth, ch.rec.Topic)}
+	}
 	if !ch.rec.Wanted {
 		return messages.PushResult{Err: messages.ErrChannelClosed}
 	}
@@ -50,12 +56,16 @@ func (r *reg) setBuffered(n int) {
 // topic, and writes it.
 func (r *reg) sendPush(ch *channel, f messages.Frame) {
 	f.JoinRef = ch.rec.JoinRef
-	if f.Ref == "" {
-		f.Ref = r.cfg.Refs.Next()
-	} else if p, ok := r.pending[f.Ref]; ok {
-		p.sent = true
-	}
 	f.Topic = ch.rec.Topic
+	if f.Ref != "" {
+		if p, ok := r.pending[f.Ref]; ok && p.kind == pendingPush {
+			p.sent = true
+			r.sendAck(f)
+			return
+		}
+	} else {
+		f.Ref = r.cfg.Refs.Next()
+	}
 	r.send(f)
 }
 
@@ -70,6 +80,22 @@ func (r *reg) flush(ch *channel) {
 	r.persist(ch)
 	for _, f := range out {
 		r.sendPush(ch, f)
+	}
+}
+
+// unbuffer removes the buffered push with the given ref, if any.
+func (r *reg) unbuffer(topic, ref string) {
+	ch := r.channels[topic]
+	if ch == nil {
+		return
+	}
+	for i, f := range ch.rec.Outbox {
+		if f.Ref == ref {
+			ch.rec.Outbox = append(ch.rec.Outbox[:i:i], ch.rec.Outbox[i+1:]...)
+			r.setBuffered(r.buffered - 1)
+			r.persist(ch)
+			return
+		}
 	}
 }
 
@@ -104,7 +130,14 @@ func (r *reg) discard(ch *channel, cause error) {
 func (r *reg) outboundFailed(m *messages.OutboundFailed) {
 	f := m.Frame
 	switch f.Event {
-	case "phx_join", "phx_leave", "access_token", "heartbeat":
+	case "phx_join", "phx_leave", "access_token", "heartbeat", "presence":
+		// Redone by the state machine: joins after the reconnect, the
+		// tracked presence is tracked again after the rejoin.
+		return
+	}
+	if _, tracked := r.pending[f.Ref]; m.Ack && !tracked {
+		// An acknowledged push whose outcome was already reported (timed
+		// out, socket lost): sending it now would only duplicate it.
 		return
 	}
 	ch := r.channels[f.Topic]

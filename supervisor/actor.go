@@ -87,6 +87,7 @@ func (s *supActor) start(ctx actor.Context) {
 	rc.OpenEpoch = s.rt.openEpoch.Load
 	rc.Token = &s.rt.Token
 	rc.Presence = &s.rt.Presence
+	rc.Gens = &s.rt.Gens
 
 	cc := s.rt.cfg.Connection
 	cc.Refs = &s.rt.Refs

@@ -45,6 +45,7 @@ type Runtime struct {
 	RegStats   registry.Stats
 	Token      registry.Token
 	Presence   registry.PresenceView
+	Gens       atomic.Uint64
 	lifetime   context.Context
 	cancel     context.CancelFunc
 	state      atomic.Value // messages.ConnectionState
