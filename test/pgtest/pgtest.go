@@ -23,6 +23,12 @@
 // binary is reported as, e.g.,
 // "pgtest: initdb not found on PATH or in /usr/lib/postgresql/*/bin; install postgresql-15".
 //
+// # Concurrency
+//
+// A Cluster's methods are safe for concurrent use; the cluster itself is a
+// separate process, so tests in parallel may share it (give each its own
+// tables or database, see DSNFor).
+//
 // # Lifecycle
 //
 // Stop shuts the server down (SIGINT, then SIGKILL after a grace period),
