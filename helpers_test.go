@@ -53,6 +53,16 @@ func (r *recorder) broadcasts() []realtime.BroadcastEvent {
 	return out
 }
 
+func (r *recorder) changes() []realtime.ChangeEvent {
+	var out []realtime.ChangeEvent
+	for _, ev := range r.all() {
+		if ce, ok := ev.(realtime.ChangeEvent); ok {
+			out = append(out, ce)
+		}
+	}
+	return out
+}
+
 func (r *recorder) broadcastPayloads() []string {
 	var out []string
 	for _, b := range r.broadcasts() {

@@ -57,15 +57,6 @@ var _ = Describe("Postgres changes from a real database", Ordered, func() {
 	})
 	AfterEach(func() { closeAndCheckLeaks(c, srv) })
 
-	changes := func() []realtime.ChangeEvent {
-		var out []realtime.ChangeEvent
-		for _, ev := range rec.all() {
-			if ce, ok := ev.(realtime.ChangeEvent); ok {
-				out = append(out, ce)
-			}
-		}
-		return out
-	}
 	subscribed := func() bool {
 		for _, ev := range rec.all() {
 			if s, ok := ev.(realtime.SystemEvent); ok && s.Message == "Subscribed to PostgreSQL" {
@@ -106,8 +97,8 @@ var _ = Describe("Postgres changes from a real database", Ordered, func() {
 		_, err = db.Exec(ctx, `delete from todos where id = 9223372036854775807`)
 		Expect(err).NotTo(HaveOccurred())
 
-		Eventually(func() int { return len(changes()) }, wait).Should(Equal(3))
-		got := changes()
+		Eventually(func() int { return len(rec.changes()) }, wait).Should(Equal(3))
+		got := rec.changes()
 		Expect([]realtime.PostgresEvent{got[0].Type, got[1].Type, got[2].Type}).To(Equal(
 			[]realtime.PostgresEvent{realtime.PostgresInsert, realtime.PostgresUpdate, realtime.PostgresDelete}))
 		row, err := realtime.DecodeRecord[todo](got[0].Record, got[0].Columns)

@@ -31,15 +31,6 @@ var _ = Describe("Postgres changes (protocol frames)", func() {
 	})
 	AfterEach(func() { closeAndCheckLeaks(c, srv) })
 
-	changes := func() []realtime.ChangeEvent {
-		var out []realtime.ChangeEvent
-		for _, ev := range rec.all() {
-			if ce, ok := ev.(realtime.ChangeEvent); ok {
-				out = append(out, ce)
-			}
-		}
-		return out
-	}
 	changeFrame := func(typ string, record string, ids ...uint32) messages.Frame {
 		idJSON, _ := json.Marshal(ids)
 		payload := fmt.Sprintf(`{"ids":%s,"data":{"schema":"public","table":"todos","type":%q,"commit_timestamp":"2026-08-21T10:15:30.123Z","columns":[{"name":"id","type":"int8"},{"name":"amount","type":"numeric"},{"name":"title","type":"text"}],"record":%s,"old_record":{"id":1},"errors":null}}`, idJSON, typ, record)
@@ -75,8 +66,8 @@ var _ = Describe("Postgres changes (protocol frames)", func() {
 		Expect(conn.Push(changeFrame("DELETE", `{"id":2}`, idInsert))).To(Succeed()) // INSERT-only binding: dropped
 		Expect(conn.Push(changeFrame("INSERT", `{"id":3}`, 42))).To(Succeed())       // unknown id: dropped
 		Expect(conn.Push(changeFrame("INSERT", `{"id":4}`, idInsert))).To(Succeed()) // ordering marker
-		Eventually(func() int { return len(changes()) }, wait).Should(Equal(3))
-		got := changes()
+		Eventually(func() int { return len(rec.changes()) }, wait).Should(Equal(3))
+		got := rec.changes()
 		Expect(got[0].Type).To(Equal(realtime.PostgresInsert))
 		Expect(got[1].Type).To(Equal(realtime.PostgresUpdate))
 		Expect(got[2].Type).To(Equal(realtime.PostgresInsert))

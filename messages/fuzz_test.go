@@ -109,72 +109,46 @@ func addTextSeeds(f *testing.F, v1 bool) {
 
 func FuzzDecodeV1(f *testing.F) {
 	addTextSeeds(f, true)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var got Frame
-		err := CodecV1.Decode(data, false, &got)
-		want, wantOK := refDecodeV1(data)
-		if (err == nil) != wantOK {
-			t.Fatalf("Decode err = %v, reference ok = %v", err, wantOK)
-		}
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("Decode err = %v, want ErrMalformed", err)
-			}
-			return
-		}
-		if !json.Valid(got.Payload) {
-			t.Fatalf("payload %q is not valid JSON", got.Payload)
-		}
-		if !textFramesEqual(t, got, want) {
-			t.Fatalf("Decode = %s, reference %s", fmtFrame(got), fmtFrame(want))
-		}
-		out, binary, err := CodecV1.Append(nil, &got)
-		if err != nil || binary {
-			t.Fatalf("Append: binary=%v err=%v", binary, err)
-		}
-		var again Frame
-		if err := CodecV1.Decode(out, false, &again); err != nil {
-			t.Fatalf("re-Decode of %q: %v", out, err)
-		}
-		if !framesEqual(again, got) {
-			t.Fatalf("round trip: %s != %s", fmtFrame(again), fmtFrame(got))
-		}
-	})
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzText(t, CodecV1, refDecodeV1, data) })
 }
 
 func FuzzDecodeV2Text(f *testing.F) {
 	addTextSeeds(f, false)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var got Frame
-		err := CodecV2.Decode(data, false, &got)
-		want, wantOK := refDecodeV2(data)
-		if (err == nil) != wantOK {
-			t.Fatalf("Decode err = %v, reference ok = %v", err, wantOK)
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzText(t, CodecV2, refDecodeV2, data) })
+}
+
+// fuzzText checks one text input against the reference decoder and the
+// encode/decode round trip.
+func fuzzText(t *testing.T, codec Codec, ref func([]byte) (Frame, bool), data []byte) {
+	var got Frame
+	err := codec.Decode(data, false, &got)
+	want, wantOK := ref(data)
+	if (err == nil) != wantOK {
+		t.Fatalf("Decode err = %v, reference ok = %v", err, wantOK)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("Decode err = %v, want ErrMalformed", err)
 		}
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("Decode err = %v, want ErrMalformed", err)
-			}
-			return
-		}
-		if !json.Valid(got.Payload) {
-			t.Fatalf("payload %q is not valid JSON", got.Payload)
-		}
-		if !textFramesEqual(t, got, want) {
-			t.Fatalf("Decode = %s, reference %s", fmtFrame(got), fmtFrame(want))
-		}
-		out, binary, err := CodecV2.Append(nil, &got)
-		if err != nil || binary {
-			t.Fatalf("Append: binary=%v err=%v", binary, err)
-		}
-		var again Frame
-		if err := CodecV2.Decode(out, false, &again); err != nil {
-			t.Fatalf("re-Decode of %q: %v", out, err)
-		}
-		if !framesEqual(again, got) {
-			t.Fatalf("round trip: %s != %s", fmtFrame(again), fmtFrame(got))
-		}
-	})
+		return
+	}
+	if !json.Valid(got.Payload) {
+		t.Fatalf("payload %q is not valid JSON", got.Payload)
+	}
+	if !textFramesEqual(t, got, want) {
+		t.Fatalf("Decode = %s, reference %s", fmtFrame(got), fmtFrame(want))
+	}
+	out, binary, err := codec.Append(nil, &got)
+	if err != nil || binary {
+		t.Fatalf("Append: binary=%v err=%v", binary, err)
+	}
+	var again Frame
+	if err := codec.Decode(out, false, &again); err != nil {
+		t.Fatalf("re-Decode of %q: %v", out, err)
+	}
+	if !framesEqual(again, got) {
+		t.Fatalf("round trip: %s != %s", fmtFrame(again), fmtFrame(got))
+	}
 }
 
 func FuzzDecodeV2Binary(f *testing.F) {
