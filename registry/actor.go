@@ -13,9 +13,6 @@ import (
 	"github.com/supabase-go/realtime/store"
 )
 
-// loadWait bounds the Started handler's wait for the store's snapshot.
-const loadWait = 5 * time.Second
-
 // Props returns the props of a registry actor.
 func Props(cfg Config) *actor.Props {
 	if cfg.Clock == nil {
@@ -35,6 +32,9 @@ func Props(cfg Config) *actor.Props {
 	}
 	if cfg.Presence == nil {
 		cfg.Presence = &PresenceView{}
+	}
+	if cfg.Table == nil {
+		cfg.Table = store.NewTable()
 	}
 	if cfg.Gens == nil {
 		cfg.Gens = &atomic.Uint64{}
@@ -134,16 +134,9 @@ func (r *reg) Receive(ctx actor.Context) {
 func (r *reg) start(ctx actor.Context) {
 	r.self = ctx.Self()
 	r.root = ctx.ActorSystem().Root
-	lctx, cancel := context.WithTimeout(r.cfg.Lifetime, loadWait)
-	defer cancel()
-	snap, err := actors.Request(lctx, r.root, r.cfg.Store, nil, func(reply chan<- *store.Snapshot) any {
-		return &store.Load{Reply: reply}
-	})
-	if err != nil {
-		// Starting empty would lose every channel: fail, and let the
-		// supervisor restart us.
-		panic(fmt.Errorf("realtime: registry could not load channels from the store: %w", err))
-	}
+	// Every write went through the Table synchronously, so its snapshot
+	// is complete; no round trip through the store's mailbox is needed.
+	snap := r.cfg.Table.Snapshot()
 	if r.cfg.OpenEpoch != nil {
 		// A connection may have opened before this instance started; its
 		// ConnectionChanged is then still queued and must not rejoin twice.
@@ -262,14 +255,7 @@ func (r *reg) ordered() []*channel {
 
 // persist writes the channel's record through to the store.
 func (r *reg) persist(ch *channel) {
-	r.root.Send(r.cfg.Store, &store.Put{Record: ch.rec.Clone()})
-}
-
-// afterPersist runs fn once every record written so far is visible in the
-// store's snapshot, so a caller that gets an answer also sees the state
-// that produced it. fn must only touch reply channels.
-func (r *reg) afterPersist(fn func()) {
-	r.root.Send(r.cfg.Store, &store.Barrier{Fn: fn})
+	r.cfg.Table.Put(ch.rec.Clone())
 }
 
 // resolve answers the channel's Subscribe callers with res, after the
@@ -280,11 +266,9 @@ func (r *reg) resolve(ch *channel, res messages.SubscribeResult) {
 	}
 	waiters := ch.subWaiters
 	ch.subWaiters = nil
-	r.afterPersist(func() {
-		for _, w := range waiters {
-			actors.Reply(w, res)
-		}
-	})
+	for _, w := range waiters {
+		actors.Reply(w, res)
+	}
 }
 
 // send hands a frame to the connection actor.
@@ -447,6 +431,12 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 		r.giveUp(m.Err)
 	}
 	if !r.open {
+		return
+	}
+	if m.Epoch != 0 && (m.Epoch < r.openEpoch || (m.New == messages.ConnConnecting && m.Epoch == r.openEpoch)) {
+		// News about an older incarnation (or the dial that led to the
+		// open socket), queued while this instance started and already
+		// accounted for: the socket is open.
 		return
 	}
 	r.open = false

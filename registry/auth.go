@@ -137,7 +137,7 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 func (r *reg) setAuth(m *messages.SetAuth) {
 	if m.Topic == "" {
 		r.applyClientToken(m.Token)
-		r.afterPersist(func() { actors.Reply(m.Reply, nil) })
+		actors.Reply(m.Reply, nil)
 		return
 	}
 	ch := r.channels[m.Topic]
@@ -149,7 +149,7 @@ func (r *reg) setAuth(m *messages.SetAuth) {
 	r.persist(ch)
 	r.pushToken(ch)
 	r.unblock(ch)
-	r.afterPersist(func() { actors.Reply(m.Reply, nil) })
+	actors.Reply(m.Reply, nil)
 }
 
 // applyClientToken makes token the client's token (SetAuth): later joins

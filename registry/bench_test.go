@@ -38,7 +38,7 @@ func BenchmarkHotPath(b *testing.B) {
 	var refs messages.Refs
 	reg, err := system.Root.SpawnNamed(registry.Props(registry.Config{
 		Handler: h, Timeout: 10 * time.Second, BufferSize: 100,
-		Refs: &refs, Store: st, Connection: st, // writes are never made here
+		Refs: &refs, Store: st, Table: table, Connection: st, // writes are never made here
 	}), "bench-registry")
 	if err != nil {
 		b.Fatal(err)

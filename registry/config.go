@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/store"
 )
 
 // Config configures the registry actor.
@@ -31,6 +32,9 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Filled in by the supervisor.
+	// Table holds the channel records; the registry writes it
+	// synchronously and resumes from it after a restart.
+	Table      *store.Table
 	Refs       *messages.Refs
 	Store      *actor.PID
 	Connection *actor.PID

@@ -3,7 +3,6 @@ package registry
 import (
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/messages"
-	"github.com/supabase-go/realtime/store"
 )
 
 // leaveOp is a leave in progress. Later Unsubscribe/RemoveChannel calls
@@ -19,7 +18,7 @@ type leaveOp struct {
 func (r *reg) unsubscribe(topic string, remove bool, done func(error)) {
 	ch := r.channels[topic]
 	if ch == nil {
-		r.afterPersist(func() { done(messages.ErrUnknownChannel) })
+		done(messages.ErrUnknownChannel)
 		return
 	}
 	if ch.leaving != nil {
@@ -65,7 +64,7 @@ func (r *reg) finishLeave(ch *channel) {
 	case op.remove:
 		delete(r.channels, topic)
 		r.cfg.Presence.drop(topic)
-		r.root.Send(r.cfg.Store, &store.Delete{Topic: topic})
+		r.cfg.Table.Delete(topic)
 		r.deliver(ch, messages.ChannelStatusEvent{Channel: ch.rec.Name, Topic: topic, State: messages.ChannelClosed})
 		// Nobody can wait on a forgotten channel.
 		r.resolve(ch, messages.SubscribeResult{Status: messages.Closed, Err: messages.ErrUnknownChannel})
@@ -78,17 +77,13 @@ func (r *reg) finishLeave(ch *channel) {
 	default:
 		r.setState(ch, messages.ChannelClosed, "", nil)
 	}
-	dones := op.dones
-	r.afterPersist(func() {
-		for _, done := range dones {
-			done(nil)
-		}
-	})
+	for _, done := range op.dones {
+		done(nil)
+	}
 }
 
 // removeAll leaves and forgets every channel, answering once all are
-// done. The counting runs in the barrier callbacks, which the store actor
-// runs one at a time.
+// done.
 func (r *reg) removeAll(m *messages.RemoveAll) {
 	chans := r.ordered()
 	if len(chans) == 0 {

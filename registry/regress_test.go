@@ -60,7 +60,7 @@ func newHarness(t *testing.T, cfgf func(*registry.Config)) *harness {
 		}
 	}), t.Name()+"-conn")
 	var refs messages.Refs
-	cfg := registry.Config{Handler: h, Timeout: 10 * time.Second, BufferSize: 100, Refs: &refs, Store: st, Connection: h.conn, Clock: h.clock}
+	cfg := registry.Config{Handler: h, Timeout: 10 * time.Second, BufferSize: 100, Refs: &refs, Store: st, Table: h.table, Connection: h.conn, Clock: h.clock}
 	if cfgf != nil {
 		cfgf(&cfg)
 	}

@@ -5,19 +5,16 @@ import (
 	"github.com/supabase-go/realtime/actors"
 )
 
-// Put stores (or replaces) a record. The record must not be mutated after
-// it is sent.
+// Put stores (or replaces) a record through the store actor, for writers
+// other than the registry (which writes the Table directly). The record
+// must not be mutated after it is sent.
 type Put struct{ Record Record }
 
-// Delete removes a topic's record.
+// Delete removes a topic's record through the store actor.
 type Delete struct{ Topic string }
 
-// Barrier runs Fn after every write sent before it has been published.
-// The registry uses it to answer a client call only once the state that
-// call changed is visible in Table.Snapshot (read-your-writes).
-type Barrier struct{ Fn func() }
-
-// Load replies with the snapshot that includes every write sent before it.
+// Load replies with the current snapshot, which includes every write made
+// before it was sent.
 type Load struct{ Reply chan<- *Snapshot }
 
 // Props returns the props of a store actor that writes to t.
@@ -30,12 +27,9 @@ type storeActor struct{ table *Table }
 func (s *storeActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *Put:
-		rec := m.Record
-		s.table.apply(func(recs map[string]Record) { recs[rec.Topic] = rec })
+		s.table.Put(m.Record)
 	case *Delete:
-		s.table.apply(func(recs map[string]Record) { delete(recs, m.Topic) })
-	case *Barrier:
-		m.Fn()
+		s.table.Delete(m.Topic)
 	case *Load:
 		actors.Reply(m.Reply, s.table.Snapshot())
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"sort"
+	"sync"
 	"sync/atomic"
 )
 
@@ -41,8 +42,11 @@ func (s *Snapshot) All() []Record {
 }
 
 // Table holds the current Snapshot. It is created once per client and
-// handed to every incarnation of the store actor.
+// outlives every actor restart. The registry writes through it
+// synchronously (Put, Delete), so a state change is visible to readers
+// before the event that reports it is delivered; readers never lock.
 type Table struct {
+	mu   sync.Mutex // serialises writers
 	snap atomic.Pointer[Snapshot]
 }
 
@@ -56,9 +60,21 @@ func NewTable() *Table {
 // Snapshot returns the current snapshot. It never blocks.
 func (t *Table) Snapshot() *Snapshot { return t.snap.Load() }
 
-// apply publishes a copy of the current snapshot changed by fn. Only the
-// store actor calls it.
+// Put stores (or replaces) a record and publishes a new snapshot. The
+// record must not be mutated afterwards.
+func (t *Table) Put(rec Record) {
+	t.apply(func(recs map[string]Record) { recs[rec.Topic] = rec })
+}
+
+// Delete removes a topic's record and publishes a new snapshot.
+func (t *Table) Delete(topic string) {
+	t.apply(func(recs map[string]Record) { delete(recs, topic) })
+}
+
+// apply publishes a copy of the current snapshot changed by fn.
 func (t *Table) apply(fn func(m map[string]Record)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	old := t.snap.Load()
 	m := make(map[string]Record, len(old.records)+1)
 	for k, v := range old.records {

@@ -80,6 +80,7 @@ func (s *supActor) start(ctx actor.Context) {
 
 	rc := s.rt.cfg.Registry
 	rc.Refs = &s.rt.Refs
+	rc.Table = s.rt.Table
 	rc.Store = s.store
 	rc.Connection = s.conn
 	rc.Lifetime = s.rt.lifetime
@@ -146,7 +147,7 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	old := s.rt.ConnectionState()
 	s.rt.state.Store(messages.ConnClosed)
 	s.rt.openEpoch.Store(0)
-	ev := &messages.ConnectionChanged{Old: old, New: messages.ConnClosed, Err: err, Attempt: s.attempts}
+	ev := &messages.ConnectionChanged{Epoch: s.rt.Epochs.Current(), Old: old, New: messages.ConnClosed, Err: err, Attempt: s.attempts}
 	if max := s.rt.cfg.MaxAttempts; max > 0 && s.attempts >= max {
 		s.given = true
 		ev.Err = errors.Join(messages.ErrReconnectLimit, err)
