@@ -20,9 +20,12 @@
 //
 // # Lifecycle
 //
-// On Started the registry loads the channel records from the store actor
-// and resumes: channels that were joined stay joined if the socket is still
-// open, channels that were joining are joined again. Every state change is
-// written through to the store, so a restart loses nothing but in-flight
-// timers, which are re-armed. Restarting and Stopping stop all timers.
+// Every state change is written synchronously to the store's Table before
+// the event that reports it is delivered, so readers never see a state
+// older than the events. On Started the registry resumes from the Table:
+// channels that were joined stay joined if the socket is still open,
+// channels that were joining are joined again, buffered pushes and presence
+// state are kept, and the token refresh is re-armed. Callers waiting on the
+// old instance get ErrRestarted. Restarting and Stopping stop all timers;
+// Stopping also waits (bounded) for a running access-token callback.
 package registry
