@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -155,7 +156,11 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 }
 
 func connectError(raw string, resp *http.Response, err error, token string) error {
-	ce := &messages.ConnectError{URL: messages.RedactURL(raw), Err: errors.New(messages.Redact(err.Error(), token))}
+	secrets := []string{token}
+	if u, perr := url.Parse(raw); perr == nil {
+		secrets = append(secrets, u.Query().Get("apikey"))
+	}
+	ce := &messages.ConnectError{URL: messages.RedactURL(raw), Err: errors.New(messages.Redact(err.Error(), secrets...))}
 	if resp != nil {
 		ce.StatusCode = resp.StatusCode
 		if resp.Body != nil {
