@@ -73,7 +73,7 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 		}
 		ev.Meta = f.Meta
 	} else {
-		b, err := messages.ParseBroadcast(f.Payload)
+		b, err := messages.ParseDecodedBroadcast(f.Payload) // Decode validated it
 		if err != nil {
 			r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 			return
