@@ -34,7 +34,7 @@ bench:
 
 # Short fuzzing of the codec (seeds under messages/testdata/fuzz).
 fuzz:
-	for f in FuzzDecodeV1 FuzzDecodeV2Text FuzzDecodeV2Binary FuzzObjectEach; do \
+	for f in FuzzDecodeV1 FuzzDecodeV2Text FuzzDecodeV2Binary FuzzObjectEach FuzzParseDecodedBroadcast FuzzParsePostgresChange FuzzDecodeRecord; do \
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=20s ./messages/ || exit 1; \
 	done
 
