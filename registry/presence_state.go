@@ -674,7 +674,7 @@ func parsePresenceMeta(v []byte) (presenceMeta, error) {
 // appendCompact appends the valid JSON value v to dst without
 // insignificant whitespace.
 func appendCompact(dst, v []byte) ([]byte, error) {
-	if bytes.IndexAny(v, " \t\r\n") < 0 {
+	if !bytes.ContainsAny(v, " \t\r\n") {
 		return append(dst, v...), nil
 	}
 	buf := bytes.NewBuffer(dst)
