@@ -275,6 +275,17 @@ var _ = Describe("Client", func() {
 			Expect(j.JoinRef).NotTo(Equal(first[i].JoinRef))
 		}
 		Expect(rec.connStates()).To(ContainElements(realtime.ConnOpen, realtime.ConnClosed))
+		// The rejoin reports the gap during which nothing was received.
+		var joinedEvents []realtime.ChannelStatusEvent
+		for _, ev := range rec.all() {
+			if s, ok := ev.(realtime.ChannelStatusEvent); ok && s.Channel == "a" && s.Status == realtime.Subscribed {
+				joinedEvents = append(joinedEvents, s)
+			}
+		}
+		Expect(joinedEvents).To(HaveLen(2))
+		Expect(joinedEvents[0].MissedSince).To(BeZero(), "the first join has no gap")
+		Expect(joinedEvents[1].MissedSince).NotTo(BeZero())
+		Expect(joinedEvents[1].MissedSince).To(BeTemporally("<=", time.Now()))
 		var lost realtime.ConnectionStateEvent
 		for _, ev := range rec.all() {
 			if s, ok := ev.(realtime.ConnectionStateEvent); ok && s.New == realtime.ConnClosed {

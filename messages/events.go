@@ -78,6 +78,13 @@ type ChannelStatusEvent struct {
 	Status SubscribeStatus
 	// Err explains CHANNEL_ERROR, TIMED_OUT and errored states.
 	Err error
+	// MissedSince is set on a rejoin (State joined after the channel had
+	// stopped receiving: socket lost, channel crashed, auth refused…) to
+	// when the channel stopped. Broadcasts, presence diffs and postgres
+	// changes sent between MissedSince and this event were not received;
+	// postgres changes are never replayed, so fetch what changed since
+	// then if it matters. Zero on the first join.
+	MissedSince time.Time
 }
 
 // ConnectionStateEvent reports a connection state change.

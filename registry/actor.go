@@ -284,12 +284,22 @@ func (r *reg) sendAck(f messages.Frame) {
 // setState changes a channel's state, persists it and reports it.
 func (r *reg) setState(ch *channel, s messages.ChannelState, status messages.SubscribeStatus, err error) {
 	changed := ch.rec.State != s
+	ev := messages.ChannelStatusEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, State: s, Status: status, Err: err}
+	switch {
+	case ch.rec.State == messages.ChannelJoined && s != messages.ChannelJoined && ch.rec.Wanted:
+		// The channel stops receiving while the user still wants it:
+		// remember since when, to report the gap once it is back.
+		ch.rec.DownSince = r.cfg.Clock.Now()
+	case s == messages.ChannelJoined:
+		ev.MissedSince = ch.rec.DownSince
+		ch.rec.DownSince = time.Time{}
+	case !ch.rec.Wanted:
+		ch.rec.DownSince = time.Time{}
+	}
 	ch.rec.State = s
 	r.persist(ch)
 	if changed || status != "" {
-		r.deliver(ch, messages.ChannelStatusEvent{
-			Channel: ch.rec.Name, Topic: ch.rec.Topic, State: s, Status: status, Err: err,
-		})
+		r.deliver(ch, ev)
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/supabase-go/realtime/messages"
 )
@@ -23,6 +24,9 @@ type Record struct {
 	JoinRef string
 	// Token is a channel-specific access token ("" = the client's).
 	Token string
+	// DownSince is when a wanted channel stopped being joined (socket
+	// lost, channel error); zero while joined or not wanted.
+	DownSince time.Time
 	// AuthBlocked is set when the server refused the channel's token and
 	// no fresh one could be had; SetAuth clears it and rejoins.
 	AuthBlocked bool

@@ -38,9 +38,12 @@ func (p *printer) event(ev realtime.Event) {
 		return
 	case realtime.ChannelStatusEvent:
 		if e.Status != "" {
-			if e.Err != nil {
+			switch {
+			case e.Err != nil:
 				fmt.Fprintf(p.stderr, "channel %s %s: %v\n", e.Channel, e.Status, e.Err)
-			} else {
+			case !e.MissedSince.IsZero():
+				fmt.Fprintf(p.stderr, "channel %s %s again; events since %s were missed\n", e.Channel, e.Status, e.MissedSince.Format(time.RFC3339))
+			default:
 				fmt.Fprintf(p.stderr, "channel %s %s\n", e.Channel, e.Status)
 			}
 		}
