@@ -1,7 +1,5 @@
 package messages
 
-import "fmt"
-
 // This file holds a second, non-validating walk over JSON the codec has
 // already validated. Decode validates every text frame's payload (it must,
 // to find where the payload ends), so re-validating it when the registry
@@ -125,34 +123,5 @@ func skipValue(data []byte, i int) (int, bool) {
 // payload a second time. On arbitrary input it never panics and returns an
 // error or a best-effort result; use ParseBroadcast for untrusted bytes.
 func ParseDecodedBroadcast(payload []byte) (BroadcastPayload, error) {
-	var typ, event, inner, meta []byte
-	err := objectEachDecoded(payload, func(key, value []byte) error {
-		switch k, _ := keyName(key); string(k) {
-		case "type":
-			typ = value
-		case "event":
-			event = value
-		case "payload":
-			inner = value
-		case "meta":
-			meta = value
-		}
-		return nil
-	})
-	if err != nil {
-		return BroadcastPayload{}, err
-	}
-	var bp BroadcastPayload
-	var ok bool
-	if bp.Type, ok = optString(typ); !ok {
-		return BroadcastPayload{}, fmt.Errorf("%w: broadcast: \"type\" is not a string", ErrMalformed)
-	}
-	if bp.Event, ok = optString(event); !ok {
-		return BroadcastPayload{}, fmt.Errorf("%w: broadcast: \"event\" is not a string", ErrMalformed)
-	}
-	bp.Payload = inner
-	if meta != nil && !IsNull(meta) {
-		bp.Meta = meta
-	}
-	return bp, nil
+	return parseBroadcast(payload, false)
 }

@@ -99,8 +99,15 @@ type BroadcastPayload struct {
 // forwards broadcast maps verbatim (PROTOCOL.md §5.1), so missing keys are
 // not an error. Errors wrap ErrMalformed.
 func ParseBroadcast(payload []byte) (BroadcastPayload, error) {
+	return parseBroadcast(payload, true)
+}
+
+// parseBroadcast extracts the broadcast members, validating the JSON or
+// (for decoded payloads) only walking it. A bool rather than a function
+// value keeps the member callback from escaping to the heap.
+func parseBroadcast(payload []byte, validate bool) (BroadcastPayload, error) {
 	var typ, event, inner, meta []byte
-	err := ObjectEach(payload, func(key, value []byte) error {
+	member := func(key, value []byte) error {
 		switch k, _ := keyName(key); string(k) {
 		case "type":
 			typ = value
@@ -112,7 +119,13 @@ func ParseBroadcast(payload []byte) (BroadcastPayload, error) {
 			meta = value
 		}
 		return nil
-	})
+	}
+	var err error
+	if validate {
+		err = ObjectEach(payload, member)
+	} else {
+		err = objectEachDecoded(payload, member)
+	}
 	if err != nil {
 		return BroadcastPayload{}, err
 	}
