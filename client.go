@@ -281,7 +281,7 @@ func (c *Client) RemoveAllChannels(ctx context.Context) error {
 // ListChannels returns the client's channels in creation order. It reads
 // the store's snapshot and never waits on an actor.
 func (c *Client) ListChannels() []ChannelInfo {
-	recs := c.rt.Table.Snapshot().All()
+	recs := c.rt.Table.All()
 	out := make([]ChannelInfo, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, ChannelInfo{Name: r.Name, Topic: r.Topic, State: r.State, Subscribed: r.Wanted})
@@ -295,7 +295,7 @@ func (c *Client) ChannelState(ch *Channel) ChannelState {
 	if ch == nil {
 		return ""
 	}
-	r, ok := c.rt.Table.Snapshot().Get(ch.topic)
+	r, ok := c.rt.Table.Get(ch.topic)
 	if !ok {
 		return ""
 	}

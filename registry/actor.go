@@ -134,16 +134,16 @@ func (r *reg) Receive(ctx actor.Context) {
 func (r *reg) start(ctx actor.Context) {
 	r.self = ctx.Self()
 	r.root = ctx.ActorSystem().Root
-	// Every write went through the Table synchronously, so its snapshot
-	// is complete; no round trip through the store's mailbox is needed.
-	snap := r.cfg.Table.Snapshot()
+	// Every write went through the Table synchronously, so it is
+	// complete; no round trip through the store's mailbox is needed.
+	recs := r.cfg.Table.All()
 	if r.cfg.OpenEpoch != nil {
 		// A connection may have opened before this instance started; its
 		// ConnectionChanged is then still queued and must not rejoin twice.
 		r.openEpoch = r.cfg.OpenEpoch()
 		r.open = r.openEpoch != 0
 	}
-	for _, rec := range snap.All() {
+	for _, rec := range recs {
 		ch := &channel{rec: rec.Clone()}
 		if p, ok := rec.Ext[extPresence].(*presenceState); ok {
 			ch.presence = p.clone()
