@@ -42,6 +42,9 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Lifetime == nil {
 		cfg.Lifetime = context.Background()
 	}
+	if cfg.Dispatch == nil {
+		cfg.Dispatch = NewDispatcher(cfg.HandlerQueue, cfg.Stats, cfg.Logger, cfg.Lifetime)
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
 	})

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"log/slog"
-	"runtime/debug"
 
 	"github.com/supabase-go/realtime/messages"
 )
@@ -135,31 +134,16 @@ func (r *reg) serverErrored(ch *channel) {
 	r.scheduleRejoin(ch)
 }
 
-// deliver hands an event to the channel's Handler (or the client's).
+// deliver queues an event for the channel's Handler (or the client's). It
+// never blocks: Handlers run on the Dispatcher's goroutines.
 func (r *reg) deliver(ch *channel, ev messages.Event) {
 	h := ch.handler(r.cfg.Handler)
 	if h == nil {
 		return
 	}
-	r.cfg.Stats.Delivered.Add(1)
-	r.invoke(h, ev, true)
-}
-
-// invoke calls the Handler and recovers a panic, reporting it as an
-// ErrorEvent to the same Handler (once: a panic while handling that report
-// is only logged).
-func (r *reg) invoke(h messages.Handler, ev messages.Event, report bool) {
-	defer func() {
-		v := recover()
-		if v == nil {
-			return
-		}
-		r.cfg.Stats.HandlerPanics.Add(1)
-		err := &messages.HandlerPanicError{Value: v, Stack: debug.Stack(), Event: ev}
-		r.cfg.Logger.Error("realtime: handler panicked", slog.Any("panic", v), slog.String("channel", ev.ChannelName()))
-		if report {
-			r.invoke(h, messages.ErrorEvent{Channel: ev.ChannelName(), Err: err}, false)
-		}
-	}()
-	h.HandleEvent(r.cfg.Lifetime, ev)
+	key := ""
+	if ch != nil && ch.rec.Config.Handler != nil {
+		key = ch.rec.Topic
+	}
+	r.cfg.Dispatch.deliver(key, h, ev)
 }
