@@ -112,3 +112,21 @@ var (
 	// MaxHeaderLen bytes.
 	ErrHeaderTooLong = errors.New("realtime: binary frame header field longer than 255 bytes")
 )
+
+// Own copies the frame's Payload and Meta, which alias the reader's
+// buffer, into one allocation of their own, so they may be kept after the
+// Inbound's batch is released. Nil stays nil.
+func (f *Frame) Own() {
+	p, m := len(f.Payload), len(f.Meta)
+	if f.Payload == nil && f.Meta == nil {
+		return
+	}
+	buf := make([]byte, p+m)
+	if f.Payload != nil {
+		f.Payload = buf[:copy(buf, f.Payload):p]
+	}
+	if f.Meta != nil {
+		copy(buf[p:], f.Meta)
+		f.Meta = buf[p : p+m : p+m]
+	}
+}

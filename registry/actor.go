@@ -46,7 +46,9 @@ func Props(cfg Config) *actor.Props {
 		cfg.Dispatch = NewDispatcher(cfg.HandlerQueue, cfg.Stats, cfg.Logger, cfg.Lifetime)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
+		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}, eventNames: map[string]string{}}
+		r.intern = r.internEvent
+		return r
 	})
 }
 
@@ -82,6 +84,10 @@ type reg struct {
 	// gaveUp is set when the connection stopped for good (reconnect
 	// limit); every call then fails fast with it.
 	gaveUp error
+	// eventNames interns broadcast event names (see internEvent); intern
+	// is its method value, made once.
+	eventNames map[string]string
+	intern     messages.InternFunc
 }
 
 func (r *reg) Receive(ctx actor.Context) {
@@ -95,10 +101,12 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.stopTimers()
 		r.abortInFlight(messages.ErrClosed)
 		r.waitFetches()
-	case *messages.Inbound:
-		r.inbound(m)
-	case *messages.FrameDropped:
-		r.deliver(nil, messages.ErrorEvent{Err: m.Err})
+	case *messages.InboxReady:
+		batch := m.Inbox.Take()
+		for i := range batch {
+			r.inbound(&batch[i])
+		}
+		m.Inbox.Release(batch)
 	case *messages.ConnectionChanged:
 		r.connectionChanged(m)
 	case *messages.OutboundFailed:

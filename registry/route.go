@@ -6,11 +6,18 @@ import (
 	"github.com/supabase-go/realtime/messages"
 )
 
-// inbound routes one frame read from the socket.
+// inbound routes one frame read from the socket. The frame's bytes belong
+// to the reader's buffer: a frame that is kept or becomes an event is
+// copied first (Frame.Own); one that is dropped never is.
 func (r *reg) inbound(m *messages.Inbound) {
+	if m.Err != nil {
+		r.deliver(nil, messages.ErrorEvent{Err: m.Err})
+		return
+	}
 	f := &m.Frame
 	if f.Event == "phx_reply" && f.Ref != "" {
 		if p, ok := r.pending[f.Ref]; ok {
+			f.Own()
 			r.reply(f.Ref, p, f)
 			return
 		}
@@ -25,6 +32,7 @@ func (r *reg) inbound(m *messages.Inbound) {
 		r.cfg.Logger.Debug("realtime: stale frame dropped", slog.String("topic", f.Topic), slog.String("event", f.Event))
 		return
 	}
+	f.Own()
 	switch f.Event {
 	case "broadcast":
 		r.broadcast(ch, m)
@@ -72,7 +80,7 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 		}
 		ev.Meta = f.Meta
 	} else {
-		b, err := messages.ParseDecodedBroadcast(f.Payload) // Decode validated it
+		b, err := messages.ParseDecodedBroadcast(f.Payload, r.intern) // Decode validated it
 		if err != nil {
 			r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 			return
@@ -146,4 +154,25 @@ func (r *reg) deliver(ch *channel, ev messages.Event) {
 		key = ch.rec.Topic
 	}
 	r.cfg.Dispatch.deliver(key, h, ev)
+}
+
+// maxEventNames bounds the broadcast event names the registry interns, so a
+// server sending ever new names cannot grow it without bound (past it,
+// names are allocated per event as usual).
+const maxEventNames = 1024
+
+// internEvent returns a string for a broadcast event name without
+// allocating once the name has been seen: a channel carries a handful of
+// event names, and allocating one per event is a third of the hot path's
+// allocations.
+func (r *reg) internEvent(b []byte) (string, bool) {
+	if s, ok := r.eventNames[string(b)]; ok {
+		return s, true
+	}
+	if len(r.eventNames) >= maxEventNames {
+		return "", false
+	}
+	s := string(b)
+	r.eventNames[s] = s
+	return s, true
 }
