@@ -199,6 +199,13 @@ func ParseSystem(payload []byte) (SystemPayload, error) {
 // optString decodes an optional string member: absent (nil) or null give "".
 func optString(raw []byte) (string, bool) { return optStringIntern(raw, nil) }
 
+// JSONString decodes a raw JSON string value (null or nil is ""), looking
+// the result up with intern (optional) before allocating it. ok is false
+// for any other value.
+func JSONString(raw []byte, intern InternFunc) (s string, ok bool) {
+	return optStringIntern(raw, intern)
+}
+
 // optStringIntern is optString that looks the string up with intern first.
 func optStringIntern(raw []byte, intern InternFunc) (string, bool) {
 	if raw == nil || IsNull(raw) {

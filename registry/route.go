@@ -79,6 +79,10 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 			}
 		}
 		ev.Meta = f.Meta
+	} else if s := &f.Bcast; s.OK {
+		// The decoder located the members while validating the frame.
+		ev.Event, _ = messages.JSONString(s.Event.In(f.Payload), r.intern)
+		ev.Payload, ev.Meta = s.Payload.In(f.Payload), s.Meta.In(f.Payload)
 	} else {
 		b, err := messages.ParseDecodedBroadcast(f.Payload, r.intern) // Decode validated it
 		if err != nil {
