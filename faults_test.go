@@ -263,7 +263,7 @@ var _ = Describe("Fault matrix", func() {
 					acked[i] = true
 				}
 			}
-			Expect(len(acked) + len(failed) + len(refused)).To(Equal(n), "every push has an outcome")
+			Expect(len(acked)+len(failed)+len(refused)).To(Equal(n), "every push has an outcome")
 			for i, err := range refused {
 				Expect(err).To(MatchError(realtime.ErrBufferFull), "push %d", i)
 			}
