@@ -818,6 +818,51 @@ var _ = Describe("Fault matrix", func() {
 		})
 	})
 
+	Describe("a caller whose ctx ends while its push waits for the registry", func() {
+		It("gets the ctx error and the push is never sent; a push that returned nil is sent once", func() {
+			setup(realtimetest.Options{})
+			gate := make(chan struct{})
+			var blocked atomic.Bool
+			h := realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
+				rec.HandleEvent(ctx, ev)
+				if b, ok := ev.(realtime.BroadcastEvent); ok && b.Event == "block" {
+					blocked.Store(true)
+					<-gate // keeps the registry busy while the Handler runs on it
+				}
+			})
+			var err error
+			c, err = realtime.New(proxy.URL(), "anon-key", realtime.WithHandler(h))
+			Expect(err).NotTo(HaveOccurred())
+			ch := subscribe("ctxpush", realtime.BroadcastSelf(true))
+			released := false
+			defer func() {
+				if !released {
+					close(gate)
+				}
+			}()
+			Expect(c.Broadcast(specCtx(), ch, "block", nil)).To(Succeed())
+			Eventually(blocked.Load, wait).Should(BeTrue())
+
+			short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			err = c.Broadcast(short, ch, "m", seq(1))
+			close(gate)
+			released = true
+			Expect(c.Broadcast(specCtx(), ch, "marker", seq(2))).To(Succeed())
+			Eventually(func() []string { return rec.broadcastPayloads() }, wait).Should(ContainElement(`marker {"seq":2}`))
+			counts, _ := serverSeqs(srv, "realtime:ctxpush")
+			if err != nil {
+				Expect(err).To(MatchError(context.DeadlineExceeded))
+				Expect(counts[1]).To(BeZero(), "a push reported as failed to its caller was sent")
+			} else {
+				// The registry was not busy after all (Handlers dispatched
+				// off the registry): the push was accepted.
+				Expect(counts[1]).To(Equal(1))
+			}
+			Expect(counts[2]).To(Equal(1))
+		})
+	})
+
 	// The lead's dispatch work decouples Handler execution from the
 	// registry's bookkeeping; until then this spec fails, so make test
 	// leaves it out (see realtime_suite_test.go) and `make needs-dispatch`
