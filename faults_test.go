@@ -356,6 +356,54 @@ var _ = Describe("Fault matrix", func() {
 		})
 	})
 
+	Describe("degraded links", func() {
+		It("latency (200 ms each way) below the heartbeat interval: no false heartbeat timeout, RTT reported", func() {
+			setup(realtimetest.Options{})
+			start(realtime.WithHeartbeatInterval(time.Second))
+			ch := subscribe("slowlink", realtime.BroadcastSelf(true))
+			proxy.SetLatency(200 * time.Millisecond)
+			hb := c.Stats().HeartbeatsAcknowledged
+			Eventually(func() uint64 { return c.Stats().HeartbeatsAcknowledged }, 3*wait).Should(BeNumerically(">=", hb+3))
+			Expect(c.Stats().LastHeartbeatRTT).To(BeNumerically(">=", 400*time.Millisecond))
+			ctx := specCtx()
+			for i := 0; i < 10; i++ {
+				Expect(c.Broadcast(ctx, ch, "m", seq(i))).To(Succeed())
+			}
+			Eventually(func() []int { return rec.seqs("slowlink") }, wait).Should(Equal([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}))
+			Expect(rec.closedEvents()).To(BeEmpty())
+			Expect(proxy.Accepted()).To(Equal(1))
+		})
+
+		It("throttled bandwidth (64 kB/s): a 100 kB burst of acknowledged broadcasts arrives complete, in order, once", func() {
+			setup(realtimetest.Options{})
+			start()
+			ch := subscribe("thin", realtime.BroadcastSelf(true), realtime.BroadcastAck(true))
+			proxy.SetBandwidth(64 << 10)
+			ctx := specCtx()
+			pad := strings.Repeat("x", 1000)
+			var refs []realtime.AckRef
+			for i := 0; i < 100; i++ {
+				ref, err := c.BroadcastWithAck(ctx, ch, "m", map[string]any{"seq": i, "pad": pad})
+				Expect(err).NotTo(HaveOccurred())
+				refs = append(refs, ref)
+			}
+			for _, ref := range refs {
+				Expect(c.WaitForAck(ctx, ref)).To(Succeed())
+			}
+			want := make([]int, 100)
+			for i := range want {
+				want[i] = i
+			}
+			Eventually(func() []int { return rec.seqs("thin") }, wait).Should(Equal(want))
+			counts, _ := serverSeqs(srv, "realtime:thin")
+			Expect(counts).To(HaveLen(100))
+			for i := 0; i < 100; i++ {
+				Expect(counts[i]).To(Equal(1))
+			}
+			Expect(rec.closedEvents()).To(BeEmpty())
+		})
+	})
+
 	Describe("server restart", func() {
 		It("rejoins every channel and tracks presence again on the new server", func() {
 			setup(realtimetest.Options{})
