@@ -6,9 +6,9 @@
 //     crashed NAT box or a pulled cable followed by a timeout does;
 //   - Blackhole(true) stops forwarding in both directions but keeps the
 //     sockets open — a half-open connection that only an application
-//     heartbeat can detect. Bytes are held, not lost, so the stream stays
-//     intact when the hole closes again, as TCP retransmission would make
-//     it;
+//     heartbeat can detect. Bytes, and a peer's FIN or RST, are held,
+//     not lost, so the stream stays intact when the hole closes again, as
+//     TCP retransmission would make it;
 //   - SetLatency delays every chunk of bytes by a fixed one-way latency;
 //   - SetBandwidth throttles each direction of each connection to a number
 //     of bytes per second;

@@ -289,9 +289,10 @@ func (pr *pair) direction(src, dst *net.TCPConn) {
 	q := make(chan chunk, queueLen)
 	readErr := make(chan error, 1)
 	go pr.read(src, q, readErr)
-	if pr.write(dst, q) {
-		// The source said EOF and everything was forwarded: pass the
-		// half-close on, as TCP would.
+	if pr.write(dst, q) && pr.holdWhileBlackholed() {
+		// The source said EOF (or was reset) and everything was
+		// forwarded: pass the half-close (or the reset) on, as TCP would
+		// — not through a black hole, which swallows FINs and RSTs too.
 		if err := <-readErr; errors.Is(err, io.EOF) {
 			_ = dst.CloseWrite()
 		} else {
@@ -320,10 +321,7 @@ func (pr *pair) read(src *net.TCPConn, q chan<- chunk, readErr chan<- error) {
 			}
 		}
 		if err != nil {
-			readErr <- err
-			if !errors.Is(err, io.EOF) {
-				pr.kill()
-			}
+			readErr <- err // the writer passes it on once the queue is forwarded
 			return
 		}
 	}

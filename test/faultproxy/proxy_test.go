@@ -224,6 +224,26 @@ func TestBlackholeHoldsBytesAndKeepsTheSocketOpen(t *testing.T) {
 	}
 }
 
+func TestBlackholeHoldsTheCloseToo(t *testing.T) {
+	e := newEcho(t)
+	p := newProxy(t, e.ln.Addr().String())
+	c := dial(t, p)
+	roundTrip(t, c, []byte("warm"))
+	p.Blackhole(true)
+	e.close() // the server side closes: its FIN must not get through
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	_, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read in the black hole after the server closed: %v, want a timeout", err)
+	}
+	p.Blackhole(false)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read after the hole: %v, want the held EOF", err)
+	}
+}
+
 func TestLatencyDelaysEachDirection(t *testing.T) {
 	e := newEcho(t)
 	p := newProxy(t, e.ln.Addr().String())
