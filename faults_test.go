@@ -139,6 +139,18 @@ func serverSeqs(s *realtimetest.Server, topic string) (map[int]int, []messages.F
 
 func seq(i int) map[string]int { return map[string]int{"seq": i} }
 
+// clientGoroutines returns the goroutines of the client (and its
+// libraries), leaving out the proxy's and the test server's.
+func clientGoroutines() []string {
+	var out []string
+	for _, g := range leakcheck.Goroutines() {
+		if !strings.Contains(g, "/test/faultproxy.") && !strings.Contains(g, "/test/realtimetest.") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 var _ = Describe("Fault matrix", func() {
 	var (
 		srv   *realtimetest.Server
@@ -795,6 +807,10 @@ var _ = Describe("Fault matrix", func() {
 			Eventually(c.ConnectionState, wait).Should(Equal(realtime.ConnConnecting))
 			Expect(c.Close(specCtx())).To(Succeed()) // bounded by wait (10 s), far below the 1 min dial timeout
 			c = nil
+			// Nothing of the client is left while the proxy still holds
+			// the half-made connection open (the dial was interrupted,
+			// not left to time out).
+			Eventually(clientGoroutines, wait).Should(BeEmpty())
 		})
 
 		It("returns while a long backoff timer is pending", func() {
