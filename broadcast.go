@@ -25,7 +25,9 @@ const NotAcknowledged AckRef = ""
 // buffer is flushed in order after the channel joins), or ErrBufferFull.
 // With WithHTTPFallback, a broadcast made while the socket is not open or
 // the channel not joined is sent over HTTP instead and returns the HTTP
-// outcome. The channel must be subscribed.
+// outcome. The channel must be subscribed. If ctx ends before the client
+// accepted the push, Broadcast returns ctx.Err() and the push is never
+// sent.
 func (c *Client) Broadcast(ctx context.Context, ch *Channel, event string, payload any) error {
 	_, err := c.broadcast(ctx, ch, event, payload, false)
 	return err
