@@ -40,15 +40,9 @@ bench:
 SOAK_DURATION ?= 10m
 SOAK_SEED ?= 1
 
-.PHONY: soak needs-dispatch
+.PHONY: soak
 soak: pg-deps
 	$(GO) test -tags soak -run '^TestSoak$$' -v -count=1 -timeout 60m ./test/soak/ -soak.duration=$(SOAK_DURATION) -soak.seed=$(SOAK_SEED)
-
-# Specs labelled needs-dispatch (a slow Handler must not stall other
-# channels' bookkeeping); make test leaves them out until the registry
-# dispatches Handler calls off its own goroutine.
-needs-dispatch:
-	$(GO) test -race -count=1 -run '^TestRealtime$$' . -ginkgo.label-filter=needs-dispatch -ginkgo.v
 
 # Short fuzzing of the codec (seeds under messages/testdata/fuzz).
 fuzz:

@@ -947,11 +947,8 @@ var _ = Describe("Fault matrix", func() {
 		})
 	})
 
-	// The lead's dispatch work decouples Handler execution from the
-	// registry's bookkeeping; until then this spec fails, so make test
-	// leaves it out (see realtime_suite_test.go) and `make needs-dispatch`
-	// runs it.
-	Describe("a slow Handler (1 s per event)", Label("needs-dispatch"), func() {
+	// Handlers run on the Dispatcher, off the registry actor.
+	Describe("a slow Handler (1 s per event)", func() {
 		It("stalls neither heartbeats nor another channel's Subscribe and state", func() {
 			setup(realtimetest.Options{})
 			var busy atomic.Bool
