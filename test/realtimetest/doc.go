@@ -122,8 +122,7 @@
 // TokenCheckInterval (5 min), MaxChannelsPerClient (100), MaxPayloadBytes
 // (3000 KiB + 500 B), MaxEventsPerSecond, PresencePushesPer30s and
 // HTTPRateLimit (0 = unlimited), PostgresDSN, DiscardReceived, Logger.
-// Listen is NewServer
-// returning the listen error.
+// Listen is NewServer returning the listen error.
 //
 // # Hooks
 //
