@@ -1,0 +1,432 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/test/realtimetest"
+)
+
+// bench runs the scenarios and fills the report.
+type bench struct {
+	cfg *config
+	rep *report
+	seq int
+}
+
+func (b *bench) logf(format string, a ...any) {
+	if !b.cfg.quiet {
+		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...)
+	}
+}
+
+// newServer starts a fresh server with the channel limit raised and the
+// recording of inbound frames off.
+func (b *bench) newServer() *realtimetest.Server {
+	limit := max(b.cfg.b2Channels, b.cfg.b3Channels, b.cfg.b5Channels) + 100
+	return realtimetest.NewServer(realtimetest.Options{MaxChannelsPerClient: limit, DiscardReceived: true})
+}
+
+// client is one started child with its socket on the server.
+type client struct {
+	*peer
+	srv *realtimetest.Server
+}
+
+// start starts a child of kind and connects it with vsn.
+func (b *bench) start(srv *realtimetest.Server, kind string, vsn messages.Vsn, backoff time.Duration) (*client, error) {
+	b.seq++
+	id := fmt.Sprintf("%s-%d", kind, b.seq)
+	p, err := startPeer(b.cfg, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{peer: p, srv: srv}
+	if _, err := p.call(request{Op: opConnect, URL: srv.URL(), Vsn: string(vsn), ID: id, BackoffMs: int(backoff / time.Millisecond)}, time.Minute); err != nil {
+		p.kill()
+		return nil, err
+	}
+	if _, err := c.conn(); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return c, nil
+}
+
+// conn returns the client's open socket on the server (the newest one).
+func (c *client) conn() (*realtimetest.Conn, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conns := c.srv.ActiveConns()
+		for i := len(conns) - 1; i >= 0; i-- {
+			if conns[i].Query().Get(idParam) == c.id {
+				return conns[i], nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s client: no open socket on the server", c.kind)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (c *client) subscribe(topics []string, self, ack bool, conc int) (response, error) {
+	return c.call(request{Op: opSubscribe, Topics: topics, Self: self, Ack: ack, Concurrency: conc}, 10*time.Minute)
+}
+
+func topicNames(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%05d", prefix, i)
+	}
+	return out
+}
+
+func wireTopics(subs []string) []string {
+	out := make([]string, len(subs))
+	for i, s := range subs {
+		out[i] = messages.Topic(s)
+	}
+	return out
+}
+
+// blastPlan is a chunk of frames and how often to write it.
+type blastPlan struct {
+	chunk   []byte
+	repeat  int
+	frames  int // chunk frames × repeat
+	msgSize float64
+}
+
+func newBlastPlan(variant string, topics []string, frames int) (blastPlan, error) {
+	per := min(frames, max(1000, len(topics)))
+	repeat := (frames + per - 1) / per
+	chunk, size, err := blastChunk(variant, topics, per)
+	if err != nil {
+		return blastPlan{}, err
+	}
+	return blastPlan{chunk: chunk, repeat: repeat, frames: per * repeat, msgSize: size}, nil
+}
+
+// receiveRun arms the client, blasts the plan on its socket and waits for
+// every frame: frames per second from the blast start to the last
+// delivery, and (Go) allocations per frame.
+func (b *bench) receiveRun(c *client, plan blastPlan, typed bool) (rate, allocs, bytesPer float64, err error) {
+	if _, err := c.call(request{Op: opArm, N: plan.frames, Typed: typed}, time.Minute); err != nil {
+		return 0, 0, 0, err
+	}
+	conn, err := c.conn()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.waitLimit)
+	defer cancel()
+	start := nowNs()
+	if err := conn.Blast(ctx, plan.chunk, plan.repeat); err != nil {
+		return 0, 0, 0, fmt.Errorf("blast to %s client: %w", c.kind, err)
+	}
+	resp, err := c.call(request{Op: opWait, TimeoutMs: int(b.cfg.waitLimit / time.Millisecond)}, b.cfg.waitLimit+time.Minute)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if resp.Delivered != plan.frames || resp.Bad != 0 {
+		return 0, 0, 0, fmt.Errorf("%s client: %d of %d frames delivered, %d malformed: %w", c.kind, resp.Delivered, plan.frames, resp.Bad, errShort)
+	}
+	sec := float64(resp.EndNs-start) / 1e9
+	return float64(plan.frames) / sec, float64(resp.Mallocs) / float64(plan.frames), float64(resp.Bytes) / float64(plan.frames), nil
+}
+
+// b1 runs B1 and B1t: one channel, three frame variants; every client of
+// a variant is started once and the runs alternate between clients.
+func (b *bench) b1() error {
+	for _, variant := range []string{variantV2Text, variantV2Binary, variantV1Text} {
+		if err := b.b1Variant(variant); err != nil {
+			return fmt.Errorf("%s: %w", variant, err)
+		}
+	}
+	return nil
+}
+
+func (b *bench) b1Variant(variant string) error {
+	srv := b.newServer()
+	defer srv.Close()
+	plan, err := newBlastPlan(variant, []string{messages.Topic("room")}, b.cfg.frames)
+	if err != nil {
+		return err
+	}
+	b.rep.msgSize[variant] = plan.msgSize
+	var clients []*client
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}()
+	for _, kind := range b.cfg.clients {
+		c, err := b.start(srv, kind, vsnOf(variant), time.Second)
+		if err != nil {
+			return err
+		}
+		clients = append(clients, c)
+		if _, err := c.subscribe([]string{"room"}, false, false, 0); err != nil {
+			return err
+		}
+	}
+	for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
+		measured := r >= b.cfg.warmup
+		for _, c := range clients {
+			for _, typed := range []bool{false, true} {
+				scen := "B1"
+				if typed {
+					scen = "B1t"
+				}
+				if !b.cfg.scen[scen] || (typed && c.kind == kindRaw) {
+					continue
+				}
+				rate, allocs, bytesPer, err := b.receiveRun(c, plan, typed)
+				if err != nil {
+					return err
+				}
+				b.logf("%s %s %s run %d: %.0f frames/s", scen, variant, c.kind, r+1, rate)
+				if measured {
+					k := key(scen, variant, c.kind)
+					b.rep.add(k+"/rate", rate)
+					if c.kind == kindGo {
+						b.rep.add(k+"/allocs", allocs)
+						b.rep.add(k+"/bytes", bytesPer)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// b2 is B1's v2 text frames spread round-robin over many channels.
+func (b *bench) b2() error {
+	srv := b.newServer()
+	defer srv.Close()
+	subs := topicNames("fan", b.cfg.b2Channels)
+	plan, err := newBlastPlan(variantV2Text, wireTopics(subs), b.cfg.frames)
+	if err != nil {
+		return err
+	}
+	var clients []*client
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}()
+	for _, kind := range b.cfg.clients {
+		c, err := b.start(srv, kind, messages.V2, time.Second)
+		if err != nil {
+			return err
+		}
+		clients = append(clients, c)
+		if _, err := c.subscribe(subs, false, false, b.cfg.b3Conc); err != nil {
+			return err
+		}
+	}
+	for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
+		for _, c := range clients {
+			rate, allocs, bytesPer, err := b.receiveRun(c, plan, false)
+			if err != nil {
+				return err
+			}
+			b.logf("B2 %s run %d: %.0f frames/s", c.kind, r+1, rate)
+			if r >= b.cfg.warmup {
+				b.rep.add(key("B2", c.kind, "rate"), rate)
+				if c.kind == kindGo {
+					b.rep.add(key("B2", c.kind, "allocs"), allocs)
+					b.rep.add(key("B2", c.kind, "bytes"), bytesPer)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// b3 joins many channels on one socket, a fresh process per run, and
+// measures the time and the heap and RSS growth.
+func (b *bench) b3() error {
+	srv := b.newServer()
+	defer srv.Close()
+	subs := topicNames("join", b.cfg.b3Channels)
+	n := float64(len(subs))
+	for r := 0; r < b.cfg.b3Runs; r++ {
+		for _, kind := range b.cfg.clients {
+			c, err := b.start(srv, kind, messages.V2, time.Second)
+			if err != nil {
+				return err
+			}
+			before, err := c.call(request{Op: opMemory}, time.Minute)
+			if err == nil {
+				var sub response
+				if sub, err = c.subscribe(subs, false, false, b.cfg.b3Conc); err == nil {
+					var after response
+					if after, err = c.call(request{Op: opMemory}, time.Minute); err == nil {
+						k := key("B3", kind)
+						b.rep.add(k+"/seconds", float64(sub.JoinNs)/1e9)
+						b.rep.add(k+"/heap", (float64(after.Heap)-float64(before.Heap))/n)
+						b.rep.add(k+"/rss", (float64(after.RSS)-float64(before.RSS))/n)
+						b.logf("B3 %s run %d: %d joins in %.3f s, heap %+.0f B/channel", kind, r+1, len(subs), float64(sub.JoinNs)/1e9, (float64(after.Heap)-float64(before.Heap))/n)
+					}
+				}
+			}
+			c.close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// b4 sends acknowledged self-broadcasts at a steady rate and pools the
+// send→ack latencies of every run.
+func (b *bench) b4() error {
+	srv := b.newServer()
+	defer srv.Close()
+	for _, kind := range b.cfg.clients {
+		c, err := b.start(srv, kind, messages.V2, time.Second)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer c.close()
+			if _, err := c.subscribe([]string{"acks"}, true, true, 0); err != nil {
+				return err
+			}
+			for r := 0; r < b.cfg.b4Runs; r++ {
+				resp, err := c.call(request{Op: opAcks, Topic: "acks", Rate: b.cfg.b4Rate, DurationMs: int(b.cfg.b4Duration / time.Millisecond)},
+					b.cfg.b4Duration+b.cfg.waitLimit)
+				if err != nil {
+					return err
+				}
+				if resp.Errors > 0 {
+					return fmt.Errorf("%s client: %d broadcasts not acknowledged: %w", kind, resp.Errors, errShort)
+				}
+				b.rep.addAll(key("B4", kind, "latency"), resp.LatenciesUs)
+				b.logf("B4 %s run %d: %d acks, p99 %.0f µs", kind, r+1, len(resp.LatenciesUs), percentile(resp.LatenciesUs, 99))
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// b5 drops the socket of a client with many joined channels and measures
+// until every channel is SUBSCRIBED again, minus the fixed backoff.
+func (b *bench) b5() error {
+	srv := b.newServer()
+	defer srv.Close()
+	subs := topicNames("re", b.cfg.b5Channels)
+	backoff := b.cfg.b5Backoff
+	for _, kind := range b.cfg.clients {
+		c, err := b.start(srv, kind, messages.V2, backoff)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer c.close()
+			if _, err := c.subscribe(subs, false, false, b.cfg.b3Conc); err != nil {
+				return err
+			}
+			for r := 0; r < b.cfg.b5Runs; r++ {
+				conn, err := c.conn()
+				if err != nil {
+					return err
+				}
+				if _, err := c.call(request{Op: opRejoinArm}, time.Minute); err != nil {
+					return err
+				}
+				drop := nowNs()
+				conn.Close(realtimetest.CloseAbnormal, "")
+				resp, err := c.call(request{Op: opRejoinWait, TimeoutMs: int(b.cfg.waitLimit / time.Millisecond)}, b.cfg.waitLimit+time.Minute)
+				if err != nil {
+					return err
+				}
+				if resp.Rejoined != len(subs) {
+					return fmt.Errorf("%s client: %d of %d channels rejoined: %w", kind, resp.Rejoined, len(subs), errShort)
+				}
+				beyond := float64(resp.EndNs-drop-backoff.Nanoseconds()) / 1e6
+				b.rep.add(key("B5", kind, "ms"), beyond)
+				b.logf("B5 %s run %d: all %d channels joined %.1f ms after drop + backoff", kind, r+1, len(subs), beyond)
+				time.Sleep(200 * time.Millisecond)
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// b6 pushes broadcasts as fast as the client accepts them and counts them
+// on the server.
+func (b *bench) b6() error {
+	srv := b.newServer()
+	defer srv.Close()
+	for _, kind := range b.cfg.clients {
+		c, err := b.start(srv, kind, messages.V2, time.Second)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer c.close()
+			if _, err := c.subscribe([]string{"sink"}, false, false, 0); err != nil {
+				return err
+			}
+			for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
+				conn, err := c.conn()
+				if err != nil {
+					return err
+				}
+				want := conn.BroadcastsReceived() + int64(b.cfg.b6N)
+				reached := make(chan int64, 1)
+				stop := make(chan struct{})
+				go func() {
+					for conn.BroadcastsReceived() < want {
+						select {
+						case <-stop:
+							reached <- 0
+							return
+						case <-time.After(100 * time.Microsecond):
+						}
+					}
+					reached <- nowNs()
+				}()
+				resp, err := c.call(request{Op: opSend, Topic: "sink", N: b.cfg.b6N}, b.cfg.waitLimit)
+				if err != nil {
+					close(stop)
+					<-reached
+					return err
+				}
+				var end int64
+				select {
+				case end = <-reached:
+				case <-time.After(b.cfg.waitLimit):
+					close(stop)
+					<-reached
+					return fmt.Errorf("%s client: server received %d of %d broadcasts: %w", kind, conn.BroadcastsReceived()-(want-int64(b.cfg.b6N)), b.cfg.b6N, errShort)
+				}
+				rate := float64(b.cfg.b6N) / (float64(end-resp.StartNs) / 1e9)
+				b.logf("B6 %s run %d: %.0f broadcasts/s received by the server", kind, r+1, rate)
+				if r >= b.cfg.warmup {
+					b.rep.add(key("B6", kind, "rate"), rate)
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
