@@ -61,7 +61,7 @@ func (h *benchHandler) HandleEvent(_ context.Context, ev realtime.Event) {
 		ok := len(e.Topic) > 0 && len(e.Payload) > 0
 		if a.typed {
 			var c cursor
-			ok = ok && json.Unmarshal(e.Payload, &c) == nil && c.UserID != ""
+			ok = ok && e.Decode(&c) == nil && c.UserID != ""
 		}
 		if !ok {
 			a.bad.Add(1)
@@ -164,9 +164,10 @@ func (c *goChild) connect(req request) response {
 }
 
 // subscribe creates the channels with one broadcast binding each and joins
-// them with req.Concurrency Subscribe calls in flight (default: all).
+// them with req.Concurrency Subscribe calls in flight (default: all). When
+// req.TimeoutMs expires first it reports how many joined.
 func (c *goChild) subscribe(req request) response {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout(req.TimeoutMs, 5*time.Minute))
 	defer cancel()
 	opts := []realtime.ChannelOption{realtime.BroadcastSelf(req.Self), realtime.BroadcastAck(req.Ack)}
 	chans := make([]*realtime.Channel, len(req.Topics))
@@ -187,6 +188,7 @@ func (c *goChild) subscribe(req request) response {
 	}
 	var (
 		next   atomic.Int64
+		joined atomic.Int64
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		errMsg string
@@ -195,18 +197,22 @@ func (c *goChild) subscribe(req request) response {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= len(chans) {
 					return
 				}
 				st, err := c.client.Subscribe(ctx, chans[i])
+				if ctx.Err() != nil {
+					return
+				}
 				if err != nil || st != realtime.Subscribed {
 					mu.Lock()
 					errMsg = "subscribe " + chans[i].Name() + ": " + string(st) + " " + errString(err)
 					mu.Unlock()
 					return
 				}
+				joined.Add(1)
 			}
 		}()
 	}
@@ -218,7 +224,8 @@ func (c *goChild) subscribe(req request) response {
 	for i, t := range req.Topics {
 		c.channels[t] = chans[i]
 	}
-	return response{JoinNs: took.Nanoseconds()}
+	n := int(joined.Load())
+	return response{JoinNs: took.Nanoseconds(), Joined: n, TimedOut: n < len(chans)}
 }
 
 func errString(err error) string {

@@ -76,14 +76,15 @@ func (c *rawChild) handle(req request) (response, bool) {
 			topics[i] = messages.Topic(t)
 		}
 		start := time.Now()
-		if err := c.joinAll(topics); err != nil {
+		n, err := c.joinAll(topics, timeout(req.TimeoutMs, 5*time.Minute))
+		if err != nil {
 			return errResp("%v", err), false
 		}
 		took := time.Since(start)
 		c.mu.Lock()
 		c.topics = append(c.topics, topics...)
 		c.mu.Unlock()
-		return response{JoinNs: took.Nanoseconds()}, false
+		return response{JoinNs: took.Nanoseconds(), Joined: n, TimedOut: n < len(topics)}, false
 	case opArm:
 		a := &armState{want: int64(req.N), done: make(chan struct{})}
 		c.arm.Store(a)
@@ -193,7 +194,7 @@ func (c *rawChild) reconnect(r *rejoinState) {
 	c.mu.Lock()
 	topics := append([]string(nil), c.topics...)
 	c.mu.Unlock()
-	if c.joinAll(topics) == nil {
+	if n, err := c.joinAll(topics, 5*time.Minute); err == nil && n == len(topics) {
 		r.count.Store(int64(len(topics)))
 		r.endNs.Store(nowNs())
 		close(r.done)
@@ -220,36 +221,37 @@ func (c *rawChild) write(data []byte, binaryFrame bool) error {
 	return c.ws.Load().WriteMessage(mt, data)
 }
 
-// joinAll sends every join back to back, then waits for all replies.
-func (c *rawChild) joinAll(topics []string) error {
+// joinAll sends every join back to back, then waits for the replies, at
+// most limit; it returns how many joins were accepted in time.
+func (c *rawChild) joinAll(topics []string, limit time.Duration) (int, error) {
 	waits := make([]chan bool, len(topics))
 	for i, t := range topics {
 		ref, ch := c.nextRef()
 		waits[i] = ch
 		data, bin, err := c.codec.Append(nil, &messages.Frame{JoinRef: ref, Ref: ref, Topic: t, Event: "phx_join", Payload: c.cfg})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		c.mu.Lock()
 		c.joinRef[t] = ref
 		c.mu.Unlock()
 		if err := c.write(data, bin); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	deadline := time.NewTimer(5 * time.Minute)
+	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for i, ch := range waits {
 		select {
 		case ok := <-ch:
 			if !ok {
-				return fmt.Errorf("join %s refused", topics[i])
+				return i, fmt.Errorf("join %s refused", topics[i])
 			}
 		case <-deadline.C:
-			return fmt.Errorf("join %s: no reply", topics[i])
+			return i, nil
 		}
 	}
-	return nil
+	return len(topics), nil
 }
 
 func (c *rawChild) pushFrame(topic, event string, payload []byte) (ref string, ch chan bool, data []byte, bin bool, err error) {
@@ -372,7 +374,6 @@ func appendMaskedFrame(dst []byte, binaryFrame bool, payload []byte) []byte {
 	dst = append(dst, 0, 0, 0, 0)
 	return append(dst, payload...)
 }
-
 
 // tick counts one delivery of the raw client.
 func (a *armState) tick() {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -31,6 +32,7 @@ type config struct {
 	quiet       bool
 	command     string // how the run was started, for the report
 	nodeVersion string
+	profileDir  string // Go children write CPU profiles here
 
 	runs, warmup int
 	frames       int // B1, B2 frames per run
@@ -38,6 +40,7 @@ type config struct {
 	b3Channels   int
 	b3Runs       int
 	b3Conc       int
+	b3Limit      time.Duration
 	b4Rate       int
 	b4Duration   time.Duration
 	b4Runs       int
@@ -60,6 +63,7 @@ func defaultConfig() *config {
 		b2Channels: 1000,
 		b3Channels: 10_000,
 		b3Runs:     3,
+		b3Limit:    time.Minute,
 		b4Rate:     2000,
 		b4Duration: 10 * time.Second,
 		b4Runs:     2,
@@ -93,6 +97,7 @@ func main() {
 	flag.IntVar(&cfg.b2Channels, "b2-channels", cfg.b2Channels, "B2: channels on the socket")
 	flag.IntVar(&cfg.b3Channels, "b3-channels", cfg.b3Channels, "B3: channels joined")
 	flag.IntVar(&cfg.b3Runs, "b3-runs", cfg.b3Runs, "B3: runs (fresh process each)")
+	flag.DurationVar(&cfg.b3Limit, "b3-limit", cfg.b3Limit, "B3: give up on a client that has not joined every channel within this")
 	flag.IntVar(&cfg.b3Conc, "b3-concurrency", cfg.b3Conc, "B3, B2, B5: Go client Subscribe calls in flight (0 = one goroutine per channel)")
 	flag.IntVar(&cfg.b4Rate, "b4-rate", cfg.b4Rate, "B4: acknowledged broadcasts per second")
 	flag.DurationVar(&cfg.b4Duration, "b4-duration", cfg.b4Duration, "B4: duration of a run")
@@ -101,6 +106,7 @@ func main() {
 	flag.DurationVar(&cfg.b5Backoff, "b5-backoff", cfg.b5Backoff, "B5: fixed reconnect backoff of every client")
 	flag.IntVar(&cfg.b5Runs, "b5-runs", cfg.b5Runs, "B5: socket drops per client")
 	flag.IntVar(&cfg.b6N, "b6-n", cfg.b6N, "B6: broadcasts pushed per run")
+	flag.StringVar(&cfg.profileDir, "cpuprofile", "", "directory where every Go child (ours, ceiling) writes <kind>-<n>.pprof")
 	flag.Parse()
 	cfg.clients = splitList(clients)
 	cfg.scen = map[string]bool{}
@@ -111,7 +117,14 @@ func main() {
 	if len(os.Args) == 1 {
 		cfg.command = "make bench"
 	}
+	if cfg.profileDir != "" {
+		f, err := os.Create(filepath.Join(cfg.profileDir, "harness.pprof"))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(cfg); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"time"
 )
@@ -24,21 +26,35 @@ const (
 // binary) re-executes itself.
 const childEnv = "REALTIME_BENCH_CHILD"
 
+// profileEnv, when set for a Go child, is the file its CPU profile is
+// written to (flag -cpuprofile).
+const profileEnv = "REALTIME_BENCH_CPUPROFILE"
+
 // runChildFromEnv runs the child side and reports true when this process
 // was started as a child.
 func runChildFromEnv() bool {
+	kind := os.Getenv(childEnv)
+	if kind != kindGo && kind != kindRaw {
+		return false
+	}
+	if path := os.Getenv(profileEnv); path != "" {
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() {
+				pprof.StopCPUProfile()
+				_ = f.Close()
+			}()
+		}
+	}
 	var err error
-	switch os.Getenv(childEnv) {
+	switch kind {
 	case kindGo:
 		err = runGoChild(os.Stdin, os.Stdout)
 	case kindRaw:
 		err = runRawChild(os.Stdin, os.Stdout)
-	default:
-		return false
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
-		os.Exit(1)
 	}
 	return true
 }
@@ -68,6 +84,9 @@ func startPeer(cfg *config, kind, id string) (*peer, error) {
 		}
 		cmd = exec.Command(exe)
 		cmd.Env = append(os.Environ(), childEnv+"="+kind)
+		if cfg.profileDir != "" {
+			cmd.Env = append(cmd.Env, profileEnv+"="+filepath.Join(cfg.profileDir, id+".pprof"))
+		}
 	default:
 		return nil, fmt.Errorf("unknown client kind %q", kind)
 	}

@@ -45,7 +45,7 @@ type request struct {
 	N     int  `json:"n,omitempty"`
 	Typed bool `json:"typed,omitempty"` // decode every payload into a struct
 
-	// wait, rejoin_wait
+	// subscribe, wait, rejoin_wait
 	TimeoutMs int `json:"timeout_ms,omitempty"`
 
 	// acks, send
@@ -59,7 +59,10 @@ type response struct {
 	Error string `json:"error,omitempty"`
 
 	// subscribe: wall time from the first join sent to the last SUBSCRIBED
-	JoinNs int64 `json:"join_ns,omitempty"`
+	// (or to the timeout), channels SUBSCRIBED, whether TimeoutMs expired
+	JoinNs   int64 `json:"join_ns,omitempty"`
+	Joined   int   `json:"joined,omitempty"`
+	TimedOut bool  `json:"timed_out,omitempty"`
 
 	// memory (and subscribe): bytes
 	Heap uint64 `json:"heap,omitempty"`

@@ -111,6 +111,7 @@ const ops = {
 
   async subscribe(req) {
     const start = nowNs()
+    let joined = 0
     const pending = req.topics.map(
       (t) =>
         new Promise((resolve, reject) => {
@@ -121,14 +122,16 @@ const ops = {
             onStatus(ch.topic, status)
             if (!first) return
             first = false
-            if (status === 'SUBSCRIBED') resolve()
-            else reject(new Error(`subscribe ${t}: ${status}${err ? ' ' + err.message : ''}`))
+            if (status === 'SUBSCRIBED') {
+              joined++
+              resolve()
+            } else reject(new Error(`subscribe ${t}: ${status}${err ? ' ' + err.message : ''}`))
           })
           channels.set(t, ch)
         })
     )
-    await Promise.all(pending)
-    return { join_ns: nowNs() - start }
+    await withTimeout(Promise.all(pending), req.timeout_ms > 0 ? req.timeout_ms : 300000)
+    return { join_ns: nowNs() - start, joined, timed_out: joined < req.topics.length }
   },
 
   async arm(req) {
