@@ -159,6 +159,9 @@ func findRoot() (string, error) {
 	}
 }
 
+// lastReport is the report of the latest run, for the test.
+var lastReport *report
+
 // run executes the selected scenarios and writes the report.
 func run(cfg *config) error {
 	var err error
@@ -200,6 +203,7 @@ func run(cfg *config) error {
 		}
 	}
 	rep.finished = time.Now().UTC()
+	lastReport = rep
 	md := rep.markdown()
 	if cfg.out == "" {
 		fmt.Print(md)
