@@ -1,12 +1,3 @@
-// Command bench is the benchmark harness of issue 6: it runs this
-// module's client, @supabase/realtime-js (pinned in test/conformance, on
-// Node) and a bare gorilla/websocket client (the read-only ceiling)
-// against the same in-process test/realtimetest server, scenario by
-// scenario, and rewrites BENCHMARKS.md. `make bench` runs it; see the
-// Method section it writes for what is measured and how.
-//
-//	go run ./test/bench -out BENCHMARKS.md           # defaults, ~10 min on 2 cores
-//	go run ./test/bench -runs 3 -frames 50000 -out "" # quicker, report on stdout
 package main
 
 import (
@@ -113,9 +104,9 @@ func main() {
 	for _, s := range splitList(scen) {
 		cfg.scen[s] = true
 	}
-	cfg.command = "go run ./test/bench " + strings.Join(os.Args[1:], " ")
-	if len(os.Args) == 1 {
-		cfg.command = "make bench"
+	cfg.command = strings.TrimSpace("go run ./test/bench " + strings.Join(os.Args[1:], " "))
+	if os.Getenv("MAKELEVEL") != "" {
+		cfg.command = "make bench` (`" + cfg.command
 	}
 	if cfg.profileDir != "" {
 		f, err := os.Create(filepath.Join(cfg.profileDir, "harness.pprof"))
