@@ -314,8 +314,9 @@ func (c *rawChild) acks(req request) response {
 	return resp
 }
 
-// send writes req.N broadcast pushes, pre-encoded as masked client frames
-// (mask key 0) in chunks of up to 1,000, straight to the TCP connection.
+// send writes req.N broadcast pushes (JSON text; binary kind 3 with
+// req.Typed), pre-encoded as masked client frames (mask key 0) in chunks
+// of up to 1,000, straight to the TCP connection.
 func (c *rawChild) send(req request) response {
 	topic := messages.Topic(req.Topic)
 	c.mu.Lock()
@@ -326,9 +327,16 @@ func (c *rawChild) send(req request) response {
 	body = append(body, `{"type":"broadcast","event":"`+broadcastName+`","payload":`...)
 	body = append(body, cursorPayload(0)...)
 	body = append(body, '}')
+	f := messages.Frame{JoinRef: jr, Topic: topic, Event: "broadcast", Payload: body}
+	if req.Typed {
+		// realtime-js's format on vsn 2.0.0: a binary kind-3 user
+		// broadcast push with a JSON payload.
+		f = messages.Frame{Kind: messages.KindUserBroadcastPush, JoinRef: jr, Topic: topic, Event: "broadcast",
+			UserEvent: broadcastName, Encoding: messages.EncodingJSON, Payload: cursorPayload(0)}
+	}
 	var chunk []byte
 	for i := 0; i < perChunk; i++ {
-		data, bin, err := c.codec.Append(nil, &messages.Frame{JoinRef: jr, Topic: topic, Event: "broadcast", Payload: body})
+		data, bin, err := c.codec.Append(nil, &f)
 		if err != nil {
 			return errResp("%v", err)
 		}

@@ -47,16 +47,19 @@ const methodText = "## Method\n\n" +
 	"**B4.** One channel with `self` and `ack`. Broadcasts (the same cursor payload, event `ack`) are sent\n" +
 	"open-loop on a fixed schedule (send i at start + i/rate; Node's timers have millisecond resolution, so\n" +
 	"realtime-js sends what is due once per millisecond); latency is from the send call to the ack. The\n" +
-	"ceiling writes the push frame itself and matches the `phx_reply` by ref. Samples of all runs are pooled.\n\n" +
+	"ceiling writes the push frame itself and matches the `phx_reply` by ref. Each client has its own channel;\n" +
+	"after a 2 s warm-up run each, the clients take turns run by run, and the samples of all runs are pooled.\n" +
+	"p99 and p99.9 on a shared 2-core machine are dominated by scheduling stalls: compare clients within a run.\n\n" +
 	"**B5.** The client joins the channels with a fixed reconnect backoff; the harness arms it (\"report when every\n" +
 	"channel has said SUBSCRIBED again\"; ours: `ChannelStatusEvent` with `Status == Subscribed`; realtime-js: the\n" +
 	"`subscribe()` callback, which fires on every rejoin), notes the time and drops the socket on the server\n" +
 	"(`Conn.Close(CloseAbnormal)`: TCP close without a close frame). Reported: last SUBSCRIBED − drop − backoff.\n" +
-	"The ceiling redials after the backoff and pipelines the joins.\n\n" +
+	"The ceiling redials after the backoff and pipelines the joins. The clients take turns drop by drop.\n\n" +
 	"**B6.** The client pushes N broadcasts on a joined channel (no self, no ack) as fast as its API accepts them\n" +
 	"(ours: `Broadcast` in a loop; realtime-js: `send()` in a loop; ceiling: pre-encoded masked frames written\n" +
 	"in chunks of 1,000 straight to the TCP connection). The server counts broadcast pushes per socket\n" +
 	"(`Conn.BroadcastsReceived`); the harness polls it every 100 µs. Rate = N ÷ (server has N − first send call).\n" +
-	"Note that realtime-js sends JSON broadcasts on vsn 2.0.0 as binary kind-3 frames and ours as text arrays.\n\n" +
+	"realtime-js sends JSON broadcasts on vsn 2.0.0 as binary kind-3 frames and ours as text arrays, so the\n" +
+	"ceiling is measured with both. Each client has its own channel; the clients take turns run by run.\n\n" +
 	"**What the numbers are not.** Everything runs on one machine over loopback, with the server in the harness\n" +
 	"process; both clients pay the same kernel and server costs. Throughput numbers are for this machine only.\n"

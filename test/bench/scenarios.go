@@ -310,149 +310,185 @@ func (b *bench) b3() error {
 	return nil
 }
 
+// startAll starts one child of every client kind with vsn 2.0.0 and the
+// given backoff and runs setup on it; the returned stop closes them all.
+func (b *bench) startAll(srv *realtimetest.Server, backoff time.Duration, setup func(*client) error) ([]*client, func(), error) {
+	var clients []*client
+	stop := func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}
+	for _, kind := range b.cfg.clients {
+		c, err := b.start(srv, kind, messages.V2, backoff)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		clients = append(clients, c)
+		if err := setup(c); err != nil {
+			stop()
+			return nil, nil, err
+		}
+	}
+	return clients, stop, nil
+}
+
 // b4 sends acknowledged self-broadcasts at a steady rate and pools the
-// send→ack latencies of every run.
+// send→ack latencies of every run. Each client has its own channel; the
+// clients take turns run by run, so that load from elsewhere on the
+// machine hits them alike.
 func (b *bench) b4() error {
 	srv := b.newServer()
 	defer srv.Close()
-	for _, kind := range b.cfg.clients {
-		c, err := b.start(srv, kind, messages.V2, time.Second)
-		if err != nil {
-			return err
+	clients, stop, err := b.startAll(srv, time.Second, func(c *client) error {
+		_, err := c.subscribe([]string{"acks-" + c.kind}, true, true, 0)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer stop()
+	for r := 0; r < b.cfg.warmup+b.cfg.b4Runs; r++ {
+		measured := r >= b.cfg.warmup
+		d := b.cfg.b4Duration
+		if !measured {
+			d = min(d, 2*time.Second) // warm-up
 		}
-		err = func() error {
-			defer c.close()
-			if _, err := c.subscribe([]string{"acks"}, true, true, 0); err != nil {
+		for _, c := range clients {
+			resp, err := c.call(request{Op: opAcks, Topic: "acks-" + c.kind, Rate: b.cfg.b4Rate, DurationMs: int(d / time.Millisecond)},
+				d+b.cfg.waitLimit)
+			if err != nil {
 				return err
 			}
-			for r := 0; r < b.cfg.b4Runs; r++ {
-				resp, err := c.call(request{Op: opAcks, Topic: "acks", Rate: b.cfg.b4Rate, DurationMs: int(b.cfg.b4Duration / time.Millisecond)},
-					b.cfg.b4Duration+b.cfg.waitLimit)
-				if err != nil {
-					return err
-				}
-				if resp.Errors > 0 {
-					return fmt.Errorf("%s client: %d broadcasts not acknowledged: %w", kind, resp.Errors, errShort)
-				}
-				b.rep.addAll(key("B4", kind, "latency"), resp.LatenciesUs)
-				b.logf("B4 %s run %d: %d acks, p99 %.0f µs", kind, r+1, len(resp.LatenciesUs), percentile(resp.LatenciesUs, 99))
+			if resp.Errors > 0 {
+				return fmt.Errorf("%s client: %d broadcasts not acknowledged: %w", c.kind, resp.Errors, errShort)
 			}
-			return nil
-		}()
-		if err != nil {
-			return err
+			if measured {
+				b.rep.addAll(key("B4", c.kind, "latency"), resp.LatenciesUs)
+			}
+			b.logf("B4 %s run %d: %d acks, p99 %.0f µs", c.kind, r+1, len(resp.LatenciesUs), percentile(resp.LatenciesUs, 99))
 		}
 	}
 	return nil
 }
 
 // b5 drops the socket of a client with many joined channels and measures
-// until every channel is SUBSCRIBED again, minus the fixed backoff.
+// until every channel is SUBSCRIBED again, minus the fixed backoff. The
+// clients take turns drop by drop.
 func (b *bench) b5() error {
 	srv := b.newServer()
 	defer srv.Close()
 	subs := topicNames("re", b.cfg.b5Channels)
 	backoff := b.cfg.b5Backoff
-	for _, kind := range b.cfg.clients {
-		c, err := b.start(srv, kind, messages.V2, backoff)
-		if err != nil {
-			return err
-		}
-		err = func() error {
-			defer c.close()
-			if _, err := c.subscribe(subs, false, false, b.cfg.b3Conc); err != nil {
+	clients, stop, err := b.startAll(srv, backoff, func(c *client) error {
+		_, err := c.subscribe(subs, false, false, b.cfg.b3Conc)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer stop()
+	for r := 0; r < b.cfg.b5Runs; r++ {
+		for _, c := range clients {
+			conn, err := c.conn()
+			if err != nil {
 				return err
 			}
-			for r := 0; r < b.cfg.b5Runs; r++ {
-				conn, err := c.conn()
-				if err != nil {
-					return err
-				}
-				if _, err := c.call(request{Op: opRejoinArm}, time.Minute); err != nil {
-					return err
-				}
-				drop := nowNs()
-				conn.Close(realtimetest.CloseAbnormal, "")
-				resp, err := c.call(request{Op: opRejoinWait, TimeoutMs: int(b.cfg.waitLimit / time.Millisecond)}, b.cfg.waitLimit+time.Minute)
-				if err != nil {
-					return err
-				}
-				if resp.Rejoined != len(subs) {
-					return fmt.Errorf("%s client: %d of %d channels rejoined: %w", kind, resp.Rejoined, len(subs), errShort)
-				}
-				beyond := float64(resp.EndNs-drop-backoff.Nanoseconds()) / 1e6
-				b.rep.add(key("B5", kind, "ms"), beyond)
-				b.logf("B5 %s run %d: all %d channels joined %.1f ms after drop + backoff", kind, r+1, len(subs), beyond)
-				time.Sleep(200 * time.Millisecond)
+			if _, err := c.call(request{Op: opRejoinArm}, time.Minute); err != nil {
+				return err
 			}
-			return nil
-		}()
-		if err != nil {
-			return err
+			drop := nowNs()
+			conn.Close(realtimetest.CloseAbnormal, "")
+			resp, err := c.call(request{Op: opRejoinWait, TimeoutMs: int(b.cfg.waitLimit / time.Millisecond)}, b.cfg.waitLimit+time.Minute)
+			if err != nil {
+				return err
+			}
+			if resp.Rejoined != len(subs) {
+				return fmt.Errorf("%s client: %d of %d channels rejoined: %w", c.kind, resp.Rejoined, len(subs), errShort)
+			}
+			beyond := float64(resp.EndNs-drop-backoff.Nanoseconds()) / 1e6
+			b.rep.add(key("B5", c.kind, "ms"), beyond)
+			b.logf("B5 %s run %d: all %d channels joined %.1f ms after drop + backoff", c.kind, r+1, len(subs), beyond)
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
 	return nil
 }
 
 // b6 pushes broadcasts as fast as the client accepts them and counts them
-// on the server.
+// on the server. Each client has its own channel; the clients take turns.
 func (b *bench) b6() error {
 	srv := b.newServer()
 	defer srv.Close()
-	for _, kind := range b.cfg.clients {
-		c, err := b.start(srv, kind, messages.V2, time.Second)
-		if err != nil {
-			return err
-		}
-		err = func() error {
-			defer c.close()
-			if _, err := c.subscribe([]string{"sink"}, false, false, 0); err != nil {
-				return err
-			}
-			for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
-				conn, err := c.conn()
+	clients, stop, err := b.startAll(srv, time.Second, func(c *client) error {
+		_, err := c.subscribe([]string{"sink-" + c.kind}, false, false, 0)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer stop()
+	for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
+		for _, c := range clients {
+			// The ceiling pushes text frames (ours' format), then binary
+			// kind 3 (realtime-js's): the server's cost differs.
+			for _, kind3 := range []bool{false, true} {
+				if kind3 && c.kind != kindRaw {
+					continue
+				}
+				rate, err := b.sendRun(c, kind3)
 				if err != nil {
 					return err
 				}
-				want := conn.BroadcastsReceived() + int64(b.cfg.b6N)
-				reached := make(chan int64, 1)
-				stop := make(chan struct{})
-				go func() {
-					for conn.BroadcastsReceived() < want {
-						select {
-						case <-stop:
-							reached <- 0
-							return
-						case <-time.After(100 * time.Microsecond):
-						}
-					}
-					reached <- nowNs()
-				}()
-				resp, err := c.call(request{Op: opSend, Topic: "sink", N: b.cfg.b6N}, b.cfg.waitLimit)
-				if err != nil {
-					close(stop)
-					<-reached
-					return err
+				name := c.kind
+				if kind3 {
+					name += "-kind3"
 				}
-				var end int64
-				select {
-				case end = <-reached:
-				case <-time.After(b.cfg.waitLimit):
-					close(stop)
-					<-reached
-					return fmt.Errorf("%s client: server received %d of %d broadcasts: %w", kind, conn.BroadcastsReceived()-(want-int64(b.cfg.b6N)), b.cfg.b6N, errShort)
-				}
-				rate := float64(b.cfg.b6N) / (float64(end-resp.StartNs) / 1e9)
-				b.logf("B6 %s run %d: %.0f broadcasts/s received by the server", kind, r+1, rate)
+				b.logf("B6 %s run %d: %.0f broadcasts/s received by the server", name, r+1, rate)
 				if r >= b.cfg.warmup {
-					b.rep.add(key("B6", kind, "rate"), rate)
+					b.rep.add(key("B6", name, "rate"), rate)
 				}
 			}
-			return nil
-		}()
-		if err != nil {
-			return err
 		}
 	}
 	return nil
+}
+
+// sendRun is one B6 run: the server-side count is polled every 100 µs
+// from before the first push.
+func (b *bench) sendRun(c *client, kind3 bool) (float64, error) {
+	conn, err := c.conn()
+	if err != nil {
+		return 0, err
+	}
+	n := int64(b.cfg.b6N)
+	want := conn.BroadcastsReceived() + n
+	reached := make(chan int64, 1)
+	stop := make(chan struct{})
+	go func() {
+		for conn.BroadcastsReceived() < want {
+			select {
+			case <-stop:
+				reached <- 0
+				return
+			case <-time.After(100 * time.Microsecond):
+			}
+		}
+		reached <- nowNs()
+	}()
+	resp, err := c.call(request{Op: opSend, Topic: "sink-" + c.kind, N: b.cfg.b6N, Typed: kind3}, b.cfg.waitLimit)
+	if err != nil {
+		close(stop)
+		<-reached
+		return 0, err
+	}
+	select {
+	case end := <-reached:
+		return float64(n) / (float64(end-resp.StartNs) / 1e9), nil
+	case <-time.After(b.cfg.waitLimit):
+		close(stop)
+		<-reached
+		return 0, fmt.Errorf("%s client: server received %d of %d broadcasts: %w", c.kind, conn.BroadcastsReceived()-(want-n), n, errShort)
+	}
 }
