@@ -151,10 +151,11 @@ func (r *report) markdown() string {
 	w("The machine is shared and small: the server, the client under test and the kernel's loopback all\n")
 	w("run on these cores at once. Treat differences under about ±20 %% between runs as noise; the ratios\n")
 	w("between clients of the same run are steadier than the absolute numbers.\n\n")
-	w("Settings: %d measured runs per cell (after %d warm-up) of %s frames for B1/B1t/B2, %d channels in B2,\n",
-		c.runs, c.warmup, thousands(float64(c.frames)), c.b2Channels)
-	w("%d joins × %d runs in B3, %d acked broadcasts/s for %s × %d runs in B4, %d channels × %d drops with a %s\n",
-		c.b3Channels, c.b3Runs, c.b4Rate, c.b4Duration, c.b4Runs, c.b5Channels, c.b5Runs, c.b5Backoff)
+	w("Settings: %d measured runs per cell (after %d warm-up) of %s frames for B1/B1t/B2, %s channels in B2,\n",
+		c.runs, c.warmup, thousands(float64(c.frames)), thousands(float64(c.b2Channels)))
+	w("%s joins × %d runs in B3 (limit %s), %s acked broadcasts/s for %s × %d runs in B4, %s channels × %d drops with a %s\n",
+		thousands(float64(c.b3Channels)), c.b3Runs, c.b3Limit, thousands(float64(c.b4Rate)), c.b4Duration, c.b4Runs,
+		thousands(float64(c.b5Channels)), c.b5Runs, c.b5Backoff)
 	w("backoff in B5, %s pushes per run in B6.\n\n", thousands(float64(c.b6N)))
 
 	r.targets(w)
