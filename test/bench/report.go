@@ -305,8 +305,12 @@ func (r *report) b3Table(w func(string, ...any)) {
 			heap, rss = "—", "—"
 		}
 		if to := r.samples[key("B3", k, "timeout")]; len(to) > 0 {
-			w("| %s | > %s (%s of %s joined; given up) | < %s | n/a | n/a |\n", clientNames[k], r.cfg.b3Limit,
-				thousands(to[0]), thousands(float64(r.cfg.b3Channels)), thousands(math.Max(1, to[0])/r.cfg.b3Limit.Seconds()))
+			rate := "n/a"
+			if to[0] > 0 {
+				rate = "< " + thousands(to[0]/r.cfg.b3Limit.Seconds())
+			}
+			w("| %s | > %s (%s of %s joined; given up) | %s | n/a | n/a |\n", clientNames[k], r.cfg.b3Limit,
+				thousands(to[0]), thousands(float64(r.cfg.b3Channels)), rate)
 			continue
 		}
 		w("| %s | %s s | %s | %s | %s |\n", clientNames[k], fixed(s, 3), thousands(float64(r.cfg.b3Channels)/s), heap, rss)
@@ -320,8 +324,8 @@ func (r *report) b4Table(w func(string, ...any)) {
 	}
 	w("## B4: acknowledged broadcast round trip\n\n")
 	w("Broadcasts with `self` and `ack` on, sent open-loop at %d/s for %s × %d runs (after a warm-up), clients taking\n", r.cfg.b4Rate, r.cfg.b4Duration, r.cfg.b4Runs)
-	w("turns run by run; latency from the send call\n")
-	w("to the ack (ours: `BroadcastWithAck` then `WaitForAck`; realtime-js: the `send()` promise). All samples pooled.\n\n")
+	w("turns run by run; latency from the send call to the ack (ours: `BroadcastWithAck` then `WaitForAck`;\n")
+	w("realtime-js: the `send()` promise). All samples pooled.\n\n")
 	w("| client | samples | p50 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, k := range r.cfg.clients {
 		v := r.samples[key("B4", k, "latency")]
