@@ -187,6 +187,9 @@ func run(cfg *config) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
+	if cfg.scen["B1t"] {
+		rep.bound = measureDecodeBound()
+	}
 	if cfg.micro {
 		rep.micro, err = runMicro(cfg)
 		if err != nil {

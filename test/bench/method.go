@@ -33,7 +33,8 @@ const methodText = "## Method\n\n" +
 	"`JSON.parse`s its payload), and as a vsn 1.0.0 object. A run: the harness arms the client (\"count the next N\n" +
 	"`cursor` broadcasts\"), notes the time, blasts N frames and asks for the time of the N-th delivery; the rate\n" +
 	"is N ÷ (last delivery − blast start). The Handler of ours checks the event name and that topic and raw\n" +
-	"payload are present (B1) or `json.Unmarshal`s the payload into a struct (B1t); realtime-js's callback checks\n" +
+	"payload are present (B1) or decodes the payload into a struct with `BroadcastEvent.Decode` (B1t; the B1t\n" +
+	"section also times that decode, and `json.Unmarshal`, alone with `testing.Benchmark`); realtime-js's callback checks\n" +
 	"the event and the parsed payload (B1) or reads three typed fields (B1t). A run with a missing or malformed\n" +
 	"delivery fails the whole benchmark. Allocations per frame (ours) are the `runtime.MemStats.Mallocs` delta\n" +
 	"of the client process between arm and the last delivery, ÷ N. Clients alternate run by run, after the\n" +

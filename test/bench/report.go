@@ -24,6 +24,7 @@ type report struct {
 	samples  map[string][]float64
 	msgSize  map[string]float64 // B1 variant → mean message bytes
 	micro    string
+	bound    []decodeBound // B1t: decoding alone
 }
 
 func (r *report) add(k string, v float64) {
@@ -254,7 +255,7 @@ func (r *report) b1Tables(w func(string, ...any)) {
 				thousands(g), r.spread("B1", v, kindGo, "rate"), thousands(j), r.spread("B1", v, kindJS, "rate"), thousands(c), r.spread("B1", v, kindRaw, "rate"),
 				ratio(g, j), ratio(g, c), ratio(j, c), fixed(r.med("B1", v, kindGo, "allocs"), 2), fixed(r.med("B1", v, kindGo, "bytes"), 0))
 		}
-		w("\n")
+		w("\n%s\n\n", r.ceilingCheck("B1"))
 	}
 	if r.cfg.scen["B1t"] {
 		w("## B1t: receive throughput with the payload decoded into a struct\n\n")
@@ -268,6 +269,15 @@ func (r *report) b1Tables(w func(string, ...any)) {
 				thousands(j), r.spread("B1t", v, kindJS, "rate"), thousands(c), ratio(g, j), ratio(g, c), fixed(r.med("B1t", v, kindGo, "allocs"), 2))
 		}
 		w("\n")
+		if len(r.bound) > 0 {
+			w("The decode alone, on the payload of these frames (harness process, `testing.Benchmark`, same run). The\n")
+			w("Handler runs on one goroutine, so 1 s ÷ ns/op is an upper bound for B1t whatever the client does:\n\n")
+			w("| decoder | ns/op | allocs/op | B/op | bound on frames/s |\n|---|---:|---:|---:|---:|\n")
+			for _, d := range r.bound {
+				w("| %s | %s | %d | %d | %s |\n", d.name, thousands(d.nsPerOp), d.allocsPerOp, d.bytesPerOp, thousands(d.framesPerSecN))
+			}
+			w("\n")
+		}
 	}
 }
 
@@ -287,7 +297,7 @@ func (r *report) b2Table(w func(string, ...any)) {
 		}
 		w("| %s | %s%s | %s | %s | %s | %s |\n", clientNames[k], thousands(v), r.spread("B2", k, "rate"), ratio(v, j), ratio(v, c), ratio(v, r.med("B1", variantV2Text, k, "rate")), al)
 	}
-	w("\n")
+	w("\n%s\n\n", r.ceilingCheck("B2"))
 }
 
 func (r *report) b3Table(w func(string, ...any)) {
@@ -372,4 +382,34 @@ func (r *report) b6Table(w func(string, ...any)) {
 	w("\n")
 	w("Ours pushes vsn 2.0.0 JSON broadcasts as text arrays, realtime-js as binary kind-3 frames (the server\n")
 	w("decodes and converts those differently, hence the second ceiling row).\n\n")
+}
+
+// ceilingCheck states how far the read-only ceiling is above the faster
+// client in the receive scenarios, i.e. whether the server could be the
+// bottleneck.
+func (r *report) ceilingCheck(scen string) string {
+	lowest := math.NaN()
+	for k, v := range r.samples {
+		parts := strings.Split(k, "/")
+		if parts[0] != scen || parts[len(parts)-1] != "rate" || parts[len(parts)-2] != kindRaw {
+			continue
+		}
+		prefix := strings.Join(parts[:len(parts)-2], "/")
+		best := math.NaN()
+		for _, kind := range []string{kindGo, kindJS} {
+			if x := median(r.samples[prefix+"/"+kind+"/rate"]); !math.IsNaN(x) && (math.IsNaN(best) || x > best) {
+				best = x
+			}
+		}
+		if q := median(v) / best; !math.IsNaN(q) && (math.IsNaN(lowest) || q < lowest) {
+			lowest = q
+		}
+	}
+	switch {
+	case math.IsNaN(lowest):
+		return "Ceiling not measured in this run."
+	case lowest >= 3:
+		return fmt.Sprintf("Ceiling check: the bare reader is at least %s× the faster client in every row, so the server and the loopback are not the bottleneck.", fixed(lowest, 1))
+	}
+	return fmt.Sprintf("**Ceiling check failed**: the bare reader is only %s× the faster client in some row; the server or the machine may be limiting these numbers.", fixed(lowest, 1))
 }
