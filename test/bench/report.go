@@ -321,6 +321,11 @@ func (r *report) b3Table(w func(string, ...any)) {
 			}
 			w("| %s | > %s (%s of %s joined; given up) | %s | n/a | n/a |\n", clientNames[k], r.cfg.b3Limit,
 				thousands(to[0]), thousands(float64(r.cfg.b3Channels)), rate)
+			if sn := r.samples[key("B3", k, "smaller", "n")]; len(sn) > 0 {
+				s := r.med("B3", k, "smaller", "seconds")
+				w("| %s, one run at %s channels instead | %s s | %s | %s | %s |\n", clientNames[k], thousands(sn[0]), fixed(s, 3),
+					thousands(sn[0]/s), kib(r.med("B3", k, "smaller", "heap")), kib(r.med("B3", k, "smaller", "rss")))
+			}
 			continue
 		}
 		w("| %s | %s s | %s | %s | %s |\n", clientNames[k], fixed(s, 3), thousands(float64(r.cfg.b3Channels)/s), heap, rss)
