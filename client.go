@@ -101,13 +101,14 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			Logger:      o.logger,
 		},
 		Registry: registry.Config{
-			Handler:     h,
-			AccessToken: o.accessToken,
-			Timeout:     o.timeout,
-			RejoinAfter: o.rejoinAfter,
-			BufferSize:  o.bufferSize,
-			Clock:       o.clock,
-			Logger:      o.logger,
+			Handler:      h,
+			AccessToken:  o.accessToken,
+			Timeout:      o.timeout,
+			RejoinAfter:  o.rejoinAfter,
+			BufferSize:   o.bufferSize,
+			HandlerQueue: o.handlerQueue,
+			Clock:        o.clock,
+			Logger:       o.logger,
 		},
 		ReconnectAfter: o.reconnectAfter,
 		MaxAttempts:    o.maxAttempts,
@@ -281,7 +282,7 @@ func (c *Client) RemoveAllChannels(ctx context.Context) error {
 // ListChannels returns the client's channels in creation order. It reads
 // the store's snapshot and never waits on an actor.
 func (c *Client) ListChannels() []ChannelInfo {
-	recs := c.rt.Table.Snapshot().All()
+	recs := c.rt.Table.All()
 	out := make([]ChannelInfo, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, ChannelInfo{Name: r.Name, Topic: r.Topic, State: r.State, Subscribed: r.Wanted})
@@ -295,7 +296,7 @@ func (c *Client) ChannelState(ch *Channel) ChannelState {
 	if ch == nil {
 		return ""
 	}
-	r, ok := c.rt.Table.Snapshot().Get(ch.topic)
+	r, ok := c.rt.Table.Get(ch.topic)
 	if !ok {
 		return ""
 	}
@@ -317,7 +318,9 @@ type Stats struct {
 	HeartbeatsSent         uint64
 	HeartbeatsAcknowledged uint64
 	LastHeartbeatRTT       time.Duration
-	EventsDelivered        uint64
+	EventsDelivered        uint64 // events a Handler has returned from
+	EventsQueued           int64  // events waiting for a Handler
+	HandlerDropped         uint64 // events dropped: a Handler's queue was full
 	HandlerPanics          uint64
 	Buffered               int64 // pushes waiting in the send buffer
 	BufferCapacity         int
@@ -338,6 +341,8 @@ func (c *Client) Stats() Stats {
 		HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
 		LastHeartbeatRTT:       time.Duration(cs.HeartbeatRTT.Load()),
 		EventsDelivered:        rs.Delivered.Load(),
+		EventsQueued:           rs.Queued.Load(),
+		HandlerDropped:         rs.HandlerDropped.Load(),
 		HandlerPanics:          rs.HandlerPanics.Load(),
 		Buffered:               rs.Buffered.Load(),
 		BufferCapacity:         c.opts.bufferSize,

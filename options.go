@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/registry"
 )
 
 // Option configures a Client. Each option validates its argument; New fails
@@ -51,6 +52,7 @@ type options struct {
 	logger         *slog.Logger
 	handler        Handler
 	bufferSize     int
+	handlerQueue   int
 	clock          Clock
 	dialer         *websocket.Dialer
 	header         http.Header
@@ -60,13 +62,14 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		name:       "realtime",
-		timeout:    DefaultTimeout,
-		heartbeat:  DefaultHeartbeatInterval,
-		vsn:        Vsn2,
-		bufferSize: DefaultSendBufferSize,
-		clock:      actors.RealClock{},
-		logger:     actors.DiscardLogger(),
+		name:         "realtime",
+		timeout:      DefaultTimeout,
+		heartbeat:    DefaultHeartbeatInterval,
+		vsn:          Vsn2,
+		bufferSize:   DefaultSendBufferSize,
+		handlerQueue: DefaultHandlerQueue,
+		clock:        actors.RealClock{},
+		logger:       actors.DiscardLogger(),
 	}
 }
 
@@ -235,6 +238,27 @@ func WithSendBufferSize(n int) Option {
 			return invalid("send buffer size", "must be at least 1")
 		}
 		o.bufferSize = n
+		return nil
+	}
+}
+
+// DefaultHandlerQueue is the default WithHandlerQueue.
+const DefaultHandlerQueue = registry.DefaultHandlerQueue
+
+// WithHandlerQueue caps the events waiting for a Handler. Handlers run on
+// goroutines of their own, one queue for the client's Handler and one for
+// each channel with a ChannelHandler, so a slow Handler never stalls the
+// socket, heartbeats, joins or acks. If a Handler falls so far behind that
+// its queue is full, further events are dropped, counted in
+// Stats.HandlerDropped, and an ErrorEvent carrying a
+// *HandlerOverflowError takes their place, so the gap is never silent.
+// Default: 65536 events.
+func WithHandlerQueue(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return invalid("handler queue", "must be at least 1")
+		}
+		o.handlerQueue = n
 		return nil
 	}
 }

@@ -68,6 +68,7 @@ type connActor struct {
 	dialRes    chan dialResult
 
 	conn       *websocket.Conn
+	inbox      *messages.Inbox
 	readerDone chan struct{}
 
 	hbTimer   actors.Timer
@@ -193,7 +194,8 @@ func (a *connActor) onDialed(ctx actor.Context) {
 	}
 	a.conn = r.conn
 	a.readerDone = make(chan struct{})
-	go readLoop(r.conn, a.cfg, a.epoch, a.root, a.self, a.readerDone)
+	a.inbox = messages.NewInbox()
+	go readLoop(r.conn, a.inbox, a.cfg, a.epoch, a.root, a.self, a.readerDone)
 	ctx.Send(ctx.Parent(), &Opened{Epoch: a.epoch, Token: r.token})
 	a.hbPending = ""
 	a.scheduleTick()
@@ -304,6 +306,7 @@ func (a *connActor) teardown(graceful bool) {
 				time.Now().Add(time.Second))
 		}
 		a.conn.Close()
+		a.inbox.Close()
 		select {
 		case <-a.readerDone:
 		case <-time.After(teardownWait):

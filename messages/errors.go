@@ -37,6 +37,9 @@ var (
 	ErrInvalidOption = errors.New("realtime: invalid option")
 	// ErrHandlerPanic: a Handler panicked; see *HandlerPanicError.
 	ErrHandlerPanic = errors.New("realtime: handler panicked")
+	// ErrHandlerOverflow: a Handler's queue was full and events were
+	// dropped; see *HandlerOverflowError.
+	ErrHandlerOverflow = errors.New("realtime: handler queue overflow")
 	// ErrConnectionLost: the socket closed or failed while open.
 	ErrConnectionLost = errors.New("realtime: connection lost")
 	// ErrDial: the socket could not be opened.
@@ -243,3 +246,18 @@ func IsAuthReason(reason string) bool {
 	}
 	return false
 }
+
+// HandlerOverflowError is reported as an ErrorEvent, in the place of the
+// events it stands for, when a Handler fell so far behind that its queue
+// was full and events had to be dropped.
+type HandlerOverflowError struct {
+	Channel string // the channel whose queue overflowed ("" = the client's Handler)
+	Dropped uint64 // events dropped since the previous report
+}
+
+func (e *HandlerOverflowError) Error() string {
+	return fmt.Sprintf("realtime: handler too slow: %d events dropped (queue full)", e.Dropped)
+}
+
+// Unwrap returns ErrHandlerOverflow.
+func (e *HandlerOverflowError) Unwrap() error { return ErrHandlerOverflow }

@@ -88,6 +88,7 @@ func (s *supActor) start(ctx actor.Context) {
 	rc.OpenEpoch = s.rt.openEpoch.Load
 	rc.Token = &s.rt.Token
 	rc.Presence = &s.rt.Presence
+	rc.Dispatch = s.rt.Dispatch
 	rc.Gens = &s.rt.Gens
 
 	cc := s.rt.cfg.Connection
