@@ -148,6 +148,10 @@ func (c *goChild) connect(req request) response {
 		realtime.WithHandler(c.h),
 		realtime.WithTimeout(2*time.Minute),
 		realtime.WithReconnectAfter(func(int) time.Duration { return backoff }),
+		// Room for a whole blast: realtime-js never drops an event, so
+		// neither may ours while its Handler catches up (B1t). Drops
+		// would fail the run (they are reported as Stats.HandlerDropped).
+		realtime.WithHandlerQueue(1<<20),
 	)
 	if err != nil {
 		return errResp("new: %v", err)
@@ -249,6 +253,9 @@ func (c *goChild) wait(req request) response {
 	}
 	m1, b1 := mallocs()
 	c.h.arm.Store(nil)
+	if d := c.client.Stats().HandlerDropped; d > 0 {
+		return errResp("the client dropped %d events (handler queue full)", d)
+	}
 	return response{
 		Delivered: int(a.count.Load()),
 		Bad:       int(a.bad.Load()),
