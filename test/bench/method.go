@@ -9,7 +9,8 @@ const methodText = "## Method\n\n" +
 	"limit raised, inbound frame recording off) and drives three kinds of client, each in its own child process\n" +
 	"so that heap and RSS are per client and no client shares a Go runtime with the server:\n\n" +
 	"- *ours*: the harness binary re-executed as a child, using only the public API of package `realtime`\n" +
-	"  (`New` with `WithVsn`, `WithHandler`, `WithParams`, `WithReconnectAfter`; `Channel` with `BroadcastSelf`,\n" +
+	"  (`New` with `WithVsn`, `WithHandler`, `WithParams`, `WithReconnectAfter`, `WithTimeout(2 min)` and\n" +
+	"  `WithHandlerQueue(1<<20)` so that a whole blast fits while a slow Handler catches up; `Channel` with `BroadcastSelf`,\n" +
 	"  `BroadcastAck`; `On(ch, Broadcast{Event: \"*\"})`; `Subscribe`; `BroadcastWithAck`/`WaitForAck`; `Broadcast`).\n" +
 	"- *realtime-js*: `node --expose-gc test/bench/js/bench.mjs`, which loads `@supabase/realtime-js` from\n" +
 	"  test/conformance/node_modules (the conformance suite's pin, no second package.json) with the `ws` transport\n" +
