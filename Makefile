@@ -28,9 +28,14 @@ unit:
 demo: pg-deps
 	$(GO) run ./cmd/realtime demo
 
-# Benchmarks: results are written down in BENCHMARKS.md.
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./messages/ ./registry/
+# Benchmarks (issue 6): our client, realtime-js (pinned in test/conformance)
+# and a bare gorilla/websocket ceiling against the same in-process server,
+# scenarios B1–B6, plus the Go micro-benchmarks; rewrites BENCHMARKS.md.
+# About 10 minutes on 2 cores. Flags: make bench BENCH_FLAGS='-runs 3'
+# (go run ./test/bench -h lists them).
+BENCH_FLAGS ?=
+bench: node-deps
+	$(GO) run ./test/bench -out BENCHMARKS.md $(BENCH_FLAGS)
 
 # Soak (not part of make test): broadcast, presence and postgres traffic
 # through test/faultproxy, which cuts the connection every 20–60 s; prints

@@ -11,6 +11,7 @@ import (
 // handleBroadcast implements §5.1–5.3 for a push on a joined channel: size
 // check, fan-out by origin and receiver version (§5.2), self and ack.
 func (c *Conn) handleBroadcast(ch *channel, f *messages.Frame) {
+	c.broadcasts.Add(1)
 	ack := ch.cfg.ack
 	if !c.writeAllowed(ch, extBroadcast) {
 		// Private channel without write permission: dropped, no ack (§5.1).

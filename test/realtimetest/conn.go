@@ -57,7 +57,8 @@ type Conn struct {
 	channels map[string]*channel
 	received []messages.Frame
 
-	malformed atomic.Int64
+	malformed  atomic.Int64
+	broadcasts atomic.Int64 // broadcast pushes on joined channels
 }
 
 func newConn(s *Server, id int, ws *websocket.Conn, vsn messages.Vsn, codec messages.Codec, r *http.Request) *Conn {
@@ -286,7 +287,9 @@ func (c *Conn) readLoop() {
 			c.srv.log.Debug("realtimetest: malformed frame dropped", "conn", c.id, "err", err)
 			continue
 		}
-		c.record(&f)
+		if !c.srv.opts.DiscardReceived {
+			c.record(&f)
+		}
 		c.srv.log.Debug("realtimetest: recv", "conn", c.id, "topic", f.Topic, "event", f.Event, "ref", f.Ref, "kind", f.Kind)
 		c.handle(&f)
 	}
@@ -370,6 +373,14 @@ func (c *Conn) writeLoop() {
 				}
 			}
 		}
+		if it.blast != nil {
+			err := c.writeBlast(it.blast)
+			it.blast.done <- err
+			if err != nil {
+				return
+			}
+			continue
+		}
 		if it.close != nil {
 			c.out.close() // nothing may follow a close frame
 			_ = c.ws.WriteControl(websocket.CloseMessage,
@@ -401,6 +412,7 @@ type outItem struct {
 	data      []byte
 	notBefore time.Time // zero: send as soon as it is at the head
 	close     *closeReq
+	blast     *blastReq // raw pre-framed bytes (Conn.Blast)
 }
 
 type closeReq struct {

@@ -121,8 +121,8 @@
 // PrivateOnly, Authorize (RLS stand-in; nil allows everything),
 // TokenCheckInterval (5 min), MaxChannelsPerClient (100), MaxPayloadBytes
 // (3000 KiB + 500 B), MaxEventsPerSecond, PresencePushesPer30s and
-// HTTPRateLimit (0 = unlimited), PostgresDSN, Logger. Listen is NewServer
-// returning the listen error.
+// HTTPRateLimit (0 = unlimited), PostgresDSN, DiscardReceived, Logger.
+// Listen is NewServer returning the listen error.
 //
 // # Hooks
 //
@@ -141,6 +141,17 @@
 // recordings Received, Conn.Received, Conn.ChannelClaims, Joins,
 // AccessTokens, Handshakes, HTTPRequests, StoredMessages and
 // EventsPerSecond. SignJWT mints tokens for tests and demos.
+//
+// # Blast mode (benchmarks)
+//
+// Conn.Blast writes pre-framed bytes (AppendWebSocketFrame around
+// EncodeFrame output, many frames concatenated into one large chunk,
+// repeated) straight to the socket's TCP connection on its writer
+// goroutine, so the server spends almost nothing per frame and a client's
+// receive rate is measured rather than the server's send rate.
+// Options.DiscardReceived turns off the recording of inbound frames and
+// Conn.BroadcastsReceived counts broadcast pushes, for send benchmarks.
+// test/bench uses both.
 //
 // # Not reproduced
 //

@@ -115,6 +115,13 @@ type Options struct {
 	// echoed with their ids but no postgres_changes system message or
 	// change is ever sent; replication_ready is answered at once).
 	PostgresDSN string
+
+	// DiscardReceived stops recording inbound frames: Received and
+	// Conn.Received stay empty (Conn.BroadcastsReceived still counts).
+	// For benchmarks that push hundreds of thousands of frames, where
+	// copying each one would make the server the bottleneck. Default:
+	// false (every decoded inbound frame is recorded).
+	DiscardReceived bool
 }
 
 // Handshake records one WebSocket upgrade attempt, accepted or not.
