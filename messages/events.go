@@ -1,7 +1,6 @@
 package messages
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,17 +53,6 @@ func (e BroadcastEvent) Decode(v any) error {
 		return json.Unmarshal([]byte("null"), v)
 	}
 	return DecodeJSON(e.Payload, v)
-}
-
-// DecodeJSON unmarshals raw into v using json.Decoder.UseNumber, so int8
-// and numeric values never lose precision through float64.
-func DecodeJSON(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	return nil
 }
 
 // ChannelStatusEvent reports a channel state change, and for subscribe
