@@ -96,6 +96,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			Dialer:      o.dialer,
 			Timeout:     o.timeout,
 			Heartbeat:   o.heartbeat,
+			ReadLimit:   o.readLimit,
 			AccessToken: o.accessToken,
 			Clock:       o.clock,
 			Logger:      o.logger,
@@ -308,12 +309,26 @@ func (c *Client) ConnectionState() ConnectionState { return c.rt.ConnectionState
 
 // Stats are the client's counters, sampled without waiting on an actor.
 type Stats struct {
-	State                  ConnectionState
-	ConnectionEpoch        uint64 // connection attempts so far
-	FramesIn, FramesOut    uint64
-	MalformedFrames        uint64 // dropped: could not be decoded
-	StaleFrames            uint64 // dropped: stale join_ref
-	UnroutedFrames         uint64 // dropped: no such channel
+	State               ConnectionState
+	ConnectionEpoch     uint64 // connection attempts so far
+	FramesIn, FramesOut uint64
+	MalformedFrames     uint64 // dropped: could not be decoded
+	StaleFrames         uint64 // dropped: stale join_ref
+	UnroutedFrames      uint64 // dropped: no such channel
+	// OversizedFrames counts inbound messages over the read limit
+	// (WithReadLimit); each one closed the socket with 1009 and caused a
+	// reconnect.
+	OversizedFrames uint64
+	// UnknownReplies counts replies (phx_reply) whose ref matches no
+	// request in flight, such as a reply that arrives after its timeout.
+	UnknownReplies uint64
+	// UnknownEvents counts frames for a channel with an event the client
+	// does not handle; they are dropped (logged at Debug).
+	UnknownEvents uint64
+	// PresenceDropped counts presence metas not applied because the
+	// channel's presence state was at its limits (WithPresenceLimits);
+	// each refusal is also reported as an ErrorEvent.
+	PresenceDropped        uint64
 	HeartbeatsSent         uint64
 	HeartbeatsAcknowledged uint64
 	LastHeartbeatRTT       time.Duration
@@ -331,9 +346,13 @@ func (c *Client) Stats() Stats {
 		ConnectionEpoch:        c.rt.Epochs.Current(),
 		FramesIn:               cs.FramesIn.Load(),
 		FramesOut:              cs.FramesOut.Load(),
-		MalformedFrames:        cs.Malformed.Load(),
+		MalformedFrames:        cs.Malformed.Load() + rs.Malformed.Load(),
 		StaleFrames:            rs.Stale.Load(),
 		UnroutedFrames:         rs.Unrouted.Load(),
+		OversizedFrames:        cs.Oversized.Load(),
+		UnknownReplies:         cs.UnknownReplies.Load() + rs.UnknownReplies.Load(),
+		UnknownEvents:          rs.UnknownEvents.Load(),
+		PresenceDropped:        rs.PresenceDropped.Load(),
 		HeartbeatsSent:         cs.HeartbeatsSent.Load(),
 		HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
 		LastHeartbeatRTT:       time.Duration(cs.HeartbeatRTT.Load()),

@@ -25,6 +25,8 @@ var (
 	ErrAckDisabled      = messages.ErrAckDisabled
 	ErrUnknownAck       = messages.ErrUnknownAck
 	ErrHTTP             = messages.ErrHTTP
+	ErrFrameTooLarge    = messages.ErrFrameTooLarge
+	ErrPresenceLimit    = messages.ErrPresenceLimit
 )
 
 // Typed errors; match them with errors.As.

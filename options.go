@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/connection"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -35,6 +36,11 @@ const (
 	DefaultTimeout           = 10 * time.Second
 	DefaultHeartbeatInterval = 30 * time.Second
 	DefaultSendBufferSize    = 100
+	// DefaultReadLimit is the largest inbound WebSocket message: 4 MiB
+	// (see WithReadLimit).
+	DefaultReadLimit = connection.DefaultReadLimit
+	// MinReadLimit is the smallest read limit WithReadLimit accepts.
+	MinReadLimit = 64 << 10
 )
 
 type options struct {
@@ -56,6 +62,7 @@ type options struct {
 	header         http.Header
 	httpFallback   bool
 	httpClient     *http.Client
+	readLimit      int64
 }
 
 func defaultOptions() options {
@@ -65,6 +72,7 @@ func defaultOptions() options {
 		heartbeat:  DefaultHeartbeatInterval,
 		vsn:        Vsn2,
 		bufferSize: DefaultSendBufferSize,
+		readLimit:  DefaultReadLimit,
 		clock:      actors.RealClock{},
 		logger:     actors.DiscardLogger(),
 	}
@@ -235,6 +243,28 @@ func WithSendBufferSize(n int) Option {
 			return invalid("send buffer size", "must be at least 1")
 		}
 		o.bufferSize = n
+		return nil
+	}
+}
+
+// WithReadLimit caps the size of one inbound WebSocket message, in bytes,
+// so a misbehaving server cannot make the client allocate without bound.
+// A larger message is not read: the client closes the socket with 1009
+// (message too big), reconnects and rejoins, counts it in
+// Stats.OversizedFrames and reports an ErrorEvent wrapping
+// ErrFrameTooLarge. Default: 4 MiB — the server's largest payload (a
+// broadcast at max_payload_size_in_kb 3000 KB + 500 B = 3,072,500 B; a
+// postgres change near the 1 MiB WAL record limit with its old record)
+// plus more than 1 MiB of envelope headroom, and below the 5 MB frame cap
+// the server applies to its own input. Raise it if a project allows
+// larger payloads or a channel's presence_state can exceed it. Minimum:
+// 64 KiB.
+func WithReadLimit(n int64) Option {
+	return func(o *options) error {
+		if n < MinReadLimit {
+			return invalid("read limit", "must be at least 65536 bytes")
+		}
+		o.readLimit = n
 		return nil
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -34,6 +35,13 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Clock == nil {
 		cfg.Clock = actors.RealClock{}
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = actors.DiscardLogger()
+	}
+	if cfg.ReadLimit <= 0 {
+		cfg.ReadLimit = DefaultReadLimit
+	}
+	cfg.Codec = validatingCodec(cfg.Codec)
 	return actor.PropsFromProducer(func() actor.Actor { return &connActor{cfg: cfg} })
 }
 
@@ -99,14 +107,20 @@ func (a *connActor) Receive(ctx actor.Context) {
 			a.onTick(ctx)
 		}
 	case *heartbeatReply:
-		if m.epoch == a.epoch && m.ref == a.hbPending {
-			a.hbPending = ""
-			a.cfg.Stats.HeartbeatsOK.Add(1)
-			a.cfg.Stats.HeartbeatRTT.Store(int64(m.at.Sub(a.hbSentAt)))
+		if m.epoch != a.epoch {
+			break
 		}
+		if m.ref == "" || m.ref != a.hbPending {
+			a.cfg.Stats.UnknownReplies.Add(1)
+			a.cfg.Logger.Debug("realtime: reply for an unknown ref dropped", slog.String("topic", "phoenix"))
+			break
+		}
+		a.hbPending = ""
+		a.cfg.Stats.HeartbeatsOK.Add(1)
+		a.cfg.Stats.HeartbeatRTT.Store(int64(m.at.Sub(a.hbSentAt)))
 	case *readerExited:
 		if m.epoch == a.epoch {
-			a.fail(closeError(m.err))
+			a.fail(a.readError(ctx, m.err))
 		}
 	}
 }
@@ -192,6 +206,8 @@ func (a *connActor) onDialed(ctx actor.Context) {
 		return
 	}
 	a.conn = r.conn
+	// Bound what one inbound message may make the reader allocate.
+	a.conn.SetReadLimit(a.cfg.ReadLimit)
 	a.readerDone = make(chan struct{})
 	go readLoop(r.conn, a.cfg, a.epoch, a.root, a.self, a.readerDone)
 	ctx.Send(ctx.Parent(), &Opened{Epoch: a.epoch, Token: r.token})
@@ -310,6 +326,22 @@ func (a *connActor) teardown(graceful bool) {
 		}
 		a.conn = nil
 	}
+}
+
+// readError turns the reader's exit error into the incarnation's failure.
+// A message over the read limit (gorilla has already answered it with
+// close 1009) is counted, reported to the registry as a dropped frame and
+// becomes a CloseError with code 1009 wrapping ErrFrameTooLarge.
+func (a *connActor) readError(ctx actor.Context, err error) error {
+	if !errors.Is(err, websocket.ErrReadLimit) {
+		return closeError(err)
+	}
+	a.cfg.Stats.Oversized.Add(1)
+	tooLarge := fmt.Errorf("%w: a message exceeded %d bytes; the socket was closed with 1009 and reconnects",
+		messages.ErrFrameTooLarge, a.cfg.ReadLimit)
+	a.cfg.Logger.Warn("realtime: inbound message over the read limit; reconnecting", slog.Int64("limit", a.cfg.ReadLimit))
+	ctx.Send(a.cfg.Registry, &messages.FrameDropped{Epoch: a.epoch, Err: tooLarge})
+	return &messages.CloseError{Code: websocket.CloseMessageTooBig, Text: "message too big", Err: tooLarge}
 }
 
 func closeError(err error) error {

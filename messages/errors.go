@@ -58,6 +58,14 @@ var (
 	// ErrStaleFrame: a frame carried a join_ref that is not the channel's
 	// current one and was dropped.
 	ErrStaleFrame = errors.New("realtime: stale frame dropped")
+	// ErrFrameTooLarge: an inbound message exceeded the read limit
+	// (WithReadLimit); the client closed the socket with 1009 and
+	// reconnects.
+	ErrFrameTooLarge = errors.New("realtime: inbound message exceeds the read limit")
+	// ErrPresenceLimit: a presence_state or presence_diff would have grown
+	// a channel's presence state beyond its limits; the excess metas were
+	// not applied. See *PresenceLimitError.
+	ErrPresenceLimit = errors.New("realtime: presence state limit reached")
 )
 
 // OptionError reports an invalid option or argument.

@@ -75,6 +75,19 @@ type Stats struct {
 	Stale atomic.Uint64
 	// Unrouted counts frames for topics with no channel.
 	Unrouted atomic.Uint64
+	// Malformed counts frames dropped because their payload did not parse
+	// (broadcast, system, postgres_changes, presence); each one is also
+	// reported as an ErrorEvent.
+	Malformed atomic.Uint64
+	// UnknownReplies counts phx_reply frames whose ref matches no request
+	// in flight (including replies that arrive after their timeout).
+	UnknownReplies atomic.Uint64
+	// UnknownEvents counts frames of a known channel whose event the
+	// client does not handle.
+	UnknownEvents atomic.Uint64
+	// PresenceDropped counts presence metas not applied because the
+	// channel's presence state was at its limits.
+	PresenceDropped atomic.Uint64
 	// HandlerPanics counts recovered Handler panics.
 	HandlerPanics atomic.Uint64
 	// Buffered is the number of pushes waiting in the send buffer.

@@ -24,6 +24,7 @@ func (r *reg) presenceMessage(ch *channel, payload []byte, state bool) {
 		events, err = ch.presence.onDiff(ch.rec.JoinRef, payload)
 	}
 	if err != nil {
+		r.cfg.Stats.Malformed.Add(1)
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 		return
 	}

@@ -58,6 +58,7 @@ type Conn struct {
 	received []messages.Frame
 
 	malformed atomic.Int64
+	peerClose atomic.Int64 // close code received from the client
 }
 
 func newConn(s *Server, id int, ws *websocket.Conn, vsn messages.Vsn, codec messages.Codec, r *http.Request) *Conn {
@@ -109,6 +110,11 @@ func (c *Conn) Closed() bool {
 // Malformed returns how many inbound frames of this socket were dropped
 // because they could not be decoded.
 func (c *Conn) Malformed() int64 { return c.malformed.Load() }
+
+// PeerCloseCode returns the close code of the close frame the client sent
+// (1009 when it refused a message over its read limit), or 0 when none has
+// been received.
+func (c *Conn) PeerCloseCode() int { return int(c.peerClose.Load()) }
 
 // Received returns deep copies of every frame this socket sent to the
 // server and that decoded, in arrival order.
@@ -277,6 +283,10 @@ func (c *Conn) readLoop() {
 	for {
 		mt, data, err := c.ws.ReadMessage()
 		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				c.peerClose.Store(int64(ce.Code))
+			}
 			return
 		}
 		var f messages.Frame
