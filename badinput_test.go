@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -280,3 +281,140 @@ var _ = Describe("Bad input from the server", func() {
 		})
 	})
 })
+
+// Bounds against an untrusted server: what a server sends cannot make the
+// client hold presence without bound.
+var _ = Describe("Presence limits", func() {
+	var (
+		srv *realtimetest.Server
+		rec *recorder
+		c   *realtime.Client
+		ch  *realtime.Channel
+	)
+
+	BeforeEach(func() {
+		srv = realtimetest.NewServer(realtimetest.Options{APIKey: "anon-key"})
+		rec = &recorder{}
+		c = nil
+	})
+
+	AfterEach(func() {
+		closeAndCheckLeaks(c, srv)
+	})
+
+	start := func(opts ...realtime.Option) *realtimetest.Conn {
+		var err error
+		c, err = realtime.New(srv.URL(), "anon-key", fast(append([]realtime.Option{realtime.WithHandler(rec)}, opts...)...)...)
+		Expect(err).NotTo(HaveOccurred())
+		ch, err = c.Channel("room1")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(c.On(ch, realtime.Presence{})).To(Succeed())
+		_, err = c.Subscribe(specCtx(), ch)
+		Expect(err).NotTo(HaveOccurred())
+		// The join's own (empty) presence_state has been applied.
+		Eventually(func() int {
+			k := 0
+			for _, ev := range rec.all() {
+				if p, ok := ev.(realtime.PresenceEvent); ok && p.Type == realtime.PresenceSync {
+					k++
+				}
+			}
+			return k
+		}, wait).Should(BeNumerically(">=", 1))
+		Eventually(srv.ActiveConns, wait).Should(HaveLen(1))
+		return srv.ActiveConns()[0]
+	}
+
+	diff := func(conn *realtimetest.Conn, joins, leaves map[string]string) {
+		obj := func(m map[string]string) string {
+			var b bytes.Buffer
+			b.WriteByte('{')
+			first := true
+			for _, k := range sortedKeys(m) {
+				if !first {
+					b.WriteByte(',')
+				}
+				first = false
+				fmt.Fprintf(&b, `%q:{"metas":[%s]}`, k, m[k])
+			}
+			b.WriteByte('}')
+			return b.String()
+		}
+		payload := `{"joins":` + obj(joins) + `,"leaves":` + obj(leaves) + `}`
+		Expect(conn.SendRaw(false, []byte(`[null,null,"realtime:room1","presence_diff",`+payload+`]`))).To(Succeed())
+	}
+
+	limitErrors := func() []*realtime.PresenceLimitError {
+		var out []*realtime.PresenceLimitError
+		for _, err := range rec.errors() {
+			var pe *realtime.PresenceLimitError
+			if errors.As(err, &pe) {
+				out = append(out, pe)
+			}
+		}
+		return out
+	}
+	keys := func() []string { return sortedKeys(c.PresenceState(ch)) }
+
+	It("refuses metas beyond the meta limit, reports and counts them, and grows again after leaves", func() {
+		conn := start(realtime.WithPresenceLimits(3, 1<<20))
+		diff(conn, map[string]string{
+			"u1": `{"phx_ref":"a1","n":1}`, "u2": `{"phx_ref":"a2","n":2}`, "u3": `{"phx_ref":"a3","n":3}`,
+			"u4": `{"phx_ref":"a4","n":4}`, "u5": `{"phx_ref":"a5","n":5}`,
+		}, nil)
+		Eventually(limitErrors, wait).Should(HaveLen(1))
+		pe := limitErrors()[0]
+		Expect(pe).To(MatchError(realtime.ErrPresenceLimit))
+		Expect(pe.Dropped).To(Equal(2))
+		Expect(pe.MaxMetas).To(Equal(3))
+		Expect(pe.Topic).To(Equal("realtime:room1"))
+		Expect(keys()).To(Equal([]string{"u1", "u2", "u3"}))
+		Expect(c.Stats().PresenceDropped).To(Equal(uint64(2)))
+
+		// A leave makes room; an update that replaces a meta at the limit
+		// still applies; nothing more is refused.
+		diff(conn, map[string]string{"u6": `{"phx_ref":"a6"}`}, map[string]string{"u1": `{"phx_ref":"a1"}`})
+		Eventually(keys, wait).Should(Equal([]string{"u2", "u3", "u6"}))
+		diff(conn, map[string]string{"u2": `{"phx_ref":"b2","phx_ref_prev":"a2","n":22}`}, nil)
+		Eventually(func() string {
+			ms := c.PresenceState(ch)["u2"]
+			if len(ms) != 1 {
+				return fmt.Sprint(ms)
+			}
+			return ms[0].Ref + string(ms[0].Payload)
+		}, wait).Should(Equal(`b2{"n":22}`))
+		Expect(limitErrors()).To(HaveLen(1))
+		Expect(c.Stats().PresenceDropped).To(Equal(uint64(2)))
+		Expect(c.ConnectionState()).To(Equal(realtime.ConnOpen))
+	})
+
+	It("refuses a meta beyond the byte limit", func() {
+		conn := start(realtime.WithPresenceLimits(100, 4096))
+		diff(conn, map[string]string{"small": `{"phx_ref":"s1","n":1}`}, nil)
+		Eventually(keys, wait).Should(Equal([]string{"small"}))
+		big := fmt.Sprintf(`{"phx_ref":"b1","blob":%q}`, bytes.Repeat([]byte("z"), 8192))
+		diff(conn, map[string]string{"big": big}, nil)
+		Eventually(limitErrors, wait).Should(HaveLen(1))
+		Expect(limitErrors()[0].Dropped).To(Equal(1))
+		Expect(keys()).To(Equal([]string{"small"}))
+		Expect(c.Stats().PresenceDropped).To(Equal(uint64(1)))
+	})
+
+	It("has bounded defaults and validates WithPresenceLimits at construction", func() {
+		Expect(realtime.DefaultPresenceMaxMetas).To(BeNumerically(">", 0))
+		Expect(realtime.DefaultPresenceMaxBytes).To(BeNumerically(">", 0))
+		for _, bad := range [][2]int{{0, 1 << 20}, {-1, 1 << 20}, {10, 1023}} {
+			_, err := realtime.New(srv.URL(), "anon-key", realtime.WithPresenceLimits(bad[0], bad[1]))
+			Expect(err).To(MatchError(realtime.ErrInvalidOption), fmt.Sprint(bad))
+		}
+	})
+})
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

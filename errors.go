@@ -53,4 +53,7 @@ type (
 	// HTTPError: a non-2xx answer of the HTTP broadcast endpoints (wraps
 	// ErrHTTP).
 	HTTPError = messages.HTTPError
+	// PresenceLimitError: presence metas a channel refused at its limits
+	// (wraps ErrPresenceLimit).
+	PresenceLimitError = messages.PresenceLimitError
 )

@@ -39,6 +39,10 @@ const (
 	// DefaultReadLimit is the largest inbound WebSocket message: 4 MiB
 	// (see WithReadLimit).
 	DefaultReadLimit = connection.DefaultReadLimit
+	// DefaultPresenceMaxMetas and DefaultPresenceMaxBytes bound each
+	// channel's presence state (see WithPresenceLimits).
+	DefaultPresenceMaxMetas = 50_000
+	DefaultPresenceMaxBytes = 16 << 20
 	// MinReadLimit is the smallest read limit WithReadLimit accepts.
 	MinReadLimit = 64 << 10
 )
@@ -63,18 +67,22 @@ type options struct {
 	httpFallback   bool
 	httpClient     *http.Client
 	readLimit      int64
+	presenceMetas  int
+	presenceBytes  int
 }
 
 func defaultOptions() options {
 	return options{
-		name:       "realtime",
-		timeout:    DefaultTimeout,
-		heartbeat:  DefaultHeartbeatInterval,
-		vsn:        Vsn2,
-		bufferSize: DefaultSendBufferSize,
-		readLimit:  DefaultReadLimit,
-		clock:      actors.RealClock{},
-		logger:     actors.DiscardLogger(),
+		name:          "realtime",
+		timeout:       DefaultTimeout,
+		heartbeat:     DefaultHeartbeatInterval,
+		vsn:           Vsn2,
+		bufferSize:    DefaultSendBufferSize,
+		readLimit:     DefaultReadLimit,
+		presenceMetas: DefaultPresenceMaxMetas,
+		presenceBytes: DefaultPresenceMaxBytes,
+		clock:         actors.RealClock{},
+		logger:        actors.DiscardLogger(),
 	}
 }
 
@@ -265,6 +273,32 @@ func WithReadLimit(n int64) Option {
 			return invalid("read limit", "must be at least 65536 bytes")
 		}
 		o.readLimit = n
+		return nil
+	}
+}
+
+// WithPresenceLimits bounds each channel's presence state, so a server
+// cannot make the client hold presence without bound: at most maxMetas
+// metas over all keys, and at most maxBytes bytes (keys, phx_refs and meta
+// JSON, plus a fixed 48 bytes per meta and 64 per key). A presence_state or
+// presence_diff that would grow a channel's state beyond either bound is
+// applied up to it; the rest of its joins are refused — those members get
+// no join event and are missing from PresenceState — counted in
+// Stats.PresenceDropped and reported as an ErrorEvent with a
+// *PresenceLimitError (wrapping ErrPresenceLimit). Leaves always apply, and
+// an update at the limit that replaces a meta still does. Default: 50,000
+// metas and 16 MiB per channel — well above the default concurrent-user
+// limits of Supabase's plans, and four full-size presence_state messages
+// at the default read limit.
+func WithPresenceLimits(maxMetas, maxBytes int) Option {
+	return func(o *options) error {
+		if maxMetas < 1 {
+			return invalid("presence limits", "maxMetas must be at least 1")
+		}
+		if maxBytes < 1024 {
+			return invalid("presence limits", "maxBytes must be at least 1024")
+		}
+		o.presenceMetas, o.presenceBytes = maxMetas, maxBytes
 		return nil
 	}
 }

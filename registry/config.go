@@ -23,6 +23,11 @@ type Config struct {
 	RejoinAfter func(tries int) time.Duration
 	// BufferSize caps the pushes buffered while channels cannot send.
 	BufferSize int
+	// PresenceMaxMetas and PresenceMaxBytes bound each channel's presence
+	// state (optional; 0 means no bound). Metas beyond are refused,
+	// counted and reported.
+	PresenceMaxMetas int
+	PresenceMaxBytes int
 	// AccessToken is called before every rejoin and ahead of the token's
 	// expiry (optional).
 	AccessToken func(context.Context) (string, error)
