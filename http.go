@@ -93,7 +93,10 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return &messages.HTTPError{StatusCode: resp.StatusCode, Message: httpMessage(data)}
+	// A server (or proxy) may echo the key or token back: redact before
+	// the message is cut to length, so no part of a secret survives.
+	clean := []byte(messages.Redact(string(data), c.apiKey, c.bearer(ch)))
+	return &messages.HTTPError{StatusCode: resp.StatusCode, Message: httpMessage(clean)}
 }
 
 func (c *Client) httpClient() *http.Client {

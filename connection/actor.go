@@ -188,6 +188,8 @@ func connectError(raw string, resp *http.Response, err error, token string) erro
 				if ce.Message == "" {
 					ce.Message = msg.Message
 				}
+				// A server (or proxy) may echo the key or token back.
+				ce.Message = messages.Redact(ce.Message, secrets...)
 			}
 		}
 	}
