@@ -75,6 +75,9 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	if o.pendingLimit < o.readLimit {
+		return nil, invalid("pending limit", "must be at least the read limit")
+	}
 	u, err := socketURL(projectURL, apiKey, &o)
 	if err != nil {
 		return nil, err
@@ -97,6 +100,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			Timeout:     o.timeout,
 			Heartbeat:   o.heartbeat,
 			ReadLimit:   o.readLimit,
+			MaxPending:  o.pendingLimit,
 			AccessToken: o.accessToken,
 			Clock:       o.clock,
 			Logger:      o.logger,
@@ -321,6 +325,12 @@ type Stats struct {
 	// (WithReadLimit); each one closed the socket with 1009 and caused a
 	// reconnect.
 	OversizedFrames uint64
+	// SlowConsumerCloses counts sockets the client closed because the
+	// frames waiting for the Handler exceeded WithPendingLimit.
+	SlowConsumerCloses uint64
+	// PendingBytes is the size of the frames read from the socket that
+	// wait for the registry and the Handler (bounded by WithPendingLimit).
+	PendingBytes int64
 	// UnknownReplies counts replies (phx_reply) whose ref matches no
 	// request in flight, such as a reply that arrives after its timeout.
 	UnknownReplies uint64
@@ -352,6 +362,8 @@ func (c *Client) Stats() Stats {
 		StaleFrames:            rs.Stale.Load(),
 		UnroutedFrames:         rs.Unrouted.Load(),
 		OversizedFrames:        cs.Oversized.Load(),
+		SlowConsumerCloses:     cs.SlowConsumer.Load(),
+		PendingBytes:           cs.Pending.Load(),
 		UnknownReplies:         cs.UnknownReplies.Load() + rs.UnknownReplies.Load(),
 		UnknownEvents:          rs.UnknownEvents.Load(),
 		PresenceDropped:        rs.PresenceDropped.Load(),

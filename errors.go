@@ -27,6 +27,7 @@ var (
 	ErrHTTP             = messages.ErrHTTP
 	ErrFrameTooLarge    = messages.ErrFrameTooLarge
 	ErrPresenceLimit    = messages.ErrPresenceLimit
+	ErrSlowConsumer     = messages.ErrSlowConsumer
 )
 
 // Typed errors; match them with errors.As.

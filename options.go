@@ -43,6 +43,9 @@ const (
 	// channel's presence state (see WithPresenceLimits).
 	DefaultPresenceMaxMetas = 50_000
 	DefaultPresenceMaxBytes = 16 << 20
+	// DefaultPendingLimit bounds the frames waiting for the Handler: 64
+	// MiB (see WithPendingLimit).
+	DefaultPendingLimit = connection.DefaultMaxPending
 	// MinReadLimit is the smallest read limit WithReadLimit accepts.
 	MinReadLimit = 64 << 10
 )
@@ -68,6 +71,7 @@ type options struct {
 	httpClient     *http.Client
 	readLimit      int64
 	presenceMetas  int
+	pendingLimit   int64
 	presenceBytes  int
 }
 
@@ -80,6 +84,7 @@ func defaultOptions() options {
 		bufferSize:    DefaultSendBufferSize,
 		readLimit:     DefaultReadLimit,
 		presenceMetas: DefaultPresenceMaxMetas,
+		pendingLimit:  DefaultPendingLimit,
 		presenceBytes: DefaultPresenceMaxBytes,
 		clock:         actors.RealClock{},
 		logger:        actors.DiscardLogger(),
@@ -273,6 +278,26 @@ func WithReadLimit(n int64) Option {
 			return invalid("read limit", "must be at least 65536 bytes")
 		}
 		o.readLimit = n
+		return nil
+	}
+}
+
+// WithPendingLimit bounds, in bytes, the frames read from the socket that
+// wait for the registry (and so for your Handler). The socket reader never
+// waits for the Handler, so without a bound a server sending faster than
+// the Handler consumes would grow memory without limit. Beyond the bound
+// the client closes the socket as a slow consumer — counted in
+// Stats.SlowConsumerCloses and reported as an ErrorEvent wrapping
+// ErrSlowConsumer — and reconnects and rejoins once the backlog drains
+// (each channel gets its current state again, e.g. a fresh
+// presence_state). Default: 64 MiB, sixteen messages at the default read
+// limit. It must be at least the read limit.
+func WithPendingLimit(n int64) Option {
+	return func(o *options) error {
+		if n < MinReadLimit {
+			return invalid("pending limit", "must be at least 65536 bytes")
+		}
+		o.pendingLimit = n
 		return nil
 	}
 }

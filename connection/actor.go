@@ -41,6 +41,9 @@ func Props(cfg Config) *actor.Props {
 	if cfg.ReadLimit <= 0 {
 		cfg.ReadLimit = DefaultReadLimit
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
 	cfg.Codec = validatingCodec(cfg.Codec)
 	return actor.PropsFromProducer(func() actor.Actor { return &connActor{cfg: cfg} })
 }
@@ -335,6 +338,14 @@ func (a *connActor) teardown(graceful bool) {
 // close 1009) is counted, reported to the registry as a dropped frame and
 // becomes a CloseError with code 1009 wrapping ErrFrameTooLarge.
 func (a *connActor) readError(ctx actor.Context, err error) error {
+	if errors.Is(err, messages.ErrSlowConsumer) {
+		a.cfg.Stats.SlowConsumer.Add(1)
+		slow := fmt.Errorf("%w: more than %d bytes of frames waiting for the Handler; the socket was closed and reconnects",
+			messages.ErrSlowConsumer, a.cfg.MaxPending)
+		a.cfg.Logger.Warn("realtime: slow consumer; closing the socket", slog.Int64("pending_limit", a.cfg.MaxPending))
+		ctx.Send(a.cfg.Registry, &messages.FrameDropped{Epoch: a.epoch, Err: slow})
+		return &messages.CloseError{Err: slow}
+	}
 	if !errors.Is(err, websocket.ErrReadLimit) {
 		return closeError(err)
 	}

@@ -16,7 +16,11 @@
 // with a *messages.CloseError of code 1009, so the client reconnects. Text
 // messages that are not valid UTF-8 are refused before decoding and
 // dropped as malformed (the socket stays up); heartbeat replies for an
-// unknown ref are counted (Stats.UnknownReplies).
+// unknown ref are counted (Stats.UnknownReplies). Frames handed to the
+// registry are accounted in Stats.Pending until routed; beyond
+// Config.MaxPending the reader stops and the socket is closed as a slow
+// consumer (messages.ErrSlowConsumer, Stats.SlowConsumer), so a Handler
+// slower than the server cannot grow the registry's mailbox without bound.
 //
 // # Concurrency
 //

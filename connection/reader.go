@@ -29,6 +29,14 @@ func readLoop(conn *websocket.Conn, cfg Config, epoch uint64, root *actor.RootCo
 			root.Send(self, &heartbeatReply{epoch: epoch, ref: in.Frame.Ref, at: in.Received})
 			continue
 		}
+		// Bound what the registry's mailbox holds: a Handler slower than
+		// the server must not let it grow without limit.
+		in.Size = len(data)
+		if cfg.Stats.Pending.Add(int64(in.Size)) > cfg.MaxPending {
+			cfg.Stats.Pending.Add(-int64(in.Size))
+			root.Send(self, &readerExited{epoch: epoch, err: messages.ErrSlowConsumer})
+			return
+		}
 		root.Send(cfg.Registry, in)
 	}
 }

@@ -99,6 +99,9 @@ type Inbound struct {
 	Epoch    uint64
 	Frame    Frame
 	Received time.Time
+	// Size is the message's length in bytes, held in the connection's
+	// pending account until the registry routes the frame.
+	Size int
 }
 
 // FrameDropped reports a frame the reader could not decode.

@@ -62,6 +62,10 @@ var (
 	// (WithReadLimit); the client closed the socket with 1009 and
 	// reconnects.
 	ErrFrameTooLarge = errors.New("realtime: inbound message exceeds the read limit")
+	// ErrSlowConsumer: frames read from the socket and not yet handled
+	// exceeded WithPendingLimit (the Handler is slower than the server
+	// sends); the client closed the socket and reconnects.
+	ErrSlowConsumer = errors.New("realtime: slow consumer: too many inbound frames pending")
 	// ErrPresenceLimit: a presence_state or presence_diff would have grown
 	// a channel's presence state beyond its limits; the excess metas were
 	// not applied. See *PresenceLimitError.

@@ -45,6 +45,9 @@ type Config struct {
 	Connection *actor.PID
 	Lifetime   context.Context
 	Stats      *Stats
+	// Pending is the connection's account of frames not routed yet;
+	// inbound subtracts each frame's size (optional).
+	Pending *atomic.Int64
 	// OpenEpoch returns the epoch of the open connection, 0 if none.
 	OpenEpoch func() uint64
 	Token     *Token

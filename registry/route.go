@@ -9,6 +9,9 @@ import (
 
 // inbound routes one frame read from the socket.
 func (r *reg) inbound(m *messages.Inbound) {
+	if r.cfg.Pending != nil {
+		r.cfg.Pending.Add(-int64(m.Size))
+	}
 	f := &m.Frame
 	if f.Event == "phx_reply" && f.Ref != "" {
 		if p, ok := r.pending[f.Ref]; ok {

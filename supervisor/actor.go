@@ -89,6 +89,7 @@ func (s *supActor) start(ctx actor.Context) {
 	rc.Token = &s.rt.Token
 	rc.Presence = &s.rt.Presence
 	rc.Gens = &s.rt.Gens
+	rc.Pending = &s.rt.ConnStats.Pending
 
 	cc := s.rt.cfg.Connection
 	cc.Refs = &s.rt.Refs
