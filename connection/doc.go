@@ -28,7 +28,8 @@
 // concurrent writer); every write has a deadline of Config.Timeout. One
 // reader goroutine per incarnation does the blocking reads. It decodes
 // frames and sends them straight to the registry actor — it never runs user
-// code and never blocks on a consumer (the registry's mailbox is unbounded).
+// code and never blocks on a consumer (the registry's mailbox is unbounded;
+// the pending account above bounds what it may hold).
 // Heartbeat replies go back to the connection actor. Every message from the
 // reader, the dialer and the heartbeat timer carries the incarnation's
 // epoch; the actor drops messages of older epochs, because the PID and
