@@ -361,8 +361,11 @@ func WithHTTPFallback(on bool) Option {
 }
 
 // WithHTTPClient sets the HTTP client of HTTPSend and the HTTP fallback.
-// Certificate verification is never turned off by the client. Default:
-// http.DefaultClient, bounded per request by WithTimeout.
+// Certificate verification is never turned off by the client, and
+// redirects are never followed (they would carry the API key and token
+// elsewhere; a 3xx answer is an *HTTPError), whatever the client's
+// CheckRedirect. Default: http.DefaultClient, bounded per request by
+// WithTimeout.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error {
 		if hc == nil {

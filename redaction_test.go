@@ -215,3 +215,56 @@ var _ = Describe("Secrets", func() {
 		}
 	})
 })
+
+var _ = Describe("HTTP redirects", func() {
+	It("are never followed, so the key and token cannot be sent elsewhere", func() {
+		var mu sync.Mutex
+		var stolen []http.Header
+		attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			stolen = append(stolen, r.Header.Clone())
+			mu.Unlock()
+			w.WriteHeader(http.StatusAccepted)
+		}))
+		defer attacker.Close()
+		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, attacker.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		}))
+		defer redirector.Close()
+
+		rec := &recorder{}
+		c, err := realtime.New(redirector.URL, "sk-redirect-key-0123456789", fast(realtime.WithHandler(rec),
+			realtime.WithMaxReconnectAttempts(1), realtime.WithHTTPFallback(true))...)
+		Expect(err).NotTo(HaveOccurred())
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			Expect(c.Close(ctx)).To(Succeed())
+		}()
+		ctx := specCtx()
+		Expect(c.SetAuth(ctx, "user-token-0123456789")).To(Succeed())
+		ch, _ := c.Channel("room1")
+		err = c.HTTPSend(ctx, ch, "e", map[string]int{"n": 1})
+		var he *realtime.HTTPError
+		Expect(errors.As(err, &he)).To(BeTrue(), fmt.Sprint(err))
+		Expect(he.StatusCode).To(Equal(http.StatusTemporaryRedirect))
+		Expect(c.Broadcast(ctx, ch, "e", map[string]int{"n": 2})).To(MatchError(realtime.ErrHTTP))
+
+		// The caller's own client may follow redirects; the client still
+		// does not.
+		c2, err := realtime.New(redirector.URL, "sk-redirect-key-0123456789", fast(realtime.WithHandler(&recorder{}),
+			realtime.WithMaxReconnectAttempts(1), realtime.WithHTTPClient(&http.Client{}))...)
+		Expect(err).NotTo(HaveOccurred())
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			Expect(c2.Close(ctx)).To(Succeed())
+		}()
+		ch2, _ := c2.Channel("room1")
+		Expect(c2.HTTPSend(ctx, ch2, "e", 1)).To(MatchError(realtime.ErrHTTP))
+
+		mu.Lock()
+		defer mu.Unlock()
+		Expect(stolen).To(BeEmpty())
+	})
+})
