@@ -12,12 +12,17 @@ import (
 // handle_event callback.
 //
 // The contract:
-//   - HandleEvent is called from the channel-registry actor, one event at a
-//     time, in the order the events happened. Two calls never overlap, so a
-//     Handler needs no locking of its own state.
-//   - It must not block: while it runs, no other event is delivered and
-//     calls such as Subscribe wait. Hand slow work to a goroutine or a
-//     channel you own.
+//   - HandleEvent is called one event at a time, in the order the
+//     channel-registry actor routed the events. Two calls never overlap, so
+//     a Handler needs no locking of its own state. (A channel with a
+//     ChannelHandler has a queue of its own, whose calls may run alongside
+//     the client Handler's.)
+//   - It runs on a goroutine of the client's, not on the registry actor: a
+//     slow Handler delays only the events queued behind it; joins, acks,
+//     heartbeats and other queues carry on, and a Handler may call the
+//     client (Broadcast, Subscribe…). Events wait in a bounded queue
+//     (WithHandlerQueue); a Handler so slow that it fills the queue gets an
+//     ErrorEvent wrapping *HandlerOverflowError where events were dropped.
 //   - A panic is recovered and reported to the same Handler as an
 //     ErrorEvent wrapping *HandlerPanicError; the runtime keeps going.
 //   - ctx is cancelled when the client closes.

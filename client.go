@@ -75,9 +75,6 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	if o.pendingLimit < o.readLimit {
-		return nil, invalid("pending limit", "must be at least the read limit")
-	}
 	u, err := socketURL(projectURL, apiKey, &o)
 	if err != nil {
 		return nil, err
@@ -100,7 +97,6 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			Timeout:     o.timeout,
 			Heartbeat:   o.heartbeat,
 			ReadLimit:   o.readLimit,
-			MaxPending:  o.pendingLimit,
 			AccessToken: o.accessToken,
 			Clock:       o.clock,
 			Logger:      o.logger,
@@ -111,6 +107,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			Timeout:          o.timeout,
 			RejoinAfter:      o.rejoinAfter,
 			BufferSize:       o.bufferSize,
+			HandlerQueue:     o.handlerQueue,
 			PresenceMaxMetas: o.presenceMetas,
 			PresenceMaxBytes: o.presenceBytes,
 			Clock:            o.clock,
@@ -288,7 +285,7 @@ func (c *Client) RemoveAllChannels(ctx context.Context) error {
 // ListChannels returns the client's channels in creation order. It reads
 // the store's snapshot and never waits on an actor.
 func (c *Client) ListChannels() []ChannelInfo {
-	recs := c.rt.Table.Snapshot().All()
+	recs := c.rt.Table.All()
 	out := make([]ChannelInfo, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, ChannelInfo{Name: r.Name, Topic: r.Topic, State: r.State, Subscribed: r.Wanted})
@@ -302,7 +299,7 @@ func (c *Client) ChannelState(ch *Channel) ChannelState {
 	if ch == nil {
 		return ""
 	}
-	r, ok := c.rt.Table.Snapshot().Get(ch.topic)
+	r, ok := c.rt.Table.Get(ch.topic)
 	if !ok {
 		return ""
 	}
@@ -325,12 +322,6 @@ type Stats struct {
 	// (WithReadLimit); each one closed the socket with 1009 and caused a
 	// reconnect.
 	OversizedFrames uint64
-	// SlowConsumerCloses counts sockets the client closed because the
-	// frames waiting for the Handler exceeded WithPendingLimit.
-	SlowConsumerCloses uint64
-	// PendingBytes is the size of the frames read from the socket that
-	// wait for the registry and the Handler (bounded by WithPendingLimit).
-	PendingBytes int64
 	// UnknownReplies counts replies (phx_reply) whose ref matches no
 	// request in flight, such as a reply that arrives after its timeout.
 	UnknownReplies uint64
@@ -344,7 +335,9 @@ type Stats struct {
 	HeartbeatsSent         uint64
 	HeartbeatsAcknowledged uint64
 	LastHeartbeatRTT       time.Duration
-	EventsDelivered        uint64
+	EventsDelivered        uint64 // events a Handler has returned from
+	EventsQueued           int64  // events waiting for a Handler
+	HandlerDropped         uint64 // events dropped: a Handler's queue was full
 	HandlerPanics          uint64
 	Buffered               int64 // pushes waiting in the send buffer
 	BufferCapacity         int
@@ -362,8 +355,6 @@ func (c *Client) Stats() Stats {
 		StaleFrames:            rs.Stale.Load(),
 		UnroutedFrames:         rs.Unrouted.Load(),
 		OversizedFrames:        cs.Oversized.Load(),
-		SlowConsumerCloses:     cs.SlowConsumer.Load(),
-		PendingBytes:           cs.Pending.Load(),
 		UnknownReplies:         cs.UnknownReplies.Load() + rs.UnknownReplies.Load(),
 		UnknownEvents:          rs.UnknownEvents.Load(),
 		PresenceDropped:        rs.PresenceDropped.Load(),
@@ -371,6 +362,8 @@ func (c *Client) Stats() Stats {
 		HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
 		LastHeartbeatRTT:       time.Duration(cs.HeartbeatRTT.Load()),
 		EventsDelivered:        rs.Delivered.Load(),
+		EventsQueued:           rs.Queued.Load(),
+		HandlerDropped:         rs.HandlerDropped.Load(),
 		HandlerPanics:          rs.HandlerPanics.Load(),
 		Buffered:               rs.Buffered.Load(),
 		BufferCapacity:         c.opts.bufferSize,

@@ -6,8 +6,8 @@
 // a channel-registry actor (channel state machines, routing to your
 // Handler, the send buffer) and a store actor (channel data that survives
 // restarts). You implement Handler and receive every event — broadcasts,
-// channel status, connection state, system messages, errors — in order, on
-// one goroutine.
+// channel status, connection state, system messages, errors — in order, one
+// at a time.
 //
 //	c, err := realtime.New("https://<ref>.supabase.co", anonKey,
 //		realtime.WithHandler(realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
@@ -26,9 +26,10 @@
 // Every Client method is safe for concurrent use. Methods that can block
 // take a context.Context first; they talk to the actors by sending a
 // message that carries a reply channel and wait on it and on ctx. Handler
-// calls run on the registry actor, one at a time and in order; a Handler
-// must not block, and a panic in it is recovered and reported as an
-// ErrorEvent. The socket reader never runs user code.
+// calls run one at a time and in order on a goroutine of the client's (not
+// the registry's), so a slow Handler delays only the events behind it, and
+// a Handler may call the client. A panic in it is recovered and reported as
+// an ErrorEvent. The socket reader never runs user code.
 //
 // # Lifecycle
 //

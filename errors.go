@@ -16,6 +16,7 @@ var (
 	ErrChannelError     = messages.ErrChannelError
 	ErrInvalidOption    = messages.ErrInvalidOption
 	ErrHandlerPanic     = messages.ErrHandlerPanic
+	ErrHandlerOverflow  = messages.ErrHandlerOverflow
 	ErrConnectionLost   = messages.ErrConnectionLost
 	ErrDial             = messages.ErrDial
 	ErrMalformedFrame   = messages.ErrMalformed
@@ -27,7 +28,6 @@ var (
 	ErrHTTP             = messages.ErrHTTP
 	ErrFrameTooLarge    = messages.ErrFrameTooLarge
 	ErrPresenceLimit    = messages.ErrPresenceLimit
-	ErrSlowConsumer     = messages.ErrSlowConsumer
 )
 
 // Typed errors; match them with errors.As.
@@ -39,6 +39,9 @@ type (
 	ChannelErrorDetail = messages.ChannelErrorDetail
 	// HandlerPanicError: a recovered Handler panic (wraps ErrHandlerPanic).
 	HandlerPanicError = messages.HandlerPanicError
+	// HandlerOverflowError: events dropped because a Handler fell behind
+	// by more than WithHandlerQueue (wraps ErrHandlerOverflow).
+	HandlerOverflowError = messages.HandlerOverflowError
 	// ConnectError: a failed dial, with the HTTP status and the server's
 	// message of a rejected upgrade (wraps ErrDial).
 	ConnectError = messages.ConnectError

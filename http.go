@@ -158,14 +158,14 @@ func addQuery(raw, k, v string) string {
 // bearer is the user token HTTP broadcasts are authorized with: the
 // channel's, else the client's ("" when there is none).
 func (c *Client) bearer(ch *Channel) string {
-	if r, ok := c.rt.Table.Snapshot().Get(ch.topic); ok && r.Token != "" {
+	if r, ok := c.rt.Table.Get(ch.topic); ok && r.Token != "" {
 		return r.Token
 	}
 	return c.rt.Token.Get()
 }
 
 func (c *Client) private(ch *Channel) bool {
-	r, ok := c.rt.Table.Snapshot().Get(ch.topic)
+	r, ok := c.rt.Table.Get(ch.topic)
 	return ok && r.Config.Private
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
 	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/registry"
 )
 
 // Option configures a Client. Each option validates its argument; New fails
@@ -43,9 +44,6 @@ const (
 	// channel's presence state (see WithPresenceLimits).
 	DefaultPresenceMaxMetas = 50_000
 	DefaultPresenceMaxBytes = 16 << 20
-	// DefaultPendingLimit bounds the frames waiting for the Handler: 64
-	// MiB (see WithPendingLimit).
-	DefaultPendingLimit = connection.DefaultMaxPending
 	// MinReadLimit is the smallest read limit WithReadLimit accepts.
 	MinReadLimit = 64 << 10
 )
@@ -64,6 +62,7 @@ type options struct {
 	logger         *slog.Logger
 	handler        Handler
 	bufferSize     int
+	handlerQueue   int
 	clock          Clock
 	dialer         *websocket.Dialer
 	header         http.Header
@@ -71,7 +70,6 @@ type options struct {
 	httpClient     *http.Client
 	readLimit      int64
 	presenceMetas  int
-	pendingLimit   int64
 	presenceBytes  int
 }
 
@@ -82,9 +80,9 @@ func defaultOptions() options {
 		heartbeat:     DefaultHeartbeatInterval,
 		vsn:           Vsn2,
 		bufferSize:    DefaultSendBufferSize,
+		handlerQueue:  DefaultHandlerQueue,
 		readLimit:     DefaultReadLimit,
 		presenceMetas: DefaultPresenceMaxMetas,
-		pendingLimit:  DefaultPendingLimit,
 		presenceBytes: DefaultPresenceMaxBytes,
 		clock:         actors.RealClock{},
 		logger:        actors.DiscardLogger(),
@@ -264,8 +262,8 @@ func WithSendBufferSize(n int) Option {
 // so a misbehaving server cannot make the client allocate without bound.
 // A larger message is not read: the client closes the socket with 1009
 // (message too big), reconnects and rejoins, counts it in
-// Stats.OversizedFrames and reports an ErrorEvent wrapping
-// ErrFrameTooLarge. Default: 4 MiB — the server's largest payload (a
+// Stats.OversizedFrames and reports it: the ConnectionStateEvent of the
+// close carries a *CloseError with code 1009 wrapping ErrFrameTooLarge. Default: 4 MiB — the server's largest payload (a
 // broadcast at max_payload_size_in_kb 3000 KB + 500 B = 3,072,500 B; a
 // postgres change near the 1 MiB WAL record limit with its old record)
 // plus more than 1 MiB of envelope headroom, and below the 5 MB frame cap
@@ -278,26 +276,6 @@ func WithReadLimit(n int64) Option {
 			return invalid("read limit", "must be at least 65536 bytes")
 		}
 		o.readLimit = n
-		return nil
-	}
-}
-
-// WithPendingLimit bounds, in bytes, the frames read from the socket that
-// wait for the registry (and so for your Handler). The socket reader never
-// waits for the Handler, so without a bound a server sending faster than
-// the Handler consumes would grow memory without limit. Beyond the bound
-// the client closes the socket as a slow consumer — counted in
-// Stats.SlowConsumerCloses and reported as an ErrorEvent wrapping
-// ErrSlowConsumer — and reconnects and rejoins once the backlog drains
-// (each channel gets its current state again, e.g. a fresh
-// presence_state). Default: 64 MiB, sixteen messages at the default read
-// limit. It must be at least the read limit.
-func WithPendingLimit(n int64) Option {
-	return func(o *options) error {
-		if n < MinReadLimit {
-			return invalid("pending limit", "must be at least 65536 bytes")
-		}
-		o.pendingLimit = n
 		return nil
 	}
 }
@@ -324,6 +302,27 @@ func WithPresenceLimits(maxMetas, maxBytes int) Option {
 			return invalid("presence limits", "maxBytes must be at least 1024")
 		}
 		o.presenceMetas, o.presenceBytes = maxMetas, maxBytes
+		return nil
+	}
+}
+
+// DefaultHandlerQueue is the default WithHandlerQueue.
+const DefaultHandlerQueue = registry.DefaultHandlerQueue
+
+// WithHandlerQueue caps the events waiting for a Handler. Handlers run on
+// goroutines of their own, one queue for the client's Handler and one for
+// each channel with a ChannelHandler, so a slow Handler never stalls the
+// socket, heartbeats, joins or acks. If a Handler falls so far behind that
+// its queue is full, further events are dropped, counted in
+// Stats.HandlerDropped, and an ErrorEvent carrying a
+// *HandlerOverflowError takes their place, so the gap is never silent.
+// Default: 65536 events.
+func WithHandlerQueue(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return invalid("handler queue", "must be at least 1")
+		}
+		o.handlerQueue = n
 		return nil
 	}
 }

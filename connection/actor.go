@@ -41,9 +41,6 @@ func Props(cfg Config) *actor.Props {
 	if cfg.ReadLimit <= 0 {
 		cfg.ReadLimit = DefaultReadLimit
 	}
-	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = DefaultMaxPending
-	}
 	cfg.Codec = validatingCodec(cfg.Codec)
 	return actor.PropsFromProducer(func() actor.Actor { return &connActor{cfg: cfg} })
 }
@@ -79,6 +76,7 @@ type connActor struct {
 	dialRes    chan dialResult
 
 	conn       *websocket.Conn
+	inbox      *messages.Inbox
 	readerDone chan struct{}
 
 	hbTimer   actors.Timer
@@ -123,7 +121,7 @@ func (a *connActor) Receive(ctx actor.Context) {
 		a.cfg.Stats.HeartbeatRTT.Store(int64(m.at.Sub(a.hbSentAt)))
 	case *readerExited:
 		if m.epoch == a.epoch {
-			a.fail(a.readError(ctx, m.err))
+			a.fail(a.readError(m.err))
 		}
 	}
 }
@@ -214,7 +212,8 @@ func (a *connActor) onDialed(ctx actor.Context) {
 	// Bound what one inbound message may make the reader allocate.
 	a.conn.SetReadLimit(a.cfg.ReadLimit)
 	a.readerDone = make(chan struct{})
-	go readLoop(r.conn, a.cfg, a.epoch, a.root, a.self, a.readerDone)
+	a.inbox = messages.NewInbox()
+	go readLoop(r.conn, a.inbox, a.cfg, a.epoch, a.root, a.self, a.readerDone)
 	ctx.Send(ctx.Parent(), &Opened{Epoch: a.epoch, Token: r.token})
 	a.hbPending = ""
 	a.scheduleTick()
@@ -325,6 +324,7 @@ func (a *connActor) teardown(graceful bool) {
 				time.Now().Add(time.Second))
 		}
 		a.conn.Close()
+		a.inbox.Close()
 		select {
 		case <-a.readerDone:
 		case <-time.After(teardownWait):
@@ -335,17 +335,10 @@ func (a *connActor) teardown(graceful bool) {
 
 // readError turns the reader's exit error into the incarnation's failure.
 // A message over the read limit (gorilla has already answered it with
-// close 1009) is counted, reported to the registry as a dropped frame and
-// becomes a CloseError with code 1009 wrapping ErrFrameTooLarge.
-func (a *connActor) readError(ctx actor.Context, err error) error {
-	if errors.Is(err, messages.ErrSlowConsumer) {
-		a.cfg.Stats.SlowConsumer.Add(1)
-		slow := fmt.Errorf("%w: more than %d bytes of frames waiting for the Handler; the socket was closed and reconnects",
-			messages.ErrSlowConsumer, a.cfg.MaxPending)
-		a.cfg.Logger.Warn("realtime: slow consumer; closing the socket", slog.Int64("pending_limit", a.cfg.MaxPending))
-		ctx.Send(a.cfg.Registry, &messages.FrameDropped{Epoch: a.epoch, Err: slow})
-		return &messages.CloseError{Err: slow}
-	}
+// close 1009) is counted, logged at Warn and becomes a CloseError with
+// code 1009 wrapping ErrFrameTooLarge, which the Handler sees in the
+// ConnectionStateEvent of the reconnect.
+func (a *connActor) readError(err error) error {
 	if !errors.Is(err, websocket.ErrReadLimit) {
 		return closeError(err)
 	}
@@ -353,7 +346,6 @@ func (a *connActor) readError(ctx actor.Context, err error) error {
 	tooLarge := fmt.Errorf("%w: a message exceeded %d bytes; the socket was closed with 1009 and reconnects",
 		messages.ErrFrameTooLarge, a.cfg.ReadLimit)
 	a.cfg.Logger.Warn("realtime: inbound message over the read limit; reconnecting", slog.Int64("limit", a.cfg.ReadLimit))
-	ctx.Send(a.cfg.Registry, &messages.FrameDropped{Epoch: a.epoch, Err: tooLarge})
 	return &messages.CloseError{Code: websocket.CloseMessageTooBig, Text: "message too big", Err: tooLarge}
 }
 

@@ -33,11 +33,6 @@ type Config struct {
 	// (optional; 0 means DefaultReadLimit). A larger message makes the
 	// client close the socket with 1009 (message too big) and reconnect.
 	ReadLimit int64
-	// MaxPending bounds the bytes of frames read and handed to the
-	// registry but not routed yet (optional; 0 means DefaultMaxPending).
-	// Beyond it the reader stops and the socket is closed as a slow
-	// consumer; the client reconnects.
-	MaxPending int64
 	// AccessToken is called before every connect (optional).
 	AccessToken func(context.Context) (string, error)
 	// Refs issues message refs; shared with the registry.
@@ -64,11 +59,6 @@ type Stats struct {
 	// Oversized counts messages refused for exceeding the read limit;
 	// each one closed its socket (1009).
 	Oversized atomic.Uint64
-	// SlowConsumer counts sockets closed because MaxPending was exceeded.
-	SlowConsumer atomic.Uint64
-	// Pending is the bytes of frames handed to the registry and not
-	// routed yet; the reader adds, the registry subtracts.
-	Pending atomic.Int64
 	// UnknownReplies counts heartbeat replies whose ref is not the
 	// heartbeat in flight.
 	UnknownReplies atomic.Uint64
@@ -86,10 +76,6 @@ type Stats struct {
 // envelope headroom and still refuses a 5 MB frame, the server's own
 // inbound cap.
 const DefaultReadLimit int64 = 4 << 20
-
-// DefaultMaxPending is MaxPending when Config.MaxPending is 0: 64 MiB,
-// sixteen messages at the default read limit.
-const DefaultMaxPending int64 = 64 << 20
 
 // Connecting tells the parent that an incarnation started dialing.
 type Connecting struct{ Epoch uint64 }

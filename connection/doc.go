@@ -11,16 +11,12 @@
 //
 // Bad input: every socket has a read limit (Config.ReadLimit, 4 MiB by
 // default). gorilla answers a larger message with close 1009 and the
-// reader exits; the actor counts it (Stats.Oversized), reports it to the
-// registry as a dropped frame wrapping messages.ErrFrameTooLarge and fails
-// with a *messages.CloseError of code 1009, so the client reconnects. Text
+// reader exits; the actor counts it (Stats.Oversized) and fails with a
+// *messages.CloseError of code 1009 wrapping messages.ErrFrameTooLarge, so
+// the client reconnects. Text
 // messages that are not valid UTF-8 are refused before decoding and
 // dropped as malformed (the socket stays up); heartbeat replies for an
-// unknown ref are counted (Stats.UnknownReplies). Frames handed to the
-// registry are accounted in Stats.Pending until routed; beyond
-// Config.MaxPending the reader stops and the socket is closed as a slow
-// consumer (messages.ErrSlowConsumer, Stats.SlowConsumer), so a Handler
-// slower than the server cannot grow the registry's mailbox without bound.
+// unknown ref are counted (Stats.UnknownReplies).
 //
 // # Concurrency
 //
@@ -28,8 +24,7 @@
 // concurrent writer); every write has a deadline of Config.Timeout. One
 // reader goroutine per incarnation does the blocking reads. It decodes
 // frames and sends them straight to the registry actor — it never runs user
-// code and never blocks on a consumer (the registry's mailbox is unbounded;
-// the pending account above bounds what it may hold).
+// code and never blocks on a consumer (the registry's mailbox is unbounded).
 // Heartbeat replies go back to the connection actor. Every message from the
 // reader, the dialer and the heartbeat timer carries the incarnation's
 // epoch; the actor drops messages of older epochs, because the PID and

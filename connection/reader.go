@@ -1,42 +1,87 @@
 package connection
 
 import (
+	"io"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/messages"
 )
 
+// chunkSize is the size of the buffers frames are read into. Frames are
+// read back to back into a chunk, so the reader allocates once per chunk,
+// not once per frame. The registry copies what it keeps (see
+// messages.Inbound), so a chunk is garbage once its frames are handled and
+// an event kept by a Handler never pins it.
+const chunkSize = 64 << 10
+
 // readLoop is the reader goroutine of one incarnation. It decodes frames
-// and forwards them; it never runs user code and never waits on a consumer
-// (Send only enqueues into an unbounded mailbox). It exits on the first read
-// error, which closing the socket provokes.
-func readLoop(conn *websocket.Conn, cfg Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
+// and queues them in the incarnation's Inbox; it never runs user code and
+// never waits on a consumer (Inbox.Put only appends, and the registry is
+// told with one message per batch; Put waits only while the registry is a
+// full Inbox behind). It exits on the first read error, which closing the
+// socket provokes; closing the Inbox releases a waiting Put.
+func readLoop(conn *websocket.Conn, inbox *messages.Inbox, cfg Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
 	defer close(done)
+	var rd chunkReader
+	// in is reused: decoding into a local would move it to the heap on
+	// every frame (Decode is an interface call); Put copies it.
+	var in messages.Inbound
 	for {
-		mt, data, err := conn.ReadMessage()
+		mt, data, err := rd.next(conn)
 		if err != nil {
 			root.Send(self, &readerExited{epoch: epoch, err: err})
 			return
 		}
 		cfg.Stats.FramesIn.Add(1)
-		in := &messages.Inbound{Epoch: epoch, Received: cfg.Clock.Now()}
+		in = messages.Inbound{Epoch: epoch, Received: cfg.Clock.Now()}
 		if err := cfg.Codec.Decode(data, mt == websocket.BinaryMessage, &in.Frame); err != nil {
 			cfg.Stats.Malformed.Add(1)
-			root.Send(cfg.Registry, &messages.FrameDropped{Epoch: epoch, Err: err})
-			continue
-		}
-		if in.Frame.Topic == "phoenix" && in.Frame.Event == "phx_reply" {
+			in = messages.Inbound{Epoch: epoch, Received: in.Received, Err: err}
+		} else if in.Frame.Topic == "phoenix" && in.Frame.Event == "phx_reply" {
 			root.Send(self, &heartbeatReply{epoch: epoch, ref: in.Frame.Ref, at: in.Received})
 			continue
 		}
-		// Bound what the registry's mailbox holds: a Handler slower than
-		// the server must not let it grow without limit.
-		in.Size = len(data)
-		if cfg.Stats.Pending.Add(int64(in.Size)) > cfg.MaxPending {
-			cfg.Stats.Pending.Add(-int64(in.Size))
-			root.Send(self, &readerExited{epoch: epoch, err: messages.ErrSlowConsumer})
-			return
+		if inbox.Put(in) {
+			root.Send(cfg.Registry, inbox.Ready)
 		}
-		root.Send(cfg.Registry, in)
 	}
+}
+
+// chunkReader reads whole WebSocket messages into shared chunks.
+type chunkReader struct {
+	chunk []byte // frames are appended at len(chunk)
+}
+
+// next reads the next message. The returned slice's capacity ends where
+// the message does, so nothing appended to it can reach the next frame.
+func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
+	mt, r, err := conn.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	start := len(c.chunk)
+	if cap(c.chunk)-start < 512 {
+		c.chunk, start = make([]byte, 0, chunkSize), 0
+	}
+	end := start
+	for {
+		if end == cap(c.chunk) {
+			// The message outgrew the chunk: move it to a larger one.
+			n := end - start
+			nc := make([]byte, n, max(chunkSize, 2*n))
+			copy(nc, c.chunk[start:end])
+			c.chunk, start, end = nc, 0, n
+		}
+		k, err := r.Read(c.chunk[end:cap(c.chunk)])
+		end += k
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+	c.chunk = c.chunk[:end]
+	return mt, c.chunk[start:end:end], nil
 }

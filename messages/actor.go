@@ -94,20 +94,14 @@ type Track struct {
 }
 
 // Inbound is a decoded frame read from the socket. The frame's slices alias
-// a buffer owned by this message.
+// the reader's read buffer and are valid only until the batch holding the
+// Inbound is released (see Inbox): whoever keeps frame bytes copies them.
+// Err is set, and Frame empty, for a frame the reader could not decode.
 type Inbound struct {
 	Epoch    uint64
 	Frame    Frame
 	Received time.Time
-	// Size is the message's length in bytes, held in the connection's
-	// pending account until the registry routes the frame.
-	Size int
-}
-
-// FrameDropped reports a frame the reader could not decode.
-type FrameDropped struct {
-	Epoch uint64
-	Err   error
+	Err      error
 }
 
 // Outbound asks the connection to write a frame. If the socket is not open

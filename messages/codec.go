@@ -388,38 +388,102 @@ func decodeArray(in interner, data []byte, f *Frame) error {
 		fr Frame
 		n  int
 	)
-	err := ArrayEach(data, func(idx int, v []byte) error {
-		n = idx + 1
-		var ok bool
-		switch idx {
-		case 0:
-			if fr.JoinRef, ok = in.jsonRef(v); !ok {
-				return errBadElement("join_ref is not a string, number or null")
-			}
-		case 1:
-			if fr.Ref, ok = in.jsonRef(v); !ok {
-				return errBadElement("ref is not a string, number or null")
-			}
-		case 2:
-			if fr.Topic, ok = in.jsonString(v); !ok {
-				return errBadElement("topic is not a string")
-			}
-		case 3:
-			if fr.Event, ok = in.jsonString(v); !ok {
-				return errBadElement("event is not a string")
-			}
-		case 4:
-			fr.Payload = v
+	// The elements are walked here rather than by ArrayEach so that the
+	// payload of a broadcast is validated and its members located in one
+	// walk (scanBroadcast).
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return fmt.Errorf("%w: v2 text frame has 0 elements, want at least 5", ErrMalformed)
+	}
+	for idx := 0; ; idx++ {
+		start := i
+		var err error
+		if idx == 4 && fr.Event == "broadcast" && i < len(data) && data[i] == '{' {
+			i, fr.Bcast, err = scanBroadcast(data, i)
+		} else {
+			i, err = scanValue(data, i, 1)
 		}
-		return nil
-	})
-	if err != nil {
+		if err != nil {
+			return err
+		}
+		if err := fr.element(in, idx, data[start:i]); err != nil {
+			return err
+		}
+		n = idx + 1
+		if i = skipSpace(data, i); i >= len(data) {
+			return errSyntax("unexpected end of input", i)
+		}
+		if data[i] == ']' {
+			i++
+			break
+		}
+		if data[i] != ',' {
+			return errSyntax("expected ',' or ']'", i)
+		}
+		i = skipSpace(data, i+1)
+	}
+	if err := checkTrailing(data, i); err != nil {
 		return err
 	}
 	if n < 5 {
 		return fmt.Errorf("%w: v2 text frame has %d elements, want at least 5", ErrMalformed, n)
 	}
 	*f = fr
+	return nil
+}
+
+// scanBroadcast validates the broadcast payload object at data[i] and
+// locates its members (offsets relative to i). The spans are OK only if
+// "type" and "event" are strings or null, as ParseBroadcast requires.
+func scanBroadcast(data []byte, i int) (int, BroadcastSpans, error) {
+	var bs BroadcastSpans
+	typeOK, eventOK := true, true
+	base := cap(data) - i // cap(data[i:]); a value's offset is base - cap(value)
+	end, err := scanObject(data, i, 2, func(key, value []byte) error {
+		off := uint32(base - cap(value))
+		sp := Span{Start: off, End: off + uint32(len(value))}
+		switch k, _ := keyName(key); string(k) {
+		case "type":
+			typeOK = value[0] == '"' || IsNull(value)
+		case "event":
+			bs.Event, eventOK = sp, value[0] == '"' || IsNull(value)
+		case "payload":
+			bs.Payload = sp
+		case "meta":
+			bs.Meta = sp
+			if IsNull(value) {
+				bs.Meta = Span{}
+			}
+		}
+		return nil
+	})
+	bs.OK = typeOK && eventOK
+	return end, bs, err
+}
+
+// element decodes element idx of a vsn 2.0.0 array, already validated.
+func (fr *Frame) element(in interner, idx int, v []byte) error {
+	var ok bool
+	switch idx {
+	case 0:
+		if fr.JoinRef, ok = in.jsonRef(v); !ok {
+			return errBadElement("join_ref is not a string, number or null")
+		}
+	case 1:
+		if fr.Ref, ok = in.jsonRef(v); !ok {
+			return errBadElement("ref is not a string, number or null")
+		}
+	case 2:
+		if fr.Topic, ok = in.jsonString(v); !ok {
+			return errBadElement("topic is not a string")
+		}
+	case 3:
+		if fr.Event, ok = in.jsonString(v); !ok {
+			return errBadElement("event is not a string")
+		}
+	case 4:
+		fr.Payload = v
+	}
 	return nil
 }
 

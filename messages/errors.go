@@ -37,6 +37,9 @@ var (
 	ErrInvalidOption = errors.New("realtime: invalid option")
 	// ErrHandlerPanic: a Handler panicked; see *HandlerPanicError.
 	ErrHandlerPanic = errors.New("realtime: handler panicked")
+	// ErrHandlerOverflow: a Handler's queue was full and events were
+	// dropped; see *HandlerOverflowError.
+	ErrHandlerOverflow = errors.New("realtime: handler queue overflow")
 	// ErrConnectionLost: the socket closed or failed while open.
 	ErrConnectionLost = errors.New("realtime: connection lost")
 	// ErrDial: the socket could not be opened.
@@ -62,10 +65,6 @@ var (
 	// (WithReadLimit); the client closed the socket with 1009 and
 	// reconnects.
 	ErrFrameTooLarge = errors.New("realtime: inbound message exceeds the read limit")
-	// ErrSlowConsumer: frames read from the socket and not yet handled
-	// exceeded WithPendingLimit (the Handler is slower than the server
-	// sends); the client closed the socket and reconnects.
-	ErrSlowConsumer = errors.New("realtime: slow consumer: too many inbound frames pending")
 	// ErrPresenceLimit: a presence_state or presence_diff would have grown
 	// a channel's presence state beyond its limits; the excess metas were
 	// not applied. See *PresenceLimitError.
@@ -273,3 +272,18 @@ func IsAuthReason(reason string) bool {
 	}
 	return false
 }
+
+// HandlerOverflowError is reported as an ErrorEvent, in the place of the
+// events it stands for, when a Handler fell so far behind that its queue
+// was full and events had to be dropped.
+type HandlerOverflowError struct {
+	Channel string // the channel whose queue overflowed ("" = the client's Handler)
+	Dropped uint64 // events dropped since the previous report
+}
+
+func (e *HandlerOverflowError) Error() string {
+	return fmt.Sprintf("realtime: handler too slow: %d events dropped (queue full)", e.Dropped)
+}
+
+// Unwrap returns ErrHandlerOverflow.
+func (e *HandlerOverflowError) Unwrap() error { return ErrHandlerOverflow }

@@ -85,6 +85,33 @@ type Frame struct {
 	Encoding Encoding
 	// Status is the reply status carried by binary kind 1 frames.
 	Status string
+	// Bcast is filled in by the vsn 2.0.0 decoder for a text "broadcast"
+	// frame whose payload is a broadcast object: where its members are,
+	// found while validating the frame, so the payload is not walked a
+	// second time.
+	Bcast BroadcastSpans
+}
+
+// BroadcastSpans locates the raw "event", "payload" and "meta" members of
+// a broadcast payload inside Frame.Payload (offsets survive Frame.Own). OK
+// is false when the decoder did not locate them; then, or when a Span is
+// absent, parse the payload instead.
+type BroadcastSpans struct {
+	Event, Payload, Meta Span
+	OK                   bool
+}
+
+// Span is a half-open byte range of a member's raw value inside
+// Frame.Payload. The zero Span is absent (a value never ends at offset 0).
+type Span struct{ Start, End uint32 }
+
+// In returns the range within payload (nil when absent), capped so an
+// append cannot reach past it.
+func (s Span) In(payload []byte) []byte {
+	if s.End == 0 {
+		return nil
+	}
+	return payload[s.Start:s.End:s.End]
 }
 
 // Codec encodes and decodes frames for one serializer version.
@@ -112,3 +139,21 @@ var (
 	// MaxHeaderLen bytes.
 	ErrHeaderTooLong = errors.New("realtime: binary frame header field longer than 255 bytes")
 )
+
+// Own copies the frame's Payload and Meta, which alias the reader's
+// buffer, into one allocation of their own, so they may be kept after the
+// Inbound's batch is released. Nil stays nil.
+func (f *Frame) Own() {
+	p, m := len(f.Payload), len(f.Meta)
+	if f.Payload == nil && f.Meta == nil {
+		return
+	}
+	buf := make([]byte, p+m)
+	if f.Payload != nil {
+		f.Payload = buf[:copy(buf, f.Payload):p]
+	}
+	if f.Meta != nil {
+		copy(buf[p:], f.Meta)
+		f.Meta = buf[p : p+m : p+m]
+	}
+}

@@ -138,6 +138,7 @@ func fuzzText(t *testing.T, codec Codec, ref func([]byte) (Frame, bool), data []
 	if !textFramesEqual(t, got, want) {
 		t.Fatalf("Decode = %s, reference %s", fmtFrame(got), fmtFrame(want))
 	}
+	checkBroadcastSpans(t, got, codec.Vsn() == V2)
 	out, binary, err := codec.Append(nil, &got)
 	if err != nil || binary {
 		t.Fatalf("Append: binary=%v err=%v", binary, err)
@@ -228,4 +229,36 @@ func FuzzObjectEach(f *testing.F) {
 		}
 		_ = IsNull(data)
 	})
+}
+
+// checkBroadcastSpans checks the members the decoder located in a broadcast
+// payload against ParseBroadcast, which parses the payload on its own.
+// Only vsn 2.0.0 locates them (required says whether it must).
+func checkBroadcastSpans(t *testing.T, f Frame, required bool) {
+	t.Helper()
+	bp, err := ParseBroadcast(f.Payload)
+	s := f.Bcast
+	if !s.OK {
+		if required && f.Event == "broadcast" && len(f.Payload) > 0 && f.Payload[0] == '{' && err == nil {
+			t.Fatalf("spans not located for a valid broadcast payload %q", f.Payload)
+		}
+		return
+	}
+	if f.Event != "broadcast" {
+		t.Fatalf("spans located on a %q frame", f.Event)
+	}
+	if err != nil {
+		t.Fatalf("spans OK but ParseBroadcast: %v", err)
+	}
+	event, ok := JSONString(s.Event.In(f.Payload), nil)
+	if !ok || event != bp.Event || !bytes.Equal(s.Payload.In(f.Payload), bp.Payload) ||
+		!bytes.Equal(s.Meta.In(f.Payload), bp.Meta) || (s.Meta.In(f.Payload) == nil) != (bp.Meta == nil) {
+		t.Fatalf("spans (%q %q %q) != ParseBroadcast (%q %q %q)", event, s.Payload.In(f.Payload), s.Meta.In(f.Payload), bp.Event, bp.Payload, bp.Meta)
+	}
+	// The offsets survive Own.
+	g := f
+	g.Own()
+	if !bytes.Equal(s.Payload.In(g.Payload), bp.Payload) {
+		t.Fatal("spans do not survive Own")
+	}
 }

@@ -122,6 +122,9 @@ func skipValue(data []byte, i int) (int, bool) {
 // Codec.Decode, which already validated it: it does not validate the
 // payload a second time. On arbitrary input it never panics and returns an
 // error or a best-effort result; use ParseBroadcast for untrusted bytes.
-func ParseDecodedBroadcast(payload []byte) (BroadcastPayload, error) {
-	return parseBroadcast(payload, false)
+//
+// The event name is looked up with intern (optional) before a string is
+// allocated for it.
+func ParseDecodedBroadcast(payload []byte, intern InternFunc) (BroadcastPayload, error) {
+	return parseBroadcast(payload, false, intern)
 }

@@ -20,7 +20,7 @@ func FuzzParseDecodedBroadcast(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := ParseDecodedBroadcast(data)
+		got, err := ParseDecodedBroadcast(data, nil)
 		if !json.Valid(data) {
 			return // only "never panics" is promised
 		}
@@ -42,7 +42,7 @@ func BenchmarkParseDecodedBroadcast(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(payload)))
 	for i := 0; i < b.N; i++ {
-		if _, err := ParseDecodedBroadcast(payload); err != nil {
+		if _, err := ParseDecodedBroadcast(payload, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

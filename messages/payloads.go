@@ -99,13 +99,13 @@ type BroadcastPayload struct {
 // forwards broadcast maps verbatim (PROTOCOL.md §5.1), so missing keys are
 // not an error. Errors wrap ErrMalformed.
 func ParseBroadcast(payload []byte) (BroadcastPayload, error) {
-	return parseBroadcast(payload, true)
+	return parseBroadcast(payload, true, nil)
 }
 
 // parseBroadcast extracts the broadcast members, validating the JSON or
 // (for decoded payloads) only walking it. A bool rather than a function
 // value keeps the member callback from escaping to the heap.
-func parseBroadcast(payload []byte, validate bool) (BroadcastPayload, error) {
+func parseBroadcast(payload []byte, validate bool, intern InternFunc) (BroadcastPayload, error) {
 	var typ, event, inner, meta []byte
 	member := func(key, value []byte) error {
 		switch k, _ := keyName(key); string(k) {
@@ -134,7 +134,7 @@ func parseBroadcast(payload []byte, validate bool) (BroadcastPayload, error) {
 	if bp.Type, ok = optString(typ); !ok {
 		return BroadcastPayload{}, fmt.Errorf("%w: broadcast: \"type\" is not a string", ErrMalformed)
 	}
-	if bp.Event, ok = optString(event); !ok {
+	if bp.Event, ok = optStringIntern(event, intern); !ok {
 		return BroadcastPayload{}, fmt.Errorf("%w: broadcast: \"event\" is not a string", ErrMalformed)
 	}
 	bp.Payload = inner
@@ -197,9 +197,19 @@ func ParseSystem(payload []byte) (SystemPayload, error) {
 }
 
 // optString decodes an optional string member: absent (nil) or null give "".
-func optString(raw []byte) (string, bool) {
+func optString(raw []byte) (string, bool) { return optStringIntern(raw, nil) }
+
+// JSONString decodes a raw JSON string value (null or nil is ""), looking
+// the result up with intern (optional) before allocating it. ok is false
+// for any other value.
+func JSONString(raw []byte, intern InternFunc) (s string, ok bool) {
+	return optStringIntern(raw, intern)
+}
+
+// optStringIntern is optString that looks the string up with intern first.
+func optStringIntern(raw []byte, intern InternFunc) (string, bool) {
 	if raw == nil || IsNull(raw) {
 		return "", true
 	}
-	return interner{}.jsonString(raw)
+	return interner{hook: intern}.jsonString(raw)
 }

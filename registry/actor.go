@@ -42,8 +42,13 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Lifetime == nil {
 		cfg.Lifetime = context.Background()
 	}
+	if cfg.Dispatch == nil {
+		cfg.Dispatch = NewDispatcher(cfg.HandlerQueue, cfg.Stats, cfg.Logger, cfg.Lifetime)
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
+		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}, eventNames: map[string]string{}}
+		r.intern = r.internEvent
+		return r
 	})
 }
 
@@ -79,6 +84,10 @@ type reg struct {
 	// gaveUp is set when the connection stopped for good (reconnect
 	// limit); every call then fails fast with it.
 	gaveUp error
+	// eventNames interns broadcast event names (see internEvent); intern
+	// is its method value, made once.
+	eventNames map[string]string
+	intern     messages.InternFunc
 }
 
 func (r *reg) Receive(ctx actor.Context) {
@@ -92,10 +101,12 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.stopTimers()
 		r.abortInFlight(messages.ErrClosed)
 		r.waitFetches()
-	case *messages.Inbound:
-		r.inbound(m)
-	case *messages.FrameDropped:
-		r.deliver(nil, messages.ErrorEvent{Err: m.Err})
+	case *messages.InboxReady:
+		batch := m.Inbox.Take()
+		for i := range batch {
+			r.inbound(&batch[i])
+		}
+		m.Inbox.Release(batch)
 	case *messages.ConnectionChanged:
 		r.connectionChanged(m)
 	case *messages.OutboundFailed:
@@ -134,16 +145,16 @@ func (r *reg) Receive(ctx actor.Context) {
 func (r *reg) start(ctx actor.Context) {
 	r.self = ctx.Self()
 	r.root = ctx.ActorSystem().Root
-	// Every write went through the Table synchronously, so its snapshot
-	// is complete; no round trip through the store's mailbox is needed.
-	snap := r.cfg.Table.Snapshot()
+	// Every write went through the Table synchronously, so it is
+	// complete; no round trip through the store's mailbox is needed.
+	recs := r.cfg.Table.All()
 	if r.cfg.OpenEpoch != nil {
 		// A connection may have opened before this instance started; its
 		// ConnectionChanged is then still queued and must not rejoin twice.
 		r.openEpoch = r.cfg.OpenEpoch()
 		r.open = r.openEpoch != 0
 	}
-	for _, rec := range snap.All() {
+	for _, rec := range recs {
 		ch := &channel{rec: rec.Clone()}
 		if p, ok := rec.Ext[extPresence].(*presenceState); ok {
 			ch.presence = p.clone()

@@ -28,6 +28,9 @@ type Config struct {
 	// counted and reported.
 	PresenceMaxMetas int
 	PresenceMaxBytes int
+	// HandlerQueue caps the events waiting for each Handler queue
+	// (optional; DefaultHandlerQueue). See Dispatcher.
+	HandlerQueue int
 	// AccessToken is called before every rejoin and ahead of the token's
 	// expiry (optional).
 	AccessToken func(context.Context) (string, error)
@@ -45,12 +48,11 @@ type Config struct {
 	Connection *actor.PID
 	Lifetime   context.Context
 	Stats      *Stats
-	// Pending is the connection's account of frames not routed yet;
-	// inbound subtracts each frame's size (optional).
-	Pending *atomic.Int64
 	// OpenEpoch returns the epoch of the open connection, 0 if none.
 	OpenEpoch func() uint64
 	Token     *Token
+	// Dispatch runs the Handlers; it outlives registry restarts.
+	Dispatch *Dispatcher
 	// Presence publishes each channel's presence state for readers.
 	Presence *PresenceView
 	// Gens issues timer generations that stay unique across registry
@@ -79,6 +81,11 @@ func (v *PresenceView) drop(topic string)                          { v.m.Delete(
 type Stats struct {
 	// Delivered counts events handed to a Handler.
 	Delivered atomic.Uint64
+	// Queued is the number of events waiting for a Handler.
+	Queued atomic.Int64
+	// HandlerDropped counts events dropped because a Handler's queue was
+	// full (each gap is reported by a HandlerOverflowError).
+	HandlerDropped atomic.Uint64
 	// Stale counts frames dropped for a stale join_ref.
 	Stale atomic.Uint64
 	// Unrouted counts frames for topics with no channel.

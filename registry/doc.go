@@ -12,10 +12,14 @@
 //
 // # Concurrency
 //
-// Everything happens on the actor's goroutine: Handler calls run there, one
-// at a time and in arrival order, so a Handler needs no locking but must not
-// block. A Handler panic is recovered and reported as an ErrorEvent; it
-// never restarts the registry. Timers only Send messages tagged with what
+// The state machines run on the actor's goroutine. Handlers do not: the
+// registry queues each event on the Dispatcher, whose goroutines call a
+// Handler one event at a time and in routing order (one queue for the
+// client's Handler, one per channel with a Handler of its own), so a slow
+// Handler never stalls joins, acks, states or other queues. A queue is
+// bounded; an event that does not fit is dropped, counted and reported in
+// its place as a HandlerOverflowError. A Handler panic is recovered and
+// reported as an ErrorEvent; it never restarts the registry. Timers only Send messages tagged with what
 // they belong to (topic and join_ref, or ref), and stale ones are ignored.
 //
 // # Lifecycle
@@ -27,5 +31,8 @@
 // channels that were joining are joined again, buffered pushes and presence
 // state are kept, and the token refresh is re-armed. Callers waiting on the
 // old instance get ErrRestarted. Restarting and Stopping stop all timers;
-// Stopping also waits (bounded) for a running access-token callback.
+// Stopping also waits (bounded) for a running access-token callback. The
+// Dispatcher outlives registry restarts (queued events are still
+// delivered) and is closed by the supervisor when the client closes; its
+// worker goroutines exist only while a queue has events.
 package registry

@@ -2,19 +2,22 @@ package registry
 
 import (
 	"log/slog"
-	"runtime/debug"
 
 	"github.com/supabase-go/realtime/messages"
 )
 
-// inbound routes one frame read from the socket.
+// inbound routes one frame read from the socket. The frame's bytes belong
+// to the reader's buffer: a frame that is kept or becomes an event is
+// copied first (Frame.Own); one that is dropped never is.
 func (r *reg) inbound(m *messages.Inbound) {
-	if r.cfg.Pending != nil {
-		r.cfg.Pending.Add(-int64(m.Size))
+	if m.Err != nil {
+		r.deliver(nil, messages.ErrorEvent{Err: m.Err})
+		return
 	}
 	f := &m.Frame
 	if f.Event == "phx_reply" && f.Ref != "" {
 		if p, ok := r.pending[f.Ref]; ok {
+			f.Own()
 			r.reply(f.Ref, p, f)
 			return
 		}
@@ -29,6 +32,7 @@ func (r *reg) inbound(m *messages.Inbound) {
 		r.cfg.Logger.Debug("realtime: stale frame dropped", slog.String("topic", f.Topic), slog.String("event", f.Event))
 		return
 	}
+	f.Own()
 	switch f.Event {
 	case "broadcast":
 		r.broadcast(ch, m)
@@ -81,8 +85,12 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 			}
 		}
 		ev.Meta = f.Meta
+	} else if s := &f.Bcast; s.OK {
+		// The decoder located the members while validating the frame.
+		ev.Event, _ = messages.JSONString(s.Event.In(f.Payload), r.intern)
+		ev.Payload, ev.Meta = s.Payload.In(f.Payload), s.Meta.In(f.Payload)
 	} else {
-		b, err := messages.ParseDecodedBroadcast(f.Payload) // Decode validated it
+		b, err := messages.ParseDecodedBroadcast(f.Payload, r.intern) // Decode validated it
 		if err != nil {
 			r.cfg.Stats.Malformed.Add(1)
 			r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
@@ -146,31 +154,37 @@ func (r *reg) serverErrored(ch *channel) {
 	r.scheduleRejoin(ch)
 }
 
-// deliver hands an event to the channel's Handler (or the client's).
+// deliver queues an event for the channel's Handler (or the client's). It
+// never blocks: Handlers run on the Dispatcher's goroutines.
 func (r *reg) deliver(ch *channel, ev messages.Event) {
 	h := ch.handler(r.cfg.Handler)
 	if h == nil {
 		return
 	}
-	r.cfg.Stats.Delivered.Add(1)
-	r.invoke(h, ev, true)
+	key := ""
+	if ch != nil && ch.rec.Config.Handler != nil {
+		key = ch.rec.Topic
+	}
+	r.cfg.Dispatch.deliver(key, h, ev)
 }
 
-// invoke calls the Handler and recovers a panic, reporting it as an
-// ErrorEvent to the same Handler (once: a panic while handling that report
-// is only logged).
-func (r *reg) invoke(h messages.Handler, ev messages.Event, report bool) {
-	defer func() {
-		v := recover()
-		if v == nil {
-			return
-		}
-		r.cfg.Stats.HandlerPanics.Add(1)
-		err := &messages.HandlerPanicError{Value: v, Stack: debug.Stack(), Event: ev}
-		r.cfg.Logger.Error("realtime: handler panicked", slog.Any("panic", v), slog.String("channel", ev.ChannelName()))
-		if report {
-			r.invoke(h, messages.ErrorEvent{Channel: ev.ChannelName(), Err: err}, false)
-		}
-	}()
-	h.HandleEvent(r.cfg.Lifetime, ev)
+// maxEventNames bounds the broadcast event names the registry interns, so a
+// server sending ever new names cannot grow it without bound (past it,
+// names are allocated per event as usual).
+const maxEventNames = 1024
+
+// internEvent returns a string for a broadcast event name without
+// allocating once the name has been seen: a channel carries a handful of
+// event names, and allocating one per event is a third of the hot path's
+// allocations.
+func (r *reg) internEvent(b []byte) (string, bool) {
+	if s, ok := r.eventNames[string(b)]; ok {
+		return s, true
+	}
+	if len(r.eventNames) >= maxEventNames {
+		return "", false
+	}
+	s := string(b)
+	r.eventNames[s] = s
+	return s, true
 }

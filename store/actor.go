@@ -13,9 +13,9 @@ type Put struct{ Record Record }
 // Delete removes a topic's record through the store actor.
 type Delete struct{ Topic string }
 
-// Load replies with the current snapshot, which includes every write made
-// before it was sent.
-type Load struct{ Reply chan<- *Snapshot }
+// Load replies with every record in creation order, including every write
+// made before it was sent.
+type Load struct{ Reply chan<- []Record }
 
 // Props returns the props of a store actor that writes to t.
 func Props(t *Table) *actor.Props {
@@ -31,6 +31,6 @@ func (s *storeActor) Receive(ctx actor.Context) {
 	case *Delete:
 		s.table.Delete(m.Topic)
 	case *Load:
-		actors.Reply(m.Reply, s.table.Snapshot())
+		actors.Reply(m.Reply, s.table.All())
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // Record is everything the runtime knows about one channel that must
 // survive a registry restart. Records are values; a Record stored in a
-// Snapshot is never mutated.
+// Table is never mutated.
 type Record struct {
 	Topic    string
 	Name     string

@@ -88,8 +88,8 @@ func (s *supActor) start(ctx actor.Context) {
 	rc.OpenEpoch = s.rt.openEpoch.Load
 	rc.Token = &s.rt.Token
 	rc.Presence = &s.rt.Presence
+	rc.Dispatch = s.rt.Dispatch
 	rc.Gens = &s.rt.Gens
-	rc.Pending = &s.rt.ConnStats.Pending
 
 	cc := s.rt.cfg.Connection
 	cc.Refs = &s.rt.Refs

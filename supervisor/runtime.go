@@ -38,11 +38,13 @@ type Config struct {
 type Runtime struct {
 	cfg Config
 
-	Table      *store.Table
-	Refs       messages.Refs
-	Epochs     actors.Epoch
-	ConnStats  connection.Stats
-	RegStats   registry.Stats
+	Table     *store.Table
+	Refs      messages.Refs
+	Epochs    actors.Epoch
+	ConnStats connection.Stats
+	RegStats  registry.Stats
+	// Dispatch runs the Handlers; it outlives registry restarts.
+	Dispatch   *registry.Dispatcher
 	Token      registry.Token
 	Presence   registry.PresenceView
 	Gens       atomic.Uint64
@@ -81,6 +83,7 @@ func New(cfg Config) *Runtime {
 		stopped: make(chan struct{}),
 	}
 	rt.lifetime, rt.cancel = context.WithCancel(context.Background())
+	rt.Dispatch = registry.NewDispatcher(cfg.Registry.HandlerQueue, &rt.RegStats, cfg.Logger, rt.lifetime)
 	rt.state.Store(messages.ConnClosed)
 	return rt
 }
@@ -154,7 +157,12 @@ func (rt *Runtime) bind(system *actor.ActorSystem, pid *actor.PID) {
 	rt.bindOnce.Do(func() { close(rt.bound) })
 }
 
+// handlerWait bounds how long stopping waits for Handler calls in
+// progress (their context is cancelled first).
+const handlerWait = 5 * time.Second
+
 func (rt *Runtime) markStopped() {
 	rt.cancel()
+	rt.Dispatch.Close(handlerWait)
 	rt.stopOnce.Do(func() { close(rt.stopped) })
 }
