@@ -32,6 +32,19 @@ demo: pg-deps
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./messages/ ./registry/
 
+# Soak (not part of make test): broadcast, presence and postgres traffic
+# through test/faultproxy, which cuts the connection every 20–60 s; prints
+# heap and goroutine samples and fails if they keep growing or anything is
+# lost or duplicated. SOAK_DURATION=2m for a shorter run. Figures are in
+# RELIABILITY.md.
+SOAK_DURATION ?= 10m
+SOAK_SEED ?= 1
+
+.PHONY: soak
+soak: pg-deps
+	$(GO) test -tags soak -run '^TestSoak$$' -v -count=1 -timeout 60m ./test/soak/ -soak.duration=$(SOAK_DURATION) -soak.seed=$(SOAK_SEED)
+
+
 # Every fuzz target, as package:Target. Seeds are committed under each
 # package's testdata/fuzz/<Target>/.
 FUZZ_TARGETS := \

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -24,7 +25,9 @@ const NotAcknowledged AckRef = ""
 // buffer is flushed in order after the channel joins), or ErrBufferFull.
 // With WithHTTPFallback, a broadcast made while the socket is not open or
 // the channel not joined is sent over HTTP instead and returns the HTTP
-// outcome. The channel must be subscribed.
+// outcome. The channel must be subscribed. If ctx ends before the client
+// accepted the push, Broadcast returns ctx.Err() and the push is never
+// sent.
 func (c *Client) Broadcast(ctx context.Context, ch *Channel, event string, payload any) error {
 	_, err := c.broadcast(ctx, ch, event, payload, false)
 	return err
@@ -96,9 +99,13 @@ func (c *Client) Send(ctx context.Context, ch *Channel, event string, payload an
 	return err
 }
 
+// push hands a push to the registry. If ctx ends while the push still
+// waits in the registry's mailbox, the caller gets ctx.Err() and the push
+// is never sent; once the registry has taken it, the caller gets its
+// answer.
 func (c *Client) push(ctx context.Context, ch *Channel, f messages.Frame, ack bool) (messages.PushResult, error) {
-	res, err := request(ctx, c, func(reply chan<- messages.PushResult) any {
-		return &messages.Push{Topic: ch.topic, Frame: f, Ack: ack, Reply: reply}
+	res, err := requestClaimed(ctx, c, func(reply chan<- messages.PushResult, claim *actors.Claim) any {
+		return &messages.Push{Topic: ch.topic, Frame: f, Ack: ack, Reply: reply, Claim: claim}
 	})
 	if err != nil {
 		return res, err

@@ -159,6 +159,21 @@ func request[T any](ctx context.Context, c *Client, build func(reply chan<- T) a
 	return v, err
 }
 
+// requestClaimed is request for messages with side effects: when ctx ends
+// before the registry took the message, the registry drops it (see
+// actors.Claim).
+func requestClaimed[T any](ctx context.Context, c *Client, build func(reply chan<- T, claim *actors.Claim) any) (T, error) {
+	var zero T
+	if err := c.ready(ctx); err != nil {
+		return zero, err
+	}
+	v, err := actors.RequestClaimed(ctx, c.rt.System().Root, c.rt.RegistryPID(), c.rt.Stopped(), build)
+	if errors.Is(err, actors.ErrStopped) {
+		return zero, ErrClosed
+	}
+	return v, err
+}
+
 // tell sends a message to the registry without waiting.
 // (An embedded runtime that is not spawned yet keeps the message until it
 // starts.)

@@ -7,6 +7,9 @@
 //   - Request: request/reply over a reply channel that honours a
 //     context.Context, instead of protoactor futures (which take no context,
 //     wake only one waiter and race under -race).
+//   - RequestClaimed and Claim: the same for messages with side effects; a
+//     caller whose ctx ends before the actor took the message gets its ctx
+//     error and the actor drops the message, so "failed" means "not done".
 //   - NewSystem and LoggerFactory: an ActorSystem whose logger is the
 //     user's *slog.Logger (silent by default).
 //   - Epoch: a counter that outlives actor restarts, used to tag the
@@ -16,7 +19,7 @@
 //
 // # Concurrency
 //
-// Request, Epoch, RealClock and ManualClock are safe for concurrent use.
+// Request, RequestClaimed, Claim, Epoch, RealClock and ManualClock are safe for concurrent use.
 // Timer callbacks run on their own goroutine (RealClock) or on the goroutine
 // that calls ManualClock.Advance; callbacks used by actors only Send to a
 // PID and never touch actor state.

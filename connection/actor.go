@@ -154,13 +154,15 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 		}
 		token = t
 	}
-	conn, resp, err := a.cfg.Dialer.DialContext(ctx, a.cfg.URL, a.cfg.Header)
+	dialer, release := interruptible(ctx, a.cfg.Dialer)
+	conn, resp, err := dialer.DialContext(ctx, a.cfg.URL, a.cfg.Header)
+	intact := release()
 	if err != nil {
 		res <- dialResult{err: connectError(a.cfg.URL, resp, err, token)}
 		a.root.Send(a.self, &dialed{epoch: epoch})
 		return
 	}
-	if ctx.Err() != nil {
+	if !intact || ctx.Err() != nil {
 		conn.Close()
 		res <- dialResult{err: &messages.ConnectError{URL: messages.RedactURL(a.cfg.URL), Err: ctx.Err()}}
 		a.root.Send(a.self, &dialed{epoch: epoch})

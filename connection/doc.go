@@ -33,7 +33,8 @@
 // # Lifecycle
 //
 // Started begins a dial on a goroutine owned by the incarnation. Restarting
-// and Stopping tear down: cancel the dial and wait for it, stop the
+// and Stopping tear down: cancel the dial (which also closes a connection
+// still in its TLS or HTTP handshake) and wait for it, stop the
 // heartbeat timer, close the socket (with close code 1000 when stopping on
 // purpose) and wait for the reader goroutine to exit. After teardown no
 // goroutine of the incarnation is left.

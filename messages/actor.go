@@ -54,11 +54,16 @@ type RemoveAll struct {
 // to the socket or accepted into the send buffer (or ErrBufferFull). With
 // Ack set on a channel whose join config asks for acks, the push is tracked
 // until its reply and PushResult.Ref names it for WaitAck.
+//
+// Claim, when set, is taken (Take) by the registry before it commits the
+// push; a failed Take means the caller already returned its ctx error, and
+// the push is dropped unsent.
 type Push struct {
 	Topic string
 	Frame Frame
 	Ack   bool
 	Reply chan<- PushResult
+	Claim interface{ Take() bool }
 }
 
 // PushResult answers a Push.

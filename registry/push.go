@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -13,6 +14,11 @@ import (
 // the caller; nothing is dropped silently. An acknowledged push gets its ref
 // at once and its timeout starts now, as in phoenix.js.
 func (r *reg) push(m *messages.Push) messages.PushResult {
+	if m.Claim != nil && !m.Claim.Take() {
+		// The caller's ctx ended while this waited in the mailbox and it
+		// was told so: sending it now would contradict that answer.
+		return messages.PushResult{Err: context.Canceled}
+	}
 	ch := r.channels[m.Topic]
 	if ch == nil {
 		return messages.PushResult{Err: messages.ErrUnknownChannel}

@@ -28,6 +28,7 @@ var Owned = []string{
 	"github.com/supabase-go/realtime/store.",
 	"github.com/supabase-go/realtime/actors.",
 	"github.com/supabase-go/realtime/test/realtimetest.",
+	"github.com/supabase-go/realtime/test/faultproxy.",
 	"github.com/asynkron/protoactor-go/",
 	"github.com/gorilla/websocket.",
 }
