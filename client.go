@@ -330,7 +330,7 @@ type Stats struct {
 	State               ConnectionState
 	ConnectionEpoch     uint64 // connection attempts so far
 	FramesIn, FramesOut uint64
-	MalformedFrames     uint64 // dropped: could not be decoded
+	MalformedFrames     uint64 // dropped: the frame or its payload could not be decoded
 	StaleFrames         uint64 // dropped: stale join_ref
 	UnroutedFrames      uint64 // dropped: no such channel
 	// OversizedFrames counts inbound messages over the read limit
