@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -419,3 +421,81 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A slow Handler and a server sending large payloads: the events waiting
+// for the Handler are bounded in bytes as well as in number.
+var _ = Describe("Handler queue bytes", func() {
+	var (
+		srv     *realtimetest.Server
+		rec     *recorder
+		c       *realtime.Client
+		release chan struct{}
+		once    *sync.Once
+	)
+
+	BeforeEach(func() {
+		srv = realtimetest.NewServer(realtimetest.Options{APIKey: "anon-key"})
+		release, once = make(chan struct{}), &sync.Once{}
+		rec = &recorder{hook: func(ev realtime.Event) {
+			if b, ok := ev.(realtime.BroadcastEvent); ok && b.Event == "block" {
+				<-release
+			}
+		}}
+		c = nil
+	})
+
+	AfterEach(func() {
+		once.Do(func() { close(release) })
+		closeAndCheckLeaks(c, srv)
+	})
+
+	It("drops and reports events beyond WithHandlerQueueBytes while the Handler is slow", func() {
+		var err error
+		c, err = realtime.New(srv.URL(), "anon-key", fast(realtime.WithHandler(rec), realtime.WithHandlerQueueBytes(64<<10))...)
+		Expect(err).NotTo(HaveOccurred())
+		ch, _ := c.Channel("room1")
+		Expect(c.On(ch, realtime.Broadcast{Event: "*"})).To(Succeed())
+		_, err = c.Subscribe(specCtx(), ch)
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(srv.Broadcast("room1", "block", json.RawMessage(`{}`))).To(Succeed())
+		Eventually(func() int { return len(rec.broadcasts()) }, wait).Should(Equal(1))
+		payload := json.RawMessage(`{"s":"` + strings.Repeat("p", 10<<10) + `"}`)
+		for i := 0; i < 20; i++ {
+			Expect(srv.Broadcast("room1", "large", payload)).To(Succeed())
+		}
+		// About six fit in 64 KiB; the rest are dropped, never queued.
+		Eventually(func() uint64 { return c.Stats().HandlerDropped }, wait).Should(BeNumerically(">=", 10))
+		s := c.Stats()
+		Expect(s.EventsQueuedBytes).To(BeNumerically("<=", 64<<10))
+		Expect(s.EventsQueuedBytes).To(BeNumerically(">", 0))
+		Expect(s.State).To(Equal(realtime.ConnOpen))
+
+		once.Do(func() { close(release) })
+		Eventually(func() []error {
+			var out []error
+			for _, e := range rec.errors() {
+				if errors.Is(e, realtime.ErrHandlerOverflow) {
+					out = append(out, e)
+				}
+			}
+			return out
+		}, wait).ShouldNot(BeEmpty())
+		Eventually(func() int64 { return c.Stats().EventsQueuedBytes }, wait).Should(BeZero())
+		Expect(srv.Broadcast("room1", "after", json.RawMessage(`{"ok":true}`))).To(Succeed())
+		Eventually(rec.broadcastPayloads, wait).Should(ContainElement(`after {"ok":true}`))
+		large := 0
+		for _, b := range rec.broadcasts() {
+			if b.Event == "large" {
+				large++
+			}
+		}
+		Expect(uint64(large)+c.Stats().HandlerDropped).To(Equal(uint64(20)), "every event delivered or counted as dropped")
+	})
+
+	It("validates WithHandlerQueueBytes at construction", func() {
+		_, err := realtime.New(srv.URL(), "anon-key", realtime.WithHandlerQueueBytes(1024))
+		Expect(err).To(MatchError(realtime.ErrInvalidOption))
+		Expect(realtime.DefaultHandlerQueueBytes).To(BeNumerically(">=", realtime.DefaultReadLimit))
+	})
+})

@@ -102,16 +102,17 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			Logger:      o.logger,
 		},
 		Registry: registry.Config{
-			Handler:          h,
-			AccessToken:      o.accessToken,
-			Timeout:          o.timeout,
-			RejoinAfter:      o.rejoinAfter,
-			BufferSize:       o.bufferSize,
-			HandlerQueue:     o.handlerQueue,
-			PresenceMaxMetas: o.presenceMetas,
-			PresenceMaxBytes: o.presenceBytes,
-			Clock:            o.clock,
-			Logger:           o.logger,
+			Handler:           h,
+			AccessToken:       o.accessToken,
+			Timeout:           o.timeout,
+			RejoinAfter:       o.rejoinAfter,
+			BufferSize:        o.bufferSize,
+			HandlerQueue:      o.handlerQueue,
+			HandlerQueueBytes: o.handlerQueueBytes,
+			PresenceMaxMetas:  o.presenceMetas,
+			PresenceMaxBytes:  o.presenceBytes,
+			Clock:             o.clock,
+			Logger:            o.logger,
 		},
 		ReconnectAfter: o.reconnectAfter,
 		MaxAttempts:    o.maxAttempts,
@@ -352,6 +353,7 @@ type Stats struct {
 	LastHeartbeatRTT       time.Duration
 	EventsDelivered        uint64 // events a Handler has returned from
 	EventsQueued           int64  // events waiting for a Handler
+	EventsQueuedBytes      int64  // their payload bytes (bounded by WithHandlerQueueBytes)
 	HandlerDropped         uint64 // events dropped: a Handler's queue was full
 	HandlerPanics          uint64
 	Buffered               int64 // pushes waiting in the send buffer
@@ -378,6 +380,7 @@ func (c *Client) Stats() Stats {
 		LastHeartbeatRTT:       time.Duration(cs.HeartbeatRTT.Load()),
 		EventsDelivered:        rs.Delivered.Load(),
 		EventsQueued:           rs.Queued.Load(),
+		EventsQueuedBytes:      rs.QueuedBytes.Load(),
 		HandlerDropped:         rs.HandlerDropped.Load(),
 		HandlerPanics:          rs.HandlerPanics.Load(),
 		Buffered:               rs.Buffered.Load(),

@@ -63,29 +63,32 @@ type options struct {
 	handler        Handler
 	bufferSize     int
 	handlerQueue   int
-	clock          Clock
-	dialer         *websocket.Dialer
-	header         http.Header
-	httpFallback   bool
-	httpClient     *http.Client
-	readLimit      int64
-	presenceMetas  int
-	presenceBytes  int
+	// handlerQueueBytes bounds each Handler queue's payload bytes.
+	handlerQueueBytes int64
+	clock             Clock
+	dialer            *websocket.Dialer
+	header            http.Header
+	httpFallback      bool
+	httpClient        *http.Client
+	readLimit         int64
+	presenceMetas     int
+	presenceBytes     int
 }
 
 func defaultOptions() options {
 	return options{
-		name:          "realtime",
-		timeout:       DefaultTimeout,
-		heartbeat:     DefaultHeartbeatInterval,
-		vsn:           Vsn2,
-		bufferSize:    DefaultSendBufferSize,
-		handlerQueue:  DefaultHandlerQueue,
-		readLimit:     DefaultReadLimit,
-		presenceMetas: DefaultPresenceMaxMetas,
-		presenceBytes: DefaultPresenceMaxBytes,
-		clock:         actors.RealClock{},
-		logger:        actors.DiscardLogger(),
+		name:              "realtime",
+		timeout:           DefaultTimeout,
+		heartbeat:         DefaultHeartbeatInterval,
+		vsn:               Vsn2,
+		bufferSize:        DefaultSendBufferSize,
+		handlerQueue:      DefaultHandlerQueue,
+		handlerQueueBytes: DefaultHandlerQueueBytes,
+		readLimit:         DefaultReadLimit,
+		presenceMetas:     DefaultPresenceMaxMetas,
+		presenceBytes:     DefaultPresenceMaxBytes,
+		clock:             actors.RealClock{},
+		logger:            actors.DiscardLogger(),
 	}
 }
 
@@ -308,6 +311,28 @@ func WithPresenceLimits(maxMetas, maxBytes int) Option {
 
 // DefaultHandlerQueue is the default WithHandlerQueue.
 const DefaultHandlerQueue = registry.DefaultHandlerQueue
+
+// DefaultHandlerQueueBytes is the default WithHandlerQueueBytes: 64 MiB.
+const DefaultHandlerQueueBytes = registry.DefaultHandlerQueueBytes
+
+// WithHandlerQueueBytes caps, in bytes, the payloads (broadcast payloads,
+// postgres records, presence metas, system texts) of the events waiting
+// for a Handler, counting the batch it is working through. With
+// WithHandlerQueue alone, a server sending large payloads to a slow
+// Handler could make the client hold the queue length times the read
+// limit. Beyond the bound events are dropped and reported exactly as for
+// a full queue (Stats.HandlerDropped, *HandlerOverflowError); an event
+// reaching an empty queue is always taken. Default: 64 MiB per queue.
+// Minimum: 64 KiB.
+func WithHandlerQueueBytes(n int64) Option {
+	return func(o *options) error {
+		if n < MinReadLimit {
+			return invalid("handler queue bytes", "must be at least 65536 bytes")
+		}
+		o.handlerQueueBytes = n
+		return nil
+	}
+}
 
 // WithHandlerQueue caps the events waiting for a Handler. Handlers run on
 // goroutines of their own, one queue for the client's Handler and one for

@@ -31,6 +31,9 @@ type Config struct {
 	// HandlerQueue caps the events waiting for each Handler queue
 	// (optional; DefaultHandlerQueue). See Dispatcher.
 	HandlerQueue int
+	// HandlerQueueBytes caps the payload bytes waiting for each Handler
+	// queue (optional; DefaultHandlerQueueBytes). See Dispatcher.
+	HandlerQueueBytes int64
 	// AccessToken is called before every rejoin and ahead of the token's
 	// expiry (optional).
 	AccessToken func(context.Context) (string, error)
@@ -83,6 +86,9 @@ type Stats struct {
 	Delivered atomic.Uint64
 	// Queued is the number of events waiting for a Handler.
 	Queued atomic.Int64
+	// QueuedBytes is the payload bytes of the events waiting for (or
+	// being handed to) a Handler.
+	QueuedBytes atomic.Int64
 	// HandlerDropped counts events dropped because a Handler's queue was
 	// full (each gap is reported by a HandlerOverflowError).
 	HandlerDropped atomic.Uint64
