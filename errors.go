@@ -40,7 +40,8 @@ type (
 	// HandlerPanicError: a recovered Handler panic (wraps ErrHandlerPanic).
 	HandlerPanicError = messages.HandlerPanicError
 	// HandlerOverflowError: events dropped because a Handler fell behind
-	// by more than WithHandlerQueue (wraps ErrHandlerOverflow).
+	// by more than WithHandlerQueue or WithHandlerQueueBytes (wraps
+	// ErrHandlerOverflow).
 	HandlerOverflowError = messages.HandlerOverflowError
 	// ConnectError: a failed dial, with the HTTP status and the server's
 	// message of a rejected upgrade (wraps ErrDial).
