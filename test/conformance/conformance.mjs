@@ -641,7 +641,9 @@ add('auth/accessToken-callback', BOTH, async (t, vsn) => {
     (await control(env, '/access-tokens')).find((x) => x.topic === ch.topic && x.token === second)
   )
   assert.equal(pushed.join_ref, ch.joinPush.ref)
-  assert.equal(ch.state, 'joined')
+  // A 300 ms heartbeat can time out on a loaded machine and make the
+  // channel rejoin; what matters is that it ends up joined.
+  await waitFor('joined', () => ch.state === 'joined')
 })
 
 // §8.1 / §4.3 / §10 #13: refreshing with an expired token shuts the channel:
@@ -683,8 +685,11 @@ add(
     assert.equal(out.status, 'SUBSCRIBED')
     t.step('wait for expiry')
     const sys = await waitFor('Token has expired', () => system[0], 6000)
-    // §8.2 example: "Token has expired 0 seconds ago".
-    assert.deepEqual(sys, { channel: ch.subTopic, extension: 'system', message: 'Token has expired 0 seconds ago', status: 'error' })
+    // §8.2 example: "Token has expired 0 seconds ago" (N is whole seconds
+    // past exp when the server's re-check fired: 0 unless the machine is
+    // loaded).
+    assert.match(sys.message, /^Token has expired \d+ seconds ago$/)
+    assert.deepEqual({ ...sys, message: '' }, { channel: ch.subTopic, extension: 'system', message: '', status: 'error' })
     await waitFor('CLOSED', () => out.statuses.some((s) => s.status === 'CLOSED'))
   },
   10000
