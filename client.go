@@ -96,19 +96,23 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			Dialer:      o.dialer,
 			Timeout:     o.timeout,
 			Heartbeat:   o.heartbeat,
+			ReadLimit:   o.readLimit,
 			AccessToken: o.accessToken,
 			Clock:       o.clock,
 			Logger:      o.logger,
 		},
 		Registry: registry.Config{
-			Handler:      h,
-			AccessToken:  o.accessToken,
-			Timeout:      o.timeout,
-			RejoinAfter:  o.rejoinAfter,
-			BufferSize:   o.bufferSize,
-			HandlerQueue: o.handlerQueue,
-			Clock:        o.clock,
-			Logger:       o.logger,
+			Handler:           h,
+			AccessToken:       o.accessToken,
+			Timeout:           o.timeout,
+			RejoinAfter:       o.rejoinAfter,
+			BufferSize:        o.bufferSize,
+			HandlerQueue:      o.handlerQueue,
+			HandlerQueueBytes: o.handlerQueueBytes,
+			PresenceMaxMetas:  o.presenceMetas,
+			PresenceMaxBytes:  o.presenceBytes,
+			Clock:             o.clock,
+			Logger:            o.logger,
 		},
 		ReconnectAfter: o.reconnectAfter,
 		MaxAttempts:    o.maxAttempts,
@@ -324,17 +328,32 @@ func (c *Client) ConnectionState() ConnectionState { return c.rt.ConnectionState
 
 // Stats are the client's counters, sampled without waiting on an actor.
 type Stats struct {
-	State                  ConnectionState
-	ConnectionEpoch        uint64 // connection attempts so far
-	FramesIn, FramesOut    uint64
-	MalformedFrames        uint64 // dropped: could not be decoded
-	StaleFrames            uint64 // dropped: stale join_ref
-	UnroutedFrames         uint64 // dropped: no such channel
+	State               ConnectionState
+	ConnectionEpoch     uint64 // connection attempts so far
+	FramesIn, FramesOut uint64
+	MalformedFrames     uint64 // dropped: the frame or its payload could not be decoded
+	StaleFrames         uint64 // dropped: stale join_ref
+	UnroutedFrames      uint64 // dropped: no such channel
+	// OversizedFrames counts inbound messages over the read limit
+	// (WithReadLimit); each one closed the socket with 1009 and caused a
+	// reconnect.
+	OversizedFrames uint64
+	// UnknownReplies counts replies (phx_reply) whose ref matches no
+	// request in flight, such as a reply that arrives after its timeout.
+	UnknownReplies uint64
+	// UnknownEvents counts frames for a channel with an event the client
+	// does not handle; they are dropped (logged at Debug).
+	UnknownEvents uint64
+	// PresenceDropped counts presence metas not applied because the
+	// channel's presence state was at its limits (WithPresenceLimits);
+	// each refusal is also reported as an ErrorEvent.
+	PresenceDropped        uint64
 	HeartbeatsSent         uint64
 	HeartbeatsAcknowledged uint64
 	LastHeartbeatRTT       time.Duration
 	EventsDelivered        uint64 // events a Handler has returned from
 	EventsQueued           int64  // events waiting for a Handler
+	EventsQueuedBytes      int64  // their payload bytes (bounded by WithHandlerQueueBytes)
 	HandlerDropped         uint64 // events dropped: a Handler's queue was full
 	HandlerPanics          uint64
 	Buffered               int64 // pushes waiting in the send buffer
@@ -349,14 +368,19 @@ func (c *Client) Stats() Stats {
 		ConnectionEpoch:        c.rt.Epochs.Current(),
 		FramesIn:               cs.FramesIn.Load(),
 		FramesOut:              cs.FramesOut.Load(),
-		MalformedFrames:        cs.Malformed.Load(),
+		MalformedFrames:        cs.Malformed.Load() + rs.Malformed.Load(),
 		StaleFrames:            rs.Stale.Load(),
 		UnroutedFrames:         rs.Unrouted.Load(),
+		OversizedFrames:        cs.Oversized.Load(),
+		UnknownReplies:         cs.UnknownReplies.Load() + rs.UnknownReplies.Load(),
+		UnknownEvents:          rs.UnknownEvents.Load(),
+		PresenceDropped:        rs.PresenceDropped.Load(),
 		HeartbeatsSent:         cs.HeartbeatsSent.Load(),
 		HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
 		LastHeartbeatRTT:       time.Duration(cs.HeartbeatRTT.Load()),
 		EventsDelivered:        rs.Delivered.Load(),
 		EventsQueued:           rs.Queued.Load(),
+		EventsQueuedBytes:      rs.QueuedBytes.Load(),
 		HandlerDropped:         rs.HandlerDropped.Load(),
 		HandlerPanics:          rs.HandlerPanics.Load(),
 		Buffered:               rs.Buffered.Load(),

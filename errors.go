@@ -26,6 +26,8 @@ var (
 	ErrAckDisabled      = messages.ErrAckDisabled
 	ErrUnknownAck       = messages.ErrUnknownAck
 	ErrHTTP             = messages.ErrHTTP
+	ErrFrameTooLarge    = messages.ErrFrameTooLarge
+	ErrPresenceLimit    = messages.ErrPresenceLimit
 )
 
 // Typed errors; match them with errors.As.
@@ -38,7 +40,8 @@ type (
 	// HandlerPanicError: a recovered Handler panic (wraps ErrHandlerPanic).
 	HandlerPanicError = messages.HandlerPanicError
 	// HandlerOverflowError: events dropped because a Handler fell behind
-	// by more than WithHandlerQueue (wraps ErrHandlerOverflow).
+	// by more than WithHandlerQueue or WithHandlerQueueBytes (wraps
+	// ErrHandlerOverflow).
 	HandlerOverflowError = messages.HandlerOverflowError
 	// ConnectError: a failed dial, with the HTTP status and the server's
 	// message of a rejected upgrade (wraps ErrDial).
@@ -55,4 +58,7 @@ type (
 	// HTTPError: a non-2xx answer of the HTTP broadcast endpoints (wraps
 	// ErrHTTP).
 	HTTPError = messages.HTTPError
+	// PresenceLimitError: presence metas a channel refused at its limits
+	// (wraps ErrPresenceLimit).
+	PresenceLimitError = messages.PresenceLimitError
 )

@@ -84,7 +84,12 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 		// server falls back to the apikey header.
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := c.httpClient().Do(req)
+	// Never follow a redirect: it would carry the apikey header (which
+	// net/http forwards to any host) and the bearer token to wherever the
+	// server points, possibly over plain http. A 3xx is an *HTTPError.
+	hc := *c.httpClient()
+	hc.CheckRedirect = refuseRedirect
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", messages.RedactURL(u), redactErr(err, c.apiKey, c.bearer(ch)))
 	}
@@ -93,8 +98,14 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return &messages.HTTPError{StatusCode: resp.StatusCode, Message: httpMessage(data)}
+	// A server (or proxy) may echo the key or token back: redact before
+	// the message is cut to length, so no part of a secret survives.
+	clean := []byte(messages.Redact(string(data), c.apiKey, c.bearer(ch)))
+	return &messages.HTTPError{StatusCode: resp.StatusCode, Message: httpMessage(clean)}
 }
+
+// refuseRedirect makes the client return a redirect response as it is.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func (c *Client) httpClient() *http.Client {
 	if c.opts.httpClient != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/connection"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
 )
@@ -36,6 +37,15 @@ const (
 	DefaultTimeout           = 10 * time.Second
 	DefaultHeartbeatInterval = 30 * time.Second
 	DefaultSendBufferSize    = 100
+	// DefaultReadLimit is the largest inbound WebSocket message: 4 MiB
+	// (see WithReadLimit).
+	DefaultReadLimit = connection.DefaultReadLimit
+	// DefaultPresenceMaxMetas and DefaultPresenceMaxBytes bound each
+	// channel's presence state (see WithPresenceLimits).
+	DefaultPresenceMaxMetas = 50_000
+	DefaultPresenceMaxBytes = 16 << 20
+	// MinReadLimit is the smallest read limit WithReadLimit accepts.
+	MinReadLimit = 64 << 10
 )
 
 type options struct {
@@ -53,23 +63,32 @@ type options struct {
 	handler        Handler
 	bufferSize     int
 	handlerQueue   int
-	clock          Clock
-	dialer         *websocket.Dialer
-	header         http.Header
-	httpFallback   bool
-	httpClient     *http.Client
+	// handlerQueueBytes bounds each Handler queue's payload bytes.
+	handlerQueueBytes int64
+	clock             Clock
+	dialer            *websocket.Dialer
+	header            http.Header
+	httpFallback      bool
+	httpClient        *http.Client
+	readLimit         int64
+	presenceMetas     int
+	presenceBytes     int
 }
 
 func defaultOptions() options {
 	return options{
-		name:         "realtime",
-		timeout:      DefaultTimeout,
-		heartbeat:    DefaultHeartbeatInterval,
-		vsn:          Vsn2,
-		bufferSize:   DefaultSendBufferSize,
-		handlerQueue: DefaultHandlerQueue,
-		clock:        actors.RealClock{},
-		logger:       actors.DiscardLogger(),
+		name:              "realtime",
+		timeout:           DefaultTimeout,
+		heartbeat:         DefaultHeartbeatInterval,
+		vsn:               Vsn2,
+		bufferSize:        DefaultSendBufferSize,
+		handlerQueue:      DefaultHandlerQueue,
+		handlerQueueBytes: DefaultHandlerQueueBytes,
+		readLimit:         DefaultReadLimit,
+		presenceMetas:     DefaultPresenceMaxMetas,
+		presenceBytes:     DefaultPresenceMaxBytes,
+		clock:             actors.RealClock{},
+		logger:            actors.DiscardLogger(),
 	}
 }
 
@@ -242,8 +261,78 @@ func WithSendBufferSize(n int) Option {
 	}
 }
 
+// WithReadLimit caps the size of one inbound WebSocket message, in bytes,
+// so a misbehaving server cannot make the client allocate without bound.
+// A larger message is not read: the client closes the socket with 1009
+// (message too big), reconnects and rejoins, counts it in
+// Stats.OversizedFrames and reports it: the ConnectionStateEvent of the
+// close carries a *CloseError with code 1009 wrapping ErrFrameTooLarge. Default: 4 MiB — the server's largest payload (a
+// broadcast at max_payload_size_in_kb 3000 KB + 500 B = 3,072,500 B; a
+// postgres change near the 1 MiB WAL record limit with its old record)
+// plus more than 1 MiB of envelope headroom, and below the 5 MB frame cap
+// the server applies to its own input. Raise it if a project allows
+// larger payloads or a channel's presence_state can exceed it. Minimum:
+// 64 KiB.
+func WithReadLimit(n int64) Option {
+	return func(o *options) error {
+		if n < MinReadLimit {
+			return invalid("read limit", "must be at least 65536 bytes")
+		}
+		o.readLimit = n
+		return nil
+	}
+}
+
+// WithPresenceLimits bounds each channel's presence state, so a server
+// cannot make the client hold presence without bound: at most maxMetas
+// metas over all keys, and at most maxBytes bytes (keys, phx_refs and meta
+// JSON, plus a fixed 48 bytes per meta and 64 per key). A presence_state or
+// presence_diff that would grow a channel's state beyond either bound is
+// applied up to it; the rest of its joins are refused — those members get
+// no join event and are missing from PresenceState — counted in
+// Stats.PresenceDropped and reported as an ErrorEvent with a
+// *PresenceLimitError (wrapping ErrPresenceLimit). Leaves always apply, and
+// an update at the limit that replaces a meta still does. Default: 50,000
+// metas and 16 MiB per channel — well above the default concurrent-user
+// limits of Supabase's plans, and four full-size presence_state messages
+// at the default read limit.
+func WithPresenceLimits(maxMetas, maxBytes int) Option {
+	return func(o *options) error {
+		if maxMetas < 1 {
+			return invalid("presence limits", "maxMetas must be at least 1")
+		}
+		if maxBytes < 1024 {
+			return invalid("presence limits", "maxBytes must be at least 1024")
+		}
+		o.presenceMetas, o.presenceBytes = maxMetas, maxBytes
+		return nil
+	}
+}
+
 // DefaultHandlerQueue is the default WithHandlerQueue.
 const DefaultHandlerQueue = registry.DefaultHandlerQueue
+
+// DefaultHandlerQueueBytes is the default WithHandlerQueueBytes: 64 MiB.
+const DefaultHandlerQueueBytes = registry.DefaultHandlerQueueBytes
+
+// WithHandlerQueueBytes caps, in bytes, the payloads (broadcast payloads,
+// postgres records, presence metas, system texts) of the events waiting
+// for a Handler, counting the batch it is working through. With
+// WithHandlerQueue alone, a server sending large payloads to a slow
+// Handler could make the client hold the queue length times the read
+// limit. Beyond the bound events are dropped and reported exactly as for
+// a full queue (Stats.HandlerDropped, *HandlerOverflowError); an event
+// reaching an empty queue is always taken. Default: 64 MiB per queue.
+// Minimum: 64 KiB.
+func WithHandlerQueueBytes(n int64) Option {
+	return func(o *options) error {
+		if n < MinReadLimit {
+			return invalid("handler queue bytes", "must be at least 65536 bytes")
+		}
+		o.handlerQueueBytes = n
+		return nil
+	}
+}
 
 // WithHandlerQueue caps the events waiting for a Handler. Handlers run on
 // goroutines of their own, one queue for the client's Handler and one for
@@ -296,8 +385,11 @@ func WithHTTPFallback(on bool) Option {
 }
 
 // WithHTTPClient sets the HTTP client of HTTPSend and the HTTP fallback.
-// Certificate verification is never turned off by the client. Default:
-// http.DefaultClient, bounded per request by WithTimeout.
+// Certificate verification is never turned off by the client, and
+// redirects are never followed (they would carry the API key and token
+// elsewhere; a 3xx answer is an *HTTPError), whatever the client's
+// CheckRedirect. Default: http.DefaultClient, bounded per request by
+// WithTimeout.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error {
 		if hc == nil {

@@ -13,13 +13,16 @@ import (
 func DiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // LoggerFactory wires a *slog.Logger into protoactor-go's logger factory.
-// A nil logger means silence.
+// A nil logger means silence. Actor messages that protoactor-go logs (dead
+// letters, the message behind a failure) appear as their type name only:
+// they may carry tokens and payloads.
 func LoggerFactory(l *slog.Logger) func(*actor.ActorSystem) *slog.Logger {
 	if l == nil {
 		l = DiscardLogger()
 	}
+	sl := slog.New(sanitizingHandler{l.Handler()})
 	return func(system *actor.ActorSystem) *slog.Logger {
-		return l.With(slog.String("lib", "protoactor"), slog.String("system", system.ID))
+		return sl.With(slog.String("lib", "protoactor"), slog.String("system", system.ID))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -34,6 +35,13 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Clock == nil {
 		cfg.Clock = actors.RealClock{}
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = actors.DiscardLogger()
+	}
+	if cfg.ReadLimit <= 0 {
+		cfg.ReadLimit = DefaultReadLimit
+	}
+	cfg.Codec = validatingCodec(cfg.Codec)
 	return actor.PropsFromProducer(func() actor.Actor { return &connActor{cfg: cfg} })
 }
 
@@ -100,14 +108,20 @@ func (a *connActor) Receive(ctx actor.Context) {
 			a.onTick(ctx)
 		}
 	case *heartbeatReply:
-		if m.epoch == a.epoch && m.ref == a.hbPending {
-			a.hbPending = ""
-			a.cfg.Stats.HeartbeatsOK.Add(1)
-			a.cfg.Stats.HeartbeatRTT.Store(int64(m.at.Sub(a.hbSentAt)))
+		if m.epoch != a.epoch {
+			break
 		}
+		if m.ref == "" || m.ref != a.hbPending {
+			a.cfg.Stats.UnknownReplies.Add(1)
+			a.cfg.Logger.Debug("realtime: reply for an unknown ref dropped", slog.String("topic", "phoenix"))
+			break
+		}
+		a.hbPending = ""
+		a.cfg.Stats.HeartbeatsOK.Add(1)
+		a.cfg.Stats.HeartbeatRTT.Store(int64(m.at.Sub(a.hbSentAt)))
 	case *readerExited:
 		if m.epoch == a.epoch {
-			a.fail(closeError(m.err))
+			a.fail(a.readError(m.err))
 		}
 	}
 }
@@ -177,6 +191,8 @@ func connectError(raw string, resp *http.Response, err error, token string) erro
 				if ce.Message == "" {
 					ce.Message = msg.Message
 				}
+				// A server (or proxy) may echo the key or token back.
+				ce.Message = messages.Redact(ce.Message, secrets...)
 			}
 		}
 	}
@@ -195,6 +211,8 @@ func (a *connActor) onDialed(ctx actor.Context) {
 		return
 	}
 	a.conn = r.conn
+	// Bound what one inbound message may make the reader allocate.
+	a.conn.SetReadLimit(a.cfg.ReadLimit)
 	a.readerDone = make(chan struct{})
 	a.inbox = messages.NewInbox()
 	go readLoop(r.conn, a.inbox, a.cfg, a.epoch, a.root, a.self, a.readerDone)
@@ -315,6 +333,22 @@ func (a *connActor) teardown(graceful bool) {
 		}
 		a.conn = nil
 	}
+}
+
+// readError turns the reader's exit error into the incarnation's failure.
+// A message over the read limit (gorilla has already answered it with
+// close 1009) is counted, logged at Warn and becomes a CloseError with
+// code 1009 wrapping ErrFrameTooLarge, which the Handler sees in the
+// ConnectionStateEvent of the reconnect.
+func (a *connActor) readError(err error) error {
+	if !errors.Is(err, websocket.ErrReadLimit) {
+		return closeError(err)
+	}
+	a.cfg.Stats.Oversized.Add(1)
+	tooLarge := fmt.Errorf("%w: a message exceeded %d bytes; the socket was closed with 1009 and reconnects",
+		messages.ErrFrameTooLarge, a.cfg.ReadLimit)
+	a.cfg.Logger.Warn("realtime: inbound message over the read limit; reconnecting", slog.Int64("limit", a.cfg.ReadLimit))
+	return &messages.CloseError{Code: websocket.CloseMessageTooBig, Text: "message too big", Err: tooLarge}
 }
 
 func closeError(err error) error {

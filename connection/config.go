@@ -29,6 +29,10 @@ type Config struct {
 	Timeout time.Duration
 	// Heartbeat is the heartbeat interval.
 	Heartbeat time.Duration
+	// ReadLimit is the largest inbound WebSocket message, in bytes
+	// (optional; 0 means DefaultReadLimit). A larger message makes the
+	// client close the socket with 1009 (message too big) and reconnect.
+	ReadLimit int64
 	// AccessToken is called before every connect (optional).
 	AccessToken func(context.Context) (string, error)
 	// Refs issues message refs; shared with the registry.
@@ -49,14 +53,29 @@ type Config struct {
 
 // Stats are counters shared with the client. Safe for concurrent use.
 type Stats struct {
-	FramesIn       atomic.Uint64
-	FramesOut      atomic.Uint64
-	Malformed      atomic.Uint64
+	FramesIn  atomic.Uint64
+	FramesOut atomic.Uint64
+	Malformed atomic.Uint64
+	// Oversized counts messages refused for exceeding the read limit;
+	// each one closed its socket (1009).
+	Oversized atomic.Uint64
+	// UnknownReplies counts heartbeat replies whose ref is not the
+	// heartbeat in flight.
+	UnknownReplies atomic.Uint64
 	HeartbeatsSent atomic.Uint64
 	HeartbeatsOK   atomic.Uint64
 	// HeartbeatRTT is the last heartbeat round trip, in nanoseconds.
 	HeartbeatRTT atomic.Int64
 }
+
+// DefaultReadLimit is the read limit when Config.ReadLimit is 0: 4 MiB.
+// The largest message a Realtime server sends on purpose is a broadcast
+// at the default payload limit (max_payload_size_in_kb 3000 KB + 500 B =
+// 3,072,500 B) inside its envelope, or a postgres change near the 1 MiB
+// WAL record limit with its old record; 4 MiB leaves more than 1 MiB of
+// envelope headroom and still refuses a 5 MB frame, the server's own
+// inbound cap.
+const DefaultReadLimit int64 = 4 << 20
 
 // Connecting tells the parent that an incarnation started dialing.
 type Connecting struct{ Epoch uint64 }

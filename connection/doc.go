@@ -9,6 +9,15 @@
 // messages.ErrHeartbeatTimeout). The supervisor's restart policy turns that
 // into a reconnect with exponential backoff.
 //
+// Bad input: every socket has a read limit (Config.ReadLimit, 4 MiB by
+// default). gorilla answers a larger message with close 1009 and the
+// reader exits; the actor counts it (Stats.Oversized) and fails with a
+// *messages.CloseError of code 1009 wrapping messages.ErrFrameTooLarge, so
+// the client reconnects. Text
+// messages that are not valid UTF-8 are refused before decoding and
+// dropped as malformed (the socket stays up); heartbeat replies for an
+// unknown ref are counted (Stats.UnknownReplies).
+//
 // # Concurrency
 //
 // The actor is the socket's single writer (gorilla/websocket allows one

@@ -544,9 +544,10 @@ type embeddedBase struct {
 type fieldRulesRow struct {
 	embeddedBase
 	*Extra
-	Name    string `json:"name"`
-	Quoted  int64  `json:"quoted,string"`
-	Upper   int64
+	Name   string `json:"name"`
+	Quoted int64  `json:"quoted,string"`
+	Upper  int64
+	//lint:ignore SA5008 a field named "-" on purpose (encoding/json's "-," rule)
 	Dash    string `json:"-,"`
 	skipped string
 }

@@ -61,6 +61,14 @@ var (
 	// ErrStaleFrame: a frame carried a join_ref that is not the channel's
 	// current one and was dropped.
 	ErrStaleFrame = errors.New("realtime: stale frame dropped")
+	// ErrFrameTooLarge: an inbound message exceeded the read limit
+	// (WithReadLimit); the client closed the socket with 1009 and
+	// reconnects.
+	ErrFrameTooLarge = errors.New("realtime: inbound message exceeds the read limit")
+	// ErrPresenceLimit: a presence_state or presence_diff would have grown
+	// a channel's presence state beyond its limits; the excess metas were
+	// not applied. See *PresenceLimitError.
+	ErrPresenceLimit = errors.New("realtime: presence state limit reached")
 )
 
 // OptionError reports an invalid option or argument.
@@ -231,6 +239,24 @@ func (e *HTTPError) Error() string {
 
 // Unwrap returns ErrHTTP.
 func (e *HTTPError) Unwrap() error { return ErrHTTP }
+
+// PresenceLimitError reports presence metas a channel refused because its
+// presence state was at its limits (WithPresenceLimits): those members are
+// missing from PresenceState and got no join event.
+type PresenceLimitError struct {
+	Topic    string
+	Dropped  int // metas refused by this presence_state or presence_diff
+	MaxMetas int // the limits in force
+	MaxBytes int
+}
+
+func (e *PresenceLimitError) Error() string {
+	return fmt.Sprintf("realtime: presence state limit reached on %s (%d metas, %d bytes): %d metas not applied",
+		e.Topic, e.MaxMetas, e.MaxBytes, e.Dropped)
+}
+
+// Unwrap returns ErrPresenceLimit.
+func (e *PresenceLimitError) Unwrap() error { return ErrPresenceLimit }
 
 // IsAuthReason reports whether a server reason or system message is about
 // the token: the join-error prefixes InvalidJWTToken, MalformedJWT,

@@ -425,13 +425,20 @@ func checkFilterSyntax(s string) string {
 		}
 		return ""
 	}
+	// As the server splits: a double quote opens a quoted value only right
+	// after '.', '(' or ',' (elsewhere it is an ordinary character), and a
+	// backslash inside one escapes the next byte.
+	var prev byte
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && quoted:
+		c := s[i]
+		switch {
+		case quoted && c == '\\':
 			i++ // escaped character inside quotes
-		case c == '"':
-			quoted = !quoted
+		case quoted && c == '"':
+			quoted = false
 		case quoted:
+		case c == '"' && (prev == '.' || prev == '(' || prev == ','):
+			quoted = true
 		case c == '(':
 			depth++
 		case c == ')':
@@ -441,7 +448,9 @@ func checkFilterSyntax(s string) string {
 				return r
 			}
 			start = i + 1
+			c = 0
 		}
+		prev = c
 	}
 	return check(s[start:])
 }

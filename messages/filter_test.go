@@ -278,6 +278,12 @@ func TestCheckFilterSyntax(t *testing.T) {
 		{"a=EQ.1", false},
 		{"a=.1", false},
 		{"a=not.eq", false},
+		// A quote opens a quoted value only after '.', '(' or ',' (found
+		// by FuzzFilter): here it is an ordinary character, so the
+		// server sees empty segments.
+		{`a=eq.x"y,,"`, false},
+		{`a=eq.x"y,b=eq.z"`, true},
+		{`a=in.(x,"y,)")`, true},
 	}
 	for _, tc := range tests {
 		r := checkFilterSyntax(tc.filter)

@@ -43,7 +43,7 @@ func Props(cfg Config) *actor.Props {
 		cfg.Lifetime = context.Background()
 	}
 	if cfg.Dispatch == nil {
-		cfg.Dispatch = NewDispatcher(cfg.HandlerQueue, cfg.Stats, cfg.Logger, cfg.Lifetime)
+		cfg.Dispatch = NewDispatcher(cfg.HandlerQueue, cfg.Stats, cfg.Logger, cfg.Lifetime).LimitBytes(cfg.HandlerQueueBytes)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}, eventNames: map[string]string{}}

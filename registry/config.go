@@ -23,9 +23,17 @@ type Config struct {
 	RejoinAfter func(tries int) time.Duration
 	// BufferSize caps the pushes buffered while channels cannot send.
 	BufferSize int
+	// PresenceMaxMetas and PresenceMaxBytes bound each channel's presence
+	// state (optional; 0 means no bound). Metas beyond are refused,
+	// counted and reported.
+	PresenceMaxMetas int
+	PresenceMaxBytes int
 	// HandlerQueue caps the events waiting for each Handler queue
 	// (optional; DefaultHandlerQueue). See Dispatcher.
 	HandlerQueue int
+	// HandlerQueueBytes caps the payload bytes waiting for each Handler
+	// queue (optional; DefaultHandlerQueueBytes). See Dispatcher.
+	HandlerQueueBytes int64
 	// AccessToken is called before every rejoin and ahead of the token's
 	// expiry (optional).
 	AccessToken func(context.Context) (string, error)
@@ -78,6 +86,9 @@ type Stats struct {
 	Delivered atomic.Uint64
 	// Queued is the number of events waiting for a Handler.
 	Queued atomic.Int64
+	// QueuedBytes is the payload bytes of the events waiting for (or
+	// being handed to) a Handler.
+	QueuedBytes atomic.Int64
 	// HandlerDropped counts events dropped because a Handler's queue was
 	// full (each gap is reported by a HandlerOverflowError).
 	HandlerDropped atomic.Uint64
@@ -85,6 +96,19 @@ type Stats struct {
 	Stale atomic.Uint64
 	// Unrouted counts frames for topics with no channel.
 	Unrouted atomic.Uint64
+	// Malformed counts frames dropped because their payload did not parse
+	// (broadcast, system, postgres_changes, presence); each one is also
+	// reported as an ErrorEvent.
+	Malformed atomic.Uint64
+	// UnknownReplies counts phx_reply frames whose ref matches no request
+	// in flight (including replies that arrive after their timeout).
+	UnknownReplies atomic.Uint64
+	// UnknownEvents counts frames of a known channel whose event the
+	// client does not handle.
+	UnknownEvents atomic.Uint64
+	// PresenceDropped counts presence metas not applied because the
+	// channel's presence state was at its limits.
+	PresenceDropped atomic.Uint64
 	// HandlerPanics counts recovered Handler panics.
 	HandlerPanics atomic.Uint64
 	// Buffered is the number of pushes waiting in the send buffer.

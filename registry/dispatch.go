@@ -16,13 +16,21 @@ import (
 // Handler before events are dropped (and the drop reported).
 const DefaultHandlerQueue = 65536
 
+// DefaultHandlerQueueBytes is the default bound on the payload bytes of
+// the events waiting for (or being handed to) one Handler queue: 64 MiB.
+// The event count alone would let a server that sends large payloads to a
+// slow Handler hold DefaultHandlerQueue times the read limit.
+const DefaultHandlerQueueBytes int64 = 64 << 20
+
 // Dispatcher runs Handlers off the registry's goroutine, so a slow Handler
 // delays only the events behind it: joins, acks, channel states and
 // heartbeats carry on. Events of channels that share a Handler (the
 // client's) are handed to it in the order the registry routed them, one at
 // a time; a channel with a Handler of its own has a queue of its own.
 //
-// A queue holds at most Limit events. When it is full the registry never
+// A queue holds at most Limit events, and at most MaxBytes bytes of
+// payloads (eventBytes) counting the batch its Handler is working through;
+// an event arriving at an empty queue is always taken. When it is full the registry never
 // waits (it would stall every other channel, and the socket reader behind
 // it): the event is dropped, counted in Stats.HandlerDropped, and an
 // ErrorEvent carrying a *messages.HandlerOverflowError takes its place in
@@ -34,6 +42,7 @@ const DefaultHandlerQueue = 65536
 // still delivered), and is closed when the client closes.
 type Dispatcher struct {
 	limit    int
+	maxBytes int64
 	stats    *Stats
 	logger   *slog.Logger
 	lifetime context.Context
@@ -60,12 +69,53 @@ func NewDispatcher(limit int, stats *Stats, logger *slog.Logger, lifetime contex
 	if lifetime == nil {
 		lifetime = context.Background()
 	}
-	return &Dispatcher{limit: limit, stats: stats, logger: logger, lifetime: lifetime, queues: map[string]*queue{}}
+	return &Dispatcher{limit: limit, maxBytes: DefaultHandlerQueueBytes, stats: stats, logger: logger, lifetime: lifetime, queues: map[string]*queue{}}
+}
+
+// LimitBytes sets the payload bytes a queue may hold (n <= 0 keeps
+// DefaultHandlerQueueBytes) and returns d. Call it before the first event.
+func (d *Dispatcher) LimitBytes(n int64) *Dispatcher {
+	if n > 0 {
+		d.maxBytes = n
+	}
+	return d
+}
+
+// eventBytes is what an event holds in payload bytes: the part a server
+// controls the size of.
+func eventBytes(ev messages.Event) int64 {
+	n := 0
+	switch e := ev.(type) {
+	case messages.BroadcastEvent:
+		n = len(e.Event) + len(e.Payload) + len(e.Binary) + len(e.Meta)
+	case messages.ChangeEvent:
+		n = len(e.Record) + len(e.OldRecord)
+		for _, c := range e.Columns {
+			n += len(c.Name) + len(c.Type)
+		}
+		for _, s := range e.Errors {
+			n += len(s)
+		}
+		for _, id := range e.IDs {
+			n += len(id)
+		}
+	case messages.PresenceEvent:
+		n = len(e.Key)
+		for _, ms := range [...][]messages.PresenceMeta{e.Current, e.Joined, e.Left} {
+			for _, m := range ms {
+				n += len(m.Ref) + len(m.Payload)
+			}
+		}
+	case messages.SystemEvent:
+		n = len(e.Message)
+	}
+	return int64(n)
 }
 
 type item struct {
-	h  messages.Handler
-	ev messages.Event
+	h    messages.Handler
+	ev   messages.Event
+	size int64 // eventBytes(ev)
 }
 
 type queue struct {
@@ -74,6 +124,7 @@ type queue struct {
 	// Guarded by d.mu.
 	items   []item
 	spare   []item
+	bytes   int64 // sizes of items plus the batch being handed out
 	running bool
 	dropped uint64
 }
@@ -91,7 +142,8 @@ func (d *Dispatcher) deliver(key string, h messages.Handler, ev messages.Event) 
 		q = &queue{d: d, key: key}
 		d.queues[key] = q
 	}
-	if len(q.items) >= d.limit {
+	size := eventBytes(ev)
+	if len(q.items) >= d.limit || (q.bytes > 0 && q.bytes+size > d.maxBytes) {
 		q.dropped++
 		d.mu.Unlock()
 		d.stats.HandlerDropped.Add(1)
@@ -100,12 +152,14 @@ func (d *Dispatcher) deliver(key string, h messages.Handler, ev messages.Event) 
 	if q.dropped > 0 {
 		// The report takes the place of the dropped events (one slot
 		// over the limit at most).
-		q.items = append(q.items, item{h, messages.ErrorEvent{Channel: key, Err: &messages.HandlerOverflowError{Channel: key, Dropped: q.dropped}}})
+		q.items = append(q.items, item{h: h, ev: messages.ErrorEvent{Channel: key, Err: &messages.HandlerOverflowError{Channel: key, Dropped: q.dropped}}})
 		q.dropped = 0
 		d.stats.Queued.Add(1)
 	}
-	q.items = append(q.items, item{h, ev})
+	q.items = append(q.items, item{h: h, ev: ev, size: size})
+	q.bytes += size
 	d.stats.Queued.Add(1)
+	d.stats.QueuedBytes.Add(size)
 	if !q.running {
 		q.running = true
 		d.wg.Add(1)
@@ -142,8 +196,14 @@ func (q *queue) run() {
 			d.stats.Queued.Add(-1)
 			d.stats.Delivered.Add(1)
 		}
+		var done int64
+		for i := range batch {
+			done += batch[i].size
+		}
 		clear(batch) // do not pin delivered events
 		d.mu.Lock()
+		q.bytes -= done
+		d.stats.QueuedBytes.Add(-done)
 		q.spare = batch[:0]
 		d.mu.Unlock()
 	}
@@ -177,6 +237,12 @@ func (d *Dispatcher) Close(wait time.Duration) {
 	d.closed.Store(true)
 	for _, q := range d.queues {
 		d.stats.Queued.Add(-int64(len(q.items)))
+		var dropped int64
+		for i := range q.items {
+			dropped += q.items[i].size
+		}
+		q.bytes -= dropped
+		d.stats.QueuedBytes.Add(-dropped)
 		clear(q.items)
 		q.items = q.items[:0]
 	}

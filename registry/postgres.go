@@ -84,6 +84,7 @@ func (r *reg) checkPostgresEcho(ch *channel, response []byte) bool {
 func (r *reg) postgresChange(ch *channel, m *messages.Inbound) {
 	ids, ev, err := messages.ParsePostgresChange(m.Frame.Payload)
 	if err != nil {
+		r.cfg.Stats.Malformed.Add(1)
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 		return
 	}

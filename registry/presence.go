@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"log/slog"
+
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/messages"
 )
@@ -18,16 +20,25 @@ func (r *reg) presenceMessage(ch *channel, payload []byte, state bool) {
 		events []messages.PresenceEvent
 		err    error
 	)
+	ch.presence.lim = presenceLimits{metas: r.cfg.PresenceMaxMetas, bytes: r.cfg.PresenceMaxBytes}
 	if state {
 		events, err = ch.presence.onState(ch.rec.JoinRef, payload)
 	} else {
 		events, err = ch.presence.onDiff(ch.rec.JoinRef, payload)
 	}
 	if err != nil {
+		r.cfg.Stats.Malformed.Add(1)
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 		return
 	}
 	r.persistPresence(ch) // also when the diff was only buffered
+	if n := ch.presence.dropped; n > 0 {
+		r.cfg.Stats.PresenceDropped.Add(uint64(n))
+		r.cfg.Logger.Warn("realtime: presence state limit reached; metas not applied",
+			slog.String("topic", ch.rec.Topic), slog.Int("dropped", n))
+		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: &messages.PresenceLimitError{
+			Topic: ch.rec.Topic, Dropped: n, MaxMetas: r.cfg.PresenceMaxMetas, MaxBytes: r.cfg.PresenceMaxBytes}})
+	}
 	if len(events) == 0 {
 		return // buffered until the state of this join arrives
 	}

@@ -95,6 +95,58 @@ type presenceState struct {
 
 	pending      []*presenceDiff // diffs waiting for the state of their join_ref
 	pendingBytes int
+
+	// lim bounds the state; the registry sets it before every call.
+	lim presenceLimits
+	// nMetas and nBytes measure the state (see metaCost and keyCost).
+	nMetas, nBytes int
+	// dropped counts the metas refused by the last onState or onDiff
+	// because of lim.
+	dropped int
+}
+
+// presenceLimits bounds one channel's presence state against a server
+// that sends more than a client can hold. Zero fields mean no bound.
+type presenceLimits struct {
+	metas int // metas over all keys
+	bytes int // metaCost and keyCost summed over the state
+}
+
+func (l presenceLimits) set() bool { return l.metas > 0 || l.bytes > 0 }
+
+// Fixed costs charged per meta and per key on top of their strings, so
+// that empty metas and keys are not free.
+const (
+	presenceMetaOverhead = 48
+	presenceKeyOverhead  = 64
+)
+
+func metaCost(m presenceMeta) int {
+	return presenceMetaOverhead + len(m.ref) + len(m.prev) + len(m.payload)
+}
+
+// keyCost is the cost of an entry without its metas.
+func keyCost(key string, e *presenceEntry) int {
+	n := presenceKeyOverhead + len(key)
+	for _, r := range e.replaced {
+		n += len(r)
+	}
+	return n
+}
+
+// entryCost is the full cost of one key.
+func entryCost(key string, e *presenceEntry) int {
+	n := keyCost(key, e)
+	for _, m := range e.metas {
+		n += metaCost(m)
+	}
+	return n
+}
+
+// account adds (sign 1) or removes (sign -1) an entry from the measure.
+func (p *presenceState) account(key string, e *presenceEntry, sign int) {
+	p.nMetas += sign * len(e.metas)
+	p.nBytes += sign * entryCost(key, e)
 }
 
 // onState applies a presence_state payload received while the channel's
@@ -108,6 +160,7 @@ func (p *presenceState) onState(channelJoinRef string, payload []byte) ([]messag
 	if err != nil {
 		return nil, fmt.Errorf("presence_state: %w", err)
 	}
+	p.dropped = 0
 	p.joinRef = channelJoinRef
 	events := p.syncState(groups, nil)
 	for _, d := range p.pending {
@@ -131,6 +184,7 @@ func (p *presenceState) onDiff(channelJoinRef string, payload []byte) ([]message
 	if err != nil {
 		return nil, fmt.Errorf("presence_diff: %w", err)
 	}
+	p.dropped = 0
 	if p.inPendingSyncState(channelJoinRef) {
 		d.joinRef = channelJoinRef
 		d.size = len(payload)
@@ -193,16 +247,18 @@ func (p *presenceState) list() messages.PresenceState {
 // clone returns an independent copy of p (payload bytes, which are never
 // modified, are shared).
 func (p *presenceState) clone() *presenceState {
-	c := &presenceState{joinRef: p.joinRef, pendingBytes: p.pendingBytes}
+	c := &presenceState{joinRef: p.joinRef, pendingBytes: p.pendingBytes, lim: p.lim}
 	if len(p.pending) > 0 {
 		c.pending = append([]*presenceDiff(nil), p.pending...)
 	}
 	p.each(func(key string, e *presenceEntry) {
 		ce := c.add(key)
+		c.account(key, ce, -1)
 		ce.metas = append([]presenceMeta(nil), e.metas...)
 		if len(e.replaced) > 0 {
 			ce.replaced = append([]string(nil), e.replaced...)
 		}
+		c.account(key, ce, 1)
 	})
 	return c
 }
@@ -225,14 +281,17 @@ func (p *presenceState) add(key string) *presenceEntry {
 	e := &presenceEntry{pos: len(p.keys)}
 	p.keys = append(p.keys, key)
 	p.entries[key] = e
+	p.account(key, e, 1)
 	return e
 }
 
 // remove deletes key, compacting the key order when tombstones dominate.
 func (p *presenceState) remove(key string) {
-	if _, ok := p.entries[key]; !ok {
+	e, ok := p.entries[key]
+	if !ok {
 		return
 	}
+	p.account(key, e, -1)
 	delete(p.entries, key)
 	p.dead++
 	if p.dead > 16 && p.dead > len(p.keys)/2 {
@@ -297,6 +356,12 @@ func (p *presenceState) syncState(groups []presenceGroup, events []messages.Pres
 // nor replaced, followed by the joined metas), then every leave (metas removed by ref, empty keys deleted). It
 // appends the events to events. d is not modified.
 func (p *presenceState) syncDiff(d *presenceDiff, events []messages.PresenceEvent) []messages.PresenceEvent {
+	// With limits, the joins may use what this diff's leaves will free
+	// for sure (see freedBy), so an update at the limit still applies.
+	var room presenceRoom
+	if p.lim.set() {
+		room = p.roomFor(d)
+	}
 	// replacedNow holds the metas replaced through phx_ref_prev by this
 	// diff's joins.
 	var replacedNow map[keyRef]struct{}
@@ -313,31 +378,37 @@ func (p *presenceState) syncDiff(d *presenceDiff, events []messages.PresenceEven
 				continue
 			}
 		}
-		joinedRefs := newRefSet(joined)
-		metas := make([]presenceMeta, 0, len(current)+len(joined))
-		for _, m := range current {
-			if joinedRefs.has(m.ref) {
-				continue
+		if p.lim.set() {
+			var fits bool
+			joined, fits = p.fit(g.key, e, joined, room)
+			if !fits {
+				continue // not even the key fits
 			}
-			if replacedBy(joined, m.ref) {
+			if len(joined) == 0 && len(g.metas) > 0 {
+				continue // every meta was refused
+			}
+		}
+		metas := joinMetas(current, joined)
+		joinedRefs := newRefSet(joined)
+		for _, m := range current {
+			if !joinedRefs.has(m.ref) && replacedBy(joined, m.ref) {
 				if replacedNow == nil {
 					replacedNow = make(map[keyRef]struct{})
 				}
 				replacedNow[keyRef{g.key, m.ref}] = struct{}{}
-				continue
 			}
-			metas = append(metas, m)
 		}
-		metas = append(metas, joined...)
 		if e == nil {
 			e = p.add(g.key)
 		}
+		p.account(g.key, e, -1)
 		e.metas = metas
 		for _, m := range joined {
 			if m.prev != "" {
 				e.addReplaced(m.prev)
 			}
 		}
+		p.account(g.key, e, 1)
 		events = append(events, messages.PresenceEvent{
 			Type:    messages.PresenceJoin,
 			Key:     g.key,
@@ -357,6 +428,7 @@ func (p *presenceState) syncDiff(d *presenceDiff, events []messages.PresenceEven
 				kept = append(kept, m)
 			}
 		}
+		p.account(g.key, e, -1)
 		left := make([]presenceMeta, 0, len(g.metas))
 		for _, m := range g.metas {
 			switch {
@@ -375,6 +447,7 @@ func (p *presenceState) syncDiff(d *presenceDiff, events []messages.PresenceEven
 			}
 		}
 		e.metas = kept
+		p.account(g.key, e, 1)
 		if len(g.metas) == 0 || len(left) > 0 {
 			events = append(events, messages.PresenceEvent{
 				Type:    messages.PresenceLeave,
@@ -388,6 +461,106 @@ func (p *presenceState) syncDiff(d *presenceDiff, events []messages.PresenceEven
 		}
 	}
 	return events
+}
+
+// joinMetas returns the metas of a key after joined joins it: the current
+// metas whose refs are neither joined again nor replaced through
+// phx_ref_prev by a joined meta, followed by the joined metas.
+func joinMetas(current, joined []presenceMeta) []presenceMeta {
+	joinedRefs := newRefSet(joined)
+	metas := make([]presenceMeta, 0, len(current)+len(joined))
+	for _, m := range current {
+		if joinedRefs.has(m.ref) || replacedBy(joined, m.ref) {
+			continue
+		}
+		metas = append(metas, m)
+	}
+	return append(metas, joined...)
+}
+
+// presenceRoom is how far the joins of one diff may take the measure:
+// the limits plus what the diff's leaves free for sure.
+type presenceRoom struct{ metas, bytes int }
+
+// roomFor computes the room of d: a current meta frees its cost when a
+// leave of d names its ref and no join of d for that key names the ref
+// (as phx_ref or phx_ref_prev), since the join phase then leaves it alone
+// and the leave phase removes it.
+func (p *presenceState) roomFor(d *presenceDiff) presenceRoom {
+	room := presenceRoom{metas: p.lim.metas, bytes: p.lim.bytes}
+	if len(d.leaves) == 0 {
+		return room
+	}
+	named := make(map[keyRef]struct{})
+	for _, g := range d.joins {
+		for _, m := range g.metas {
+			named[keyRef{g.key, m.ref}] = struct{}{}
+			if m.prev != "" {
+				named[keyRef{g.key, m.prev}] = struct{}{}
+			}
+		}
+	}
+	leaving := make(map[keyRef]struct{})
+	for _, g := range d.leaves {
+		for _, m := range g.metas {
+			if _, ok := named[keyRef{g.key, m.ref}]; !ok {
+				leaving[keyRef{g.key, m.ref}] = struct{}{}
+			}
+		}
+	}
+	for key, e := range p.entries {
+		for _, m := range e.metas {
+			if _, ok := leaving[keyRef{key, m.ref}]; ok {
+				room.metas++
+				room.bytes += metaCost(m)
+			}
+		}
+	}
+	return room
+}
+
+// fit returns the longest prefix of joined whose join keeps the measure
+// within room (all of joined when it fits), counting the refused metas in
+// p.dropped. fits is false when not even the key alone fits (a new key).
+func (p *presenceState) fit(key string, e *presenceEntry, joined []presenceMeta, room presenceRoom) ([]presenceMeta, bool) {
+	var current []presenceMeta
+	baseMetas, baseBytes := p.nMetas, p.nBytes
+	keyBytes := presenceKeyOverhead + len(key)
+	if e != nil {
+		current = e.metas
+		baseMetas -= len(e.metas)
+		baseBytes -= entryCost(key, e)
+		keyBytes = keyCost(key, e)
+	}
+	within := func(k int) bool {
+		metas := joinMetas(current, joined[:k])
+		n, b := baseMetas+len(metas), baseBytes+keyBytes
+		for _, m := range metas {
+			b += metaCost(m)
+		}
+		for _, m := range joined[:k] {
+			b += len(m.prev) // remembered as replaced (an upper bound)
+		}
+		return (p.lim.metas <= 0 || n <= room.metas) && (p.lim.bytes <= 0 || b <= room.bytes)
+	}
+	if within(len(joined)) {
+		return joined, true
+	}
+	if !within(0) {
+		p.dropped += len(joined)
+		return nil, false
+	}
+	lo, hi := 0, len(joined) // within(lo), !within(hi)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if within(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	p.dropped += len(joined) - lo
+	return joined[:lo:lo], true
 }
 
 // keyRef names one meta of one key.

@@ -48,6 +48,12 @@ func (r *reg) inbound(m *messages.Inbound) {
 		r.presenceMessage(ch, f.Payload, true)
 	case "presence_diff":
 		r.presenceMessage(ch, f.Payload, false)
+	case "phx_reply":
+		r.cfg.Stats.UnknownReplies.Add(1)
+		r.cfg.Logger.Debug("realtime: reply for an unknown ref dropped", slog.String("topic", f.Topic))
+	default:
+		r.cfg.Stats.UnknownEvents.Add(1)
+		r.cfg.Logger.Debug("realtime: unknown event dropped", slog.String("topic", f.Topic), slog.String("event", f.Event))
 	}
 }
 
@@ -86,6 +92,7 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 	} else {
 		b, err := messages.ParseDecodedBroadcast(f.Payload, r.intern) // Decode validated it
 		if err != nil {
+			r.cfg.Stats.Malformed.Add(1)
 			r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 			return
 		}
@@ -102,6 +109,7 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 func (r *reg) system(ch *channel, f *messages.Frame) {
 	s, err := messages.ParseSystem(f.Payload)
 	if err != nil {
+		r.cfg.Stats.Malformed.Add(1)
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 		return
 	}

@@ -83,7 +83,8 @@ func New(cfg Config) *Runtime {
 		stopped: make(chan struct{}),
 	}
 	rt.lifetime, rt.cancel = context.WithCancel(context.Background())
-	rt.Dispatch = registry.NewDispatcher(cfg.Registry.HandlerQueue, &rt.RegStats, cfg.Logger, rt.lifetime)
+	rt.Dispatch = registry.NewDispatcher(cfg.Registry.HandlerQueue, &rt.RegStats, cfg.Logger, rt.lifetime).
+		LimitBytes(cfg.Registry.HandlerQueueBytes)
 	rt.state.Store(messages.ConnClosed)
 	return rt
 }

@@ -59,6 +59,7 @@ type Conn struct {
 
 	malformed  atomic.Int64
 	broadcasts atomic.Int64 // broadcast pushes on joined channels
+	peerClose  atomic.Int64 // close code received from the client
 }
 
 func newConn(s *Server, id int, ws *websocket.Conn, vsn messages.Vsn, codec messages.Codec, r *http.Request) *Conn {
@@ -110,6 +111,11 @@ func (c *Conn) Closed() bool {
 // Malformed returns how many inbound frames of this socket were dropped
 // because they could not be decoded.
 func (c *Conn) Malformed() int64 { return c.malformed.Load() }
+
+// PeerCloseCode returns the close code of the close frame the client sent
+// (1009 when it refused a message over its read limit), or 0 when none has
+// been received.
+func (c *Conn) PeerCloseCode() int { return int(c.peerClose.Load()) }
 
 // Received returns deep copies of every frame this socket sent to the
 // server and that decoded, in arrival order.
@@ -278,6 +284,10 @@ func (c *Conn) readLoop() {
 	for {
 		mt, data, err := c.ws.ReadMessage()
 		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				c.peerClose.Store(int64(ce.Code))
+			}
 			return
 		}
 		var f messages.Frame

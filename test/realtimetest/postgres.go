@@ -293,6 +293,8 @@ func (s *Server) pushSystemLocked(ch *channel, extension, status, message string
 
 // state returns the ready flag, the last session error and a channel
 // closed at the next change.
+//
+//lint:ignore ST1008 the error sits between the flag and the channel on purpose
 func (e *pgEngine) state() (bool, error, <-chan struct{}) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
