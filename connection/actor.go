@@ -41,7 +41,6 @@ func Props(cfg Config) *actor.Props {
 	if cfg.ReadLimit <= 0 {
 		cfg.ReadLimit = DefaultReadLimit
 	}
-	cfg.Codec = validatingCodec(cfg.Codec)
 	return actor.PropsFromProducer(func() actor.Actor { return &connActor{cfg: cfg} })
 }
 

@@ -23,6 +23,7 @@ const chunkSize = 64 << 10
 // socket provokes; closing the Inbox releases a waiting Put.
 func readLoop(conn *websocket.Conn, inbox *messages.Inbox, cfg Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
 	defer close(done)
+	codec := readerCodec(cfg.Codec)
 	var rd chunkReader
 	// in is reused: decoding into a local would move it to the heap on
 	// every frame (Decode is an interface call); Put copies it.
@@ -35,7 +36,7 @@ func readLoop(conn *websocket.Conn, inbox *messages.Inbox, cfg Config, epoch uin
 		}
 		cfg.Stats.FramesIn.Add(1)
 		in = messages.Inbound{Epoch: epoch, Received: cfg.Clock.Now()}
-		if err := cfg.Codec.Decode(data, mt == websocket.BinaryMessage, &in.Frame); err != nil {
+		if err := codec.Decode(data, mt == websocket.BinaryMessage, &in.Frame); err != nil {
 			cfg.Stats.Malformed.Add(1)
 			in = messages.Inbound{Epoch: epoch, Received: in.Received, Err: err}
 		} else if in.Frame.Topic == "phoenix" && in.Frame.Event == "phx_reply" {

@@ -27,6 +27,12 @@ func (c utf8Codec) Decode(data []byte, binary bool, f *messages.Frame) error {
 	return c.Codec.Decode(data, binary, f)
 }
 
+// readerCodec is the codec of one reader goroutine: it checks UTF-8 and
+// interns user event names in a cache of the reader's own.
+func readerCodec(c messages.Codec) messages.Codec {
+	return validatingCodec(messages.WithNames(c, messages.NewNameCache().Intern))
+}
+
 // validatingCodec wraps c in a utf8Codec once.
 func validatingCodec(c messages.Codec) messages.Codec {
 	if _, ok := c.(utf8Codec); ok || c == nil {

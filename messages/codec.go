@@ -99,7 +99,17 @@ func wellKnown(b []byte) (string, bool) {
 
 // interner turns header bytes into strings: well-known names first, then the
 // optional hook, then a fresh allocation.
-type interner struct{ hook InternFunc }
+type interner struct{ hook, names InternFunc }
+
+// name is str for a user event name: the names hook is asked first.
+func (in interner) name(b []byte) string {
+	if in.names != nil {
+		if s, ok := in.names(b); ok {
+			return s
+		}
+	}
+	return in.str(b)
+}
 
 func (in interner) str(b []byte) string {
 	if s, ok := wellKnown(b); ok {
@@ -199,7 +209,7 @@ func (c v1Codec) Decode(data []byte, binary bool, f *Frame) error {
 	if binary {
 		return fmt.Errorf("%w: %w: binary message on vsn 1.0.0", ErrUnsupported, ErrMalformed)
 	}
-	in := interner{c.intern}
+	in := interner{hook: c.intern}
 	var (
 		topicRaw, eventRaw, payloadRaw, refRaw, joinRefRaw []byte
 		hasTopic, hasEvent, hasPayload, hasRef, hasJoinRef bool
@@ -262,7 +272,10 @@ func (c v1Codec) Decode(data []byte, binary bool, f *Frame) error {
 
 // v2Codec encodes text frames as JSON arrays [join_ref, ref, topic, event,
 // payload] and binary frames per PROTOCOL.md §2.3.
-type v2Codec struct{ intern InternFunc }
+type v2Codec struct {
+	intern InternFunc
+	names  InternFunc // user event names (see WithNames)
+}
 
 func (v2Codec) Vsn() Vsn { return V2 }
 
@@ -373,9 +386,9 @@ func appendBinary(dst []byte, f *Frame, meta []byte, strs ...string) ([]byte, bo
 // All errors wrap ErrMalformed; on error f is left unchanged.
 func (c v2Codec) Decode(data []byte, binary bool, f *Frame) error {
 	if binary {
-		return decodeBinary(interner{c.intern}, data, f)
+		return decodeBinary(interner{c.intern, c.names}, data, f)
 	}
-	return decodeArray(interner{c.intern}, data, f)
+	return decodeArray(interner{hook: c.intern}, data, f)
 }
 
 // decodeArray decodes a V2 JSON array text frame.
@@ -573,7 +586,11 @@ func decodeBinary(in interner, data []byte, f *Frame) error {
 		if err != nil {
 			return err
 		}
-		*hdr[i] = in.str(b)
+		if hdr[i] == &fr.UserEvent {
+			*hdr[i] = in.name(b)
+		} else {
+			*hdr[i] = in.str(b)
+		}
 	}
 	if user {
 		meta, err := r.take(int(lens[nHdr]), "metadata")

@@ -46,8 +46,8 @@ func Props(cfg Config) *actor.Props {
 		cfg.Dispatch = NewDispatcher(cfg.HandlerQueue, cfg.Stats, cfg.Logger, cfg.Lifetime).LimitBytes(cfg.HandlerQueueBytes)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}, eventNames: map[string]string{}}
-		r.intern = r.internEvent
+		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
+		r.intern = messages.NewNameCache().Intern
 		return r
 	})
 }
@@ -84,10 +84,8 @@ type reg struct {
 	// gaveUp is set when the connection stopped for good (reconnect
 	// limit); every call then fails fast with it.
 	gaveUp error
-	// eventNames interns broadcast event names (see internEvent); intern
-	// is its method value, made once.
-	eventNames map[string]string
-	intern     messages.InternFunc
+	// intern interns broadcast event names (a messages.NameCache).
+	intern messages.InternFunc
 }
 
 func (r *reg) Receive(ctx actor.Context) {

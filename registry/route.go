@@ -167,24 +167,3 @@ func (r *reg) deliver(ch *channel, ev messages.Event) {
 	}
 	r.cfg.Dispatch.deliver(key, h, ev)
 }
-
-// maxEventNames bounds the broadcast event names the registry interns, so a
-// server sending ever new names cannot grow it without bound (past it,
-// names are allocated per event as usual).
-const maxEventNames = 1024
-
-// internEvent returns a string for a broadcast event name without
-// allocating once the name has been seen: a channel carries a handful of
-// event names, and allocating one per event is a third of the hot path's
-// allocations.
-func (r *reg) internEvent(b []byte) (string, bool) {
-	if s, ok := r.eventNames[string(b)]; ok {
-		return s, true
-	}
-	if len(r.eventNames) >= maxEventNames {
-		return "", false
-	}
-	s := string(b)
-	r.eventNames[s] = s
-	return s, true
-}
