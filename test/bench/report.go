@@ -260,7 +260,8 @@ func (r *report) b1Tables(w func(string, ...any)) {
 	if r.cfg.scen["B1t"] {
 		w("## B1t: receive throughput with the payload decoded into a struct\n\n")
 		w("Same runs as B1 (vsn 2.0.0 text); ours decodes every payload into a 7-field struct in the Handler with\n")
-		w("`BroadcastEvent.Decode` (the client's documented way: `encoding/json` with `UseNumber`);\n")
+		w("`BroadcastEvent.Decode` (the client's documented way: encoding/json semantics; a struct without interface\n")
+		w("fields goes through go-json-experiment/json/v1, anything else through `encoding/json` with `UseNumber`);\n")
 		w("realtime-js has already `JSON.parse`d every frame and the callback reads the fields. The ceiling is B1's.\n\n")
 		w("| frames | ours | realtime-js | ceiling | ours ÷ js | ours ÷ ceiling | ours allocs/frame |\n|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, v := range []string{variantV2Text} {
