@@ -122,11 +122,20 @@ type queue struct {
 	d   *Dispatcher
 	key string
 	// Guarded by d.mu.
-	items   []item
-	spare   []item
-	bytes   int64 // sizes of items plus the batch being handed out
-	running bool
-	dropped uint64
+	items    []item
+	spare    []item
+	bytes    int64 // sizes of items plus the batch being handed out
+	running  bool
+	dropped  uint64           // events dropped since the last report
+	droppedH messages.Handler // the Handler they were for
+}
+
+// reportDrops queues the report of the events dropped since the last one,
+// in their place, for h (one slot over the limit at most). d.mu is held.
+func (q *queue) reportDrops(h messages.Handler) {
+	q.items = append(q.items, item{h: h, ev: messages.ErrorEvent{Channel: q.key, Err: &messages.HandlerOverflowError{Channel: q.key, Dropped: q.dropped}}})
+	q.dropped, q.droppedH = 0, nil
+	q.d.stats.Queued.Add(1)
 }
 
 // deliver queues ev for h under key ("" for the client's Handler, the
@@ -145,16 +154,13 @@ func (d *Dispatcher) deliver(key string, h messages.Handler, ev messages.Event) 
 	size := eventBytes(ev)
 	if len(q.items) >= d.limit || (q.bytes > 0 && q.bytes+size > d.maxBytes) {
 		q.dropped++
+		q.droppedH = h
 		d.mu.Unlock()
 		d.stats.HandlerDropped.Add(1)
 		return
 	}
 	if q.dropped > 0 {
-		// The report takes the place of the dropped events (one slot
-		// over the limit at most).
-		q.items = append(q.items, item{h: h, ev: messages.ErrorEvent{Channel: key, Err: &messages.HandlerOverflowError{Channel: key, Dropped: q.dropped}}})
-		q.dropped = 0
-		d.stats.Queued.Add(1)
+		q.reportDrops(q.droppedH)
 	}
 	q.items = append(q.items, item{h: h, ev: ev, size: size})
 	q.bytes += size
@@ -175,6 +181,11 @@ func (q *queue) run() {
 	defer d.wg.Done()
 	for {
 		d.mu.Lock()
+		if len(q.items) == 0 && q.dropped > 0 && !d.closed.Load() {
+			// Drained after dropping: report now rather than when (or
+			// if) the next event comes.
+			q.reportDrops(q.droppedH)
+		}
 		if len(q.items) == 0 || d.closed.Load() {
 			q.running = false
 			if q.key != "" {
