@@ -1,7 +1,6 @@
 package realtime_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,26 +15,9 @@ import (
 	. "github.com/onsi/gomega"
 
 	realtime "github.com/supabase-go/realtime"
+	"github.com/supabase-go/realtime/test/logbuf"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for concurrent log writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The API key and tokens never appear in logs (Debug level, the client's
 // and protoactor-go's records), in error strings or in URLs inside errors,
@@ -46,7 +28,7 @@ var _ = Describe("Secrets", func() {
 	const jwtSecret = "jwt-signing-secret-for-tests"
 
 	var (
-		logs    *lockedBuffer
+		logs    *logbuf.Buffer
 		logger  *slog.Logger
 		clients []*realtime.Client
 		recs    []*recorder
@@ -65,7 +47,7 @@ var _ = Describe("Secrets", func() {
 	}
 
 	BeforeEach(func() {
-		logs = &lockedBuffer{}
+		logs = &logbuf.Buffer{}
 		logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		clients, recs, errs = nil, nil, nil
 		srv = realtimetest.NewServer(realtimetest.Options{JWTSecret: jwtSecret})

@@ -36,13 +36,8 @@ func (c *Claim) Abandon() bool { return c.state.CompareAndSwap(claimOpen, claimA
 // the same step as the Take.
 func RequestClaimed[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID, stopped <-chan struct{}, build func(reply chan<- T, claim *Claim) any) (T, error) {
 	var zero T
-	if err := ctx.Err(); err != nil {
+	if err := canSend(ctx, stopped); err != nil {
 		return zero, err
-	}
-	select {
-	case <-stopped:
-		return zero, ErrStopped
-	default:
 	}
 	claim := &Claim{}
 	reply := make(chan T, 1)
@@ -64,11 +59,6 @@ func RequestClaimed[T any](ctx context.Context, root *actor.RootContext, pid *ac
 	case v := <-reply:
 		return v, nil
 	case <-stopped:
-		select {
-		case v := <-reply:
-			return v, nil
-		default:
-			return zero, ErrStopped
-		}
+		return replyOrStopped(reply)
 	}
 }

@@ -1,35 +1,16 @@
 package actors_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/test/logbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for the logging goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type secretMessage struct{ Token string }
 
@@ -41,7 +22,7 @@ type secretMessage struct{ Token string }
 func TestDeadLetterLogsOnlyTheMessageType(t *testing.T) {
 	for _, name := range []string{"text", "json"} {
 		t.Run(name, func(t *testing.T) {
-			var buf syncBuffer
+			var buf logbuf.Buffer
 			opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 			var h slog.Handler = slog.NewTextHandler(&buf, opts)
 			if name == "json" {

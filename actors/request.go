@@ -19,13 +19,8 @@ var ErrStopped = errors.New("realtime: runtime stopped")
 // first and ErrStopped when stopped is closed first.
 func Request[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID, stopped <-chan struct{}, build func(reply chan<- T) any) (T, error) {
 	var zero T
-	if err := ctx.Err(); err != nil {
+	if err := canSend(ctx, stopped); err != nil {
 		return zero, err
-	}
-	select {
-	case <-stopped:
-		return zero, ErrStopped
-	default:
 	}
 	reply := make(chan T, 1)
 	root.Send(pid, build(reply))
@@ -35,13 +30,33 @@ func Request[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	case <-stopped:
-		// The reply may have raced with the stop; prefer it.
-		select {
-		case v := <-reply:
-			return v, nil
-		default:
-			return zero, ErrStopped
-		}
+		return replyOrStopped(reply)
+	}
+}
+
+// canSend reports why a request must not be sent: ctx has ended or the
+// actor has stopped.
+func canSend(ctx context.Context, stopped <-chan struct{}) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-stopped:
+		return ErrStopped
+	default:
+		return nil
+	}
+}
+
+// replyOrStopped is what a caller gets once the actor stopped: the reply
+// if it raced with the stop (it is preferred), else ErrStopped.
+func replyOrStopped[T any](reply <-chan T) (T, error) {
+	select {
+	case v := <-reply:
+		return v, nil
+	default:
+		var zero T
+		return zero, ErrStopped
 	}
 }
 

@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/supabase-go/realtime/test/logbuf"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
@@ -46,24 +46,6 @@ func TestUnknownCommandFails(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the command and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -80,7 +62,7 @@ func TestListenAndBroadcastTalkThroughTheServer(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut logbuf.Buffer
 	listenDone := make(chan int, 1)
 	go func() {
 		listenDone <- run(ctx, []string{"listen", "--url", srv.URL(), "--key", "cli-key", "--channel", "room", "--broadcast", "*", "--json"}, &out, &errOut)

@@ -43,6 +43,21 @@ type rejoinState struct {
 	done  chan struct{}
 }
 
+// waitRejoin answers rejoin_wait: it waits (bounded by the request's
+// timeout) until every channel armed in r has rejoined.
+func waitRejoin(r *rejoinState, req request) response {
+	if r == nil {
+		return errResp("rejoin_wait before rejoin_arm")
+	}
+	t := time.NewTimer(timeout(req.TimeoutMs, time.Minute))
+	defer t.Stop()
+	select {
+	case <-r.done:
+	case <-t.C:
+	}
+	return response{Rejoined: int(r.count.Load()), EndNs: r.endNs.Load()}
+}
+
 // benchHandler is the Handler of the Go child. It does the minimum a real
 // application does per broadcast: check the event name, look at the raw
 // payload (B1) or decode it into a struct (B1t), count.
@@ -116,17 +131,7 @@ func (c *goChild) handle(req request) (response, bool) {
 		c.h.rejoin.Store(&rejoinState{want: len(c.channels), seen: map[string]bool{}, done: make(chan struct{})})
 		return response{}, false
 	case opRejoinWait:
-		r := c.h.rejoin.Load()
-		if r == nil {
-			return errResp("rejoin_wait before rejoin_arm"), false
-		}
-		t := time.NewTimer(timeout(req.TimeoutMs, time.Minute))
-		defer t.Stop()
-		select {
-		case <-r.done:
-		case <-t.C:
-		}
-		return response{Rejoined: int(r.count.Load()), EndNs: r.endNs.Load()}, false
+		return waitRejoin(c.h.rejoin.Load(), req), false
 	case opAcks:
 		return c.acks(req), false
 	case opSend:

@@ -109,17 +109,7 @@ func (c *rawChild) handle(req request) (response, bool) {
 		c.rejoin.Store(&rejoinState{want: n, done: make(chan struct{})})
 		return response{}, false
 	case opRejoinWait:
-		r := c.rejoin.Load()
-		if r == nil {
-			return errResp("rejoin_wait before rejoin_arm"), false
-		}
-		t := time.NewTimer(timeout(req.TimeoutMs, time.Minute))
-		defer t.Stop()
-		select {
-		case <-r.done:
-		case <-t.C:
-		}
-		return response{Rejoined: int(r.count.Load()), EndNs: r.endNs.Load()}, false
+		return waitRejoin(c.rejoin.Load(), req), false
 	case opAcks:
 		return c.acks(req), false
 	case opSend:
