@@ -23,6 +23,11 @@ import (
 //     client (Broadcast, Subscribe…). Events wait in a bounded queue
 //     (WithHandlerQueue); a Handler so slow that it fills the queue gets an
 //     ErrorEvent wrapping *HandlerOverflowError where events were dropped.
+//   - Because of that, a call may return before the Handler has seen the
+//     events the call caused: Subscribe returns SUBSCRIBED as soon as the
+//     server replied, and the matching ChannelStatusEvent follows on the
+//     Handler's queue. State readers (ChannelState, ListChannels,
+//     ConnectionState) are already up to date when a call returns.
 //   - A panic is recovered and reported to the same Handler as an
 //     ErrorEvent wrapping *HandlerPanicError; the runtime keeps going.
 //   - ctx is cancelled when the client closes.

@@ -93,7 +93,7 @@ var _ = Describe("Client", func() {
 				}))
 				Expect(rec.broadcasts()[0].Channel).To(Equal("room1"))
 				Expect(rec.broadcasts()[0].Topic).To(Equal("realtime:room1"))
-				Expect(rec.statuses("room1")).To(Equal([]realtime.SubscribeStatus{realtime.Subscribed}))
+				Eventually(func() []realtime.SubscribeStatus { return rec.statuses("room1") }, wait).Should(Equal([]realtime.SubscribeStatus{realtime.Subscribed}))
 			})
 
 			It("receives broadcasts from another client and matches event names case-insensitively and by *", func() {
@@ -274,7 +274,7 @@ var _ = Describe("Client", func() {
 			Expect(j.AccessToken).To(Equal("token-2"))
 			Expect(j.JoinRef).NotTo(Equal(first[i].JoinRef))
 		}
-		Expect(rec.connStates()).To(ContainElements(realtime.ConnOpen, realtime.ConnClosed))
+		Eventually(rec.connStates, wait).Should(ContainElements(realtime.ConnOpen, realtime.ConnClosed))
 		// The rejoin reports the gap during which nothing was received.
 		var joinedEvents []realtime.ChannelStatusEvent
 		for _, ev := range rec.all() {

@@ -223,7 +223,7 @@ var _ = Describe("Fault matrix", func() {
 				Expect(joins).To(HaveLen(2))
 				Expect(joins[1].JoinRef).NotTo(Equal(joins[0].JoinRef))
 			}
-			Expect(rec.statuses("cut-a")).To(Equal([]realtime.SubscribeStatus{realtime.Subscribed, realtime.Subscribed}))
+			Eventually(func() []realtime.SubscribeStatus { return rec.statuses("cut-a") }, wait).Should(Equal([]realtime.SubscribeStatus{realtime.Subscribed, realtime.Subscribed}))
 			Expect(proxy.Accepted()).To(Equal(2))
 
 			for i := 0; i < 50; i++ {
@@ -376,7 +376,7 @@ var _ = Describe("Fault matrix", func() {
 			proxy.Blackhole(false)
 			Eventually(joined(ch), wait).Should(Equal(realtime.ChannelJoined))
 			Eventually(func() int { return len(joinsOf(srv, "realtime:half")) }, wait).Should(Equal(2))
-			Expect(rec.connStates()).To(ContainElements(realtime.ConnOpen, realtime.ConnClosed, realtime.ConnConnecting))
+			Eventually(rec.connStates, wait).Should(ContainElements(realtime.ConnOpen, realtime.ConnClosed, realtime.ConnConnecting))
 		})
 	})
 
@@ -522,6 +522,7 @@ var _ = Describe("Fault matrix", func() {
 				Expect(delays[k]).To(BeNumerically("<=", want))
 				Expect(delays[k]).To(BeNumerically(">=", want*8/10))
 			}
+			Eventually(func() int { return len(rec.closedEvents()) }, wait).Should(BeNumerically(">=", len(tries)))
 			evs := rec.closedEvents()
 			Expect(evs).To(HaveLen(len(tries)))
 			for k, ev := range evs {
@@ -568,7 +569,7 @@ var _ = Describe("Fault matrix", func() {
 			for _, f := range frames {
 				Expect(f.JoinRef).To(Equal(joins[1].JoinRef))
 			}
-			Expect(rec.statuses("crash")).To(Equal([]realtime.SubscribeStatus{realtime.Subscribed, realtime.ChannelError, realtime.Subscribed}))
+			Eventually(func() []realtime.SubscribeStatus { return rec.statuses("crash") }, wait).Should(Equal([]realtime.SubscribeStatus{realtime.Subscribed, realtime.ChannelError, realtime.Subscribed}))
 			var detail *realtime.ChannelErrorDetail
 			var found bool
 			for _, ev := range rec.all() {
@@ -664,7 +665,7 @@ var _ = Describe("Fault matrix", func() {
 			Expect(errors.As(err, &detail)).To(BeTrue())
 			Expect(detail.Reason).To(Equal(reason))
 			Eventually(joined(ch), wait).Should(Equal(realtime.ChannelJoined))
-			Expect(rec.statuses("delayed")).To(Equal([]realtime.SubscribeStatus{realtime.ChannelError, realtime.Subscribed}))
+			Eventually(func() []realtime.SubscribeStatus { return rec.statuses("delayed") }, wait).Should(Equal([]realtime.SubscribeStatus{realtime.ChannelError, realtime.Subscribed}))
 			Expect(framesFrom(srv, "phx_leave")).To(BeEmpty(), "no join timed out")
 		})
 	})
@@ -759,6 +760,8 @@ var _ = Describe("Fault matrix", func() {
 				Expect(d).To(BeNumerically(">", 0))
 				Expect(d).To(BeNumerically("<=", supervisor.BackoffCap))
 			}
+			// The failure reaches the Handler after the policy was asked.
+			Eventually(func() int { return len(rec.closedEvents()) }, wait).Should(BeNumerically(">=", rounds+1))
 			return rec.closedEvents()
 		}
 
