@@ -276,6 +276,7 @@ var _ = Describe("Client", func() {
 		}
 		Eventually(rec.connStates, wait).Should(ContainElements(realtime.ConnOpen, realtime.ConnClosed))
 		// The rejoin reports the gap during which nothing was received.
+		Eventually(func() []realtime.SubscribeStatus { return rec.statuses("a") }, wait).Should(HaveLen(2))
 		var joinedEvents []realtime.ChannelStatusEvent
 		for _, ev := range rec.all() {
 			if s, ok := ev.(realtime.ChannelStatusEvent); ok && s.Channel == "a" && s.Status == realtime.Subscribed {

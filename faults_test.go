@@ -730,13 +730,14 @@ var _ = Describe("Fault matrix", func() {
 			Eventually(joined(ch), wait).Should(Equal(realtime.ChannelJoined))
 			Expect(calls.Load()).To(BeNumerically(">", before))
 			var ae *realtime.AuthError
-			found := false
-			for _, e := range rec.errors() {
-				if errors.As(e, &ae) {
-					found = true
+			Eventually(func() bool {
+				for _, e := range rec.errors() {
+					if errors.As(e, &ae) {
+						return true
+					}
 				}
-			}
-			Expect(found).To(BeTrue())
+				return false
+			}, wait).Should(BeTrue())
 			Expect(ae.Reason).To(HavePrefix("Token has expired"))
 			for _, j := range srv.Joins() {
 				Expect(ae.Error()).NotTo(ContainSubstring(j.AccessToken), "no token in errors")

@@ -86,16 +86,21 @@ var _ = Describe("Presence", func() {
 		Expect(bob.Name).To(Equal("Bob"))
 		Expect(string(state["bob"][0].Payload)).NotTo(ContainSubstring("phx_ref"))
 
+		// The view is published before the events that produced it are
+		// handed to the Handler, so wait for them.
 		var join realtime.PresenceEvent
-		for _, p := range presenceEvents(recA) {
-			if p.Type == realtime.PresenceJoin && p.Key == "bob" {
-				join = p
+		Eventually(func() string {
+			for _, p := range presenceEvents(recA) {
+				if p.Type == realtime.PresenceJoin && p.Key == "bob" {
+					join = p
+				}
 			}
-		}
+			return join.Key
+		}, wait).Should(Equal("bob"))
 		Expect(join.Channel).To(Equal("room"))
 		Expect(join.Current).To(BeEmpty())
 		Expect(join.Joined).To(HaveLen(1))
-		Expect(presenceEvents(recA)).To(ContainElement(HaveField("Type", realtime.PresenceSync)))
+		Eventually(func() []realtime.PresenceEvent { return presenceEvents(recA) }, wait).Should(ContainElement(HaveField("Type", realtime.PresenceSync)))
 		// b bound only joins.
 		for _, p := range presenceEvents(recB) {
 			Expect(p.Type).To(Equal(realtime.PresenceJoin))
