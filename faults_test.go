@@ -766,6 +766,20 @@ var _ = Describe("Fault matrix", func() {
 			return rec.closedEvents()
 		}
 
+		// expectConnectErrors checks the four dial failures: each a
+		// ConnectError that says what went wrong, with no HTTP status (the
+		// dial never got an answer) and without the API key.
+		expectConnectErrors := func(evs []realtime.ConnectionStateEvent, says string) {
+			Expect(evs).To(HaveLen(4))
+			for _, ev := range evs {
+				var ce *realtime.ConnectError
+				Expect(errors.As(ev.Err, &ce)).To(BeTrue(), "%v", ev.Err)
+				Expect(ce.Error()).To(ContainSubstring(says))
+				Expect(ce.Error()).NotTo(ContainSubstring("secret-api-key"))
+				Expect(ce.StatusCode).To(BeZero())
+			}
+		}
+
 		It("DNS failure: a ConnectError naming the host, and dials follow the backoff", func() {
 			clock := realtime.NewManualClock(time.Unix(0, 0))
 			bo := recordBackoff(supervisor.DefaultBackoff)
@@ -773,15 +787,7 @@ var _ = Describe("Fault matrix", func() {
 			c, err = realtime.New("http://nonexistent.invalid", "secret-api-key", realtime.WithHandler(rec),
 				realtime.WithClock(clock), realtime.WithReconnectAfter(bo.after), realtime.WithTimeout(3*time.Second))
 			Expect(err).NotTo(HaveOccurred())
-			evs := dialFailures(clock, bo, 3)
-			Expect(evs).To(HaveLen(4))
-			for _, ev := range evs {
-				var ce *realtime.ConnectError
-				Expect(errors.As(ev.Err, &ce)).To(BeTrue(), "%v", ev.Err)
-				Expect(ce.Error()).To(ContainSubstring("nonexistent.invalid"))
-				Expect(ce.Error()).NotTo(ContainSubstring("secret-api-key"))
-				Expect(ce.StatusCode).To(BeZero())
-			}
+			expectConnectErrors(dialFailures(clock, bo, 3), "nonexistent.invalid")
 		})
 
 		It("TLS failure (self-signed certificate): a ConnectError saying so, and dials follow the backoff", func() {
@@ -797,14 +803,7 @@ var _ = Describe("Fault matrix", func() {
 			c, err = realtime.New(ts.URL, "secret-api-key", realtime.WithHandler(rec),
 				realtime.WithClock(clock), realtime.WithReconnectAfter(bo.after))
 			Expect(err).NotTo(HaveOccurred())
-			evs := dialFailures(clock, bo, 3)
-			Expect(evs).To(HaveLen(4))
-			for _, ev := range evs {
-				var ce *realtime.ConnectError
-				Expect(errors.As(ev.Err, &ce)).To(BeTrue(), "%v", ev.Err)
-				Expect(ce.Error()).To(ContainSubstring("certificate"))
-				Expect(ce.Error()).NotTo(ContainSubstring("secret-api-key"))
-			}
+			expectConnectErrors(dialFailures(clock, bo, 3), "certificate")
 		})
 	})
 
