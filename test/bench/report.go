@@ -42,8 +42,6 @@ func (r *report) addAll(k string, v []float64) {
 
 func (r *report) med(parts ...string) float64 { return median(r.samples[key(parts...)]) }
 
-func (r *report) n(parts ...string) int { return len(r.samples[key(parts...)]) }
-
 // machine describes where the run happened.
 type machine struct {
 	cpu, kernel, goVersion, nodeVersion, jsVersion, load string
