@@ -53,9 +53,9 @@ soak: pg-deps
 # Every fuzz target, as package:Target. Seeds are committed under each
 # package's testdata/fuzz/<Target>/.
 FUZZ_TARGETS := \
-	messages:FuzzDecodeV1 messages:FuzzDecodeV2Text messages:FuzzDecodeV2Binary \
-	messages:FuzzObjectEach messages:FuzzParseDecodedBroadcast messages:FuzzParsePostgresChange \
-	messages:FuzzDecodeRecord registry:FuzzPresence test/realtimetest:FuzzFilter
+	internal/wire:FuzzDecodeV1 internal/wire:FuzzDecodeV2Text internal/wire:FuzzDecodeV2Binary \
+	internal/jsonscan:FuzzObjectEach internal/wire:FuzzParsePayloads internal/wire:FuzzParseDecodedBroadcast \
+	internal/wire:FuzzParsePostgresChange messages:FuzzDecodeRecord registry:FuzzPresence test/realtimetest:FuzzFilter
 
 # Longer fuzzing: FUZZ_TIME per target.
 FUZZ_TIME ?= 20s

@@ -11,7 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	realtime "github.com/supabase-go/realtime"
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
@@ -137,7 +137,7 @@ var _ = Describe("Client", func() {
 		Expect(b.Decode(new(any))).To(MatchError(realtime.ErrBinaryPayload))
 		pushes := framesFrom(srv, "broadcast")
 		Expect(pushes).To(HaveLen(1))
-		Expect(pushes[0].Kind).To(Equal(messages.KindUserBroadcastPush))
+		Expect(pushes[0].Kind).To(Equal(frame.KindUserBroadcastPush))
 	})
 
 	It("refuses binary payloads on vsn 1.0.0 with a clear error", func() {
@@ -213,7 +213,7 @@ var _ = Describe("Client", func() {
 		Eventually(done, wait).Should(Receive(&r))
 		Expect(r.status).To(Equal(realtime.TimedOut))
 		Expect(r.err).To(MatchError(realtime.ErrJoinTimeout))
-		Eventually(func() []messages.Frame { return framesFrom(srv, "phx_leave") }, wait).Should(HaveLen(1))
+		Eventually(func() []frame.Frame { return framesFrom(srv, "phx_leave") }, wait).Should(HaveLen(1))
 		firstJoin := joinsOf(srv, "realtime:slow")[0]
 		Expect(framesFrom(srv, "phx_leave")[0].JoinRef).To(Equal(firstJoin.JoinRef))
 		// The rejoin is due a second later.
@@ -387,9 +387,9 @@ var _ = Describe("Client", func() {
 		_, err := c.Subscribe(ctx, ch)
 		Expect(err).NotTo(HaveOccurred())
 		conn := srv.Conns()[0]
-		Expect(conn.Push(messages.Frame{JoinRef: "999999", Topic: "realtime:stale", Event: "broadcast",
+		Expect(conn.Push(frame.Frame{JoinRef: "999999", Topic: "realtime:stale", Event: "broadcast",
 			Payload: []byte(`{"type":"broadcast","event":"old","payload":{}}`)})).To(Succeed())
-		Expect(conn.Push(messages.Frame{Topic: "realtime:stale", Event: "broadcast",
+		Expect(conn.Push(frame.Frame{Topic: "realtime:stale", Event: "broadcast",
 			Payload: []byte(`{"type":"broadcast","event":"new","payload":{}}`)})).To(Succeed())
 		Eventually(rec.broadcastPayloads, wait).Should(Equal([]string{`new {}`}))
 		Expect(c.Stats().StaleFrames).To(Equal(uint64(1)))
@@ -405,7 +405,7 @@ var _ = Describe("Client", func() {
 		conn := srv.Conns()[0]
 		Expect(conn.SendRaw(false, []byte(`["1",`))).To(Succeed())
 		Expect(conn.SendRaw(true, []byte{4, 200})).To(Succeed())
-		Expect(conn.Push(messages.Frame{Topic: "realtime:mal", Event: "broadcast",
+		Expect(conn.Push(frame.Frame{Topic: "realtime:mal", Event: "broadcast",
 			Payload: []byte(`{"type":"broadcast","event":"ok","payload":{}}`)})).To(Succeed())
 		Eventually(rec.broadcastPayloads, wait).Should(Equal([]string{`ok {}`}))
 		Expect(c.Stats().MalformedFrames).To(Equal(uint64(2)))

@@ -18,7 +18,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	realtime "github.com/supabase-go/realtime"
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/supervisor"
 	"github.com/supabase-go/realtime/test/faultproxy"
 	"github.com/supabase-go/realtime/test/leakcheck"
@@ -120,9 +120,9 @@ func (r *recorder) seqs(channel string) []int {
 
 // serverSeqs counts, per seq, the broadcast pushes the server received on
 // topic, and returns them with their join_refs in arrival order.
-func serverSeqs(s *realtimetest.Server, topic string) (map[int]int, []messages.Frame) {
+func serverSeqs(s *realtimetest.Server, topic string) (map[int]int, []frame.Frame) {
 	counts := map[int]int{}
-	var frames []messages.Frame
+	var frames []frame.Frame
 	for _, f := range framesFrom(s, "broadcast") {
 		if f.Topic != topic {
 			continue
@@ -307,7 +307,7 @@ var _ = Describe("Fault matrix", func() {
 			// The sender's own copies (self): everything the server got
 			// on the rejoined channel came back; copies in flight on the
 			// cut socket may be gone; none is duplicated or reordered.
-			var joins []messages.Frame // the sender's (the observer's has no ack)
+			var joins []frame.Frame // the sender's (the observer's has no ack)
 			for _, j := range joinsOf(srv, "realtime:flood") {
 				if strings.Contains(string(j.Payload), `"ack":true`) {
 					joins = append(joins, j)

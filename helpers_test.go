@@ -12,7 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	realtime "github.com/supabase-go/realtime"
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/test/leakcheck"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
@@ -102,8 +102,8 @@ func (r *recorder) errors() []error {
 }
 
 // framesFrom returns the frames the server received with the given event.
-func framesFrom(s *realtimetest.Server, event string) []messages.Frame {
-	var out []messages.Frame
+func framesFrom(s *realtimetest.Server, event string) []frame.Frame {
+	var out []frame.Frame
 	for _, rf := range s.Received() {
 		if rf.Frame.Event == event {
 			out = append(out, rf.Frame)
@@ -113,8 +113,8 @@ func framesFrom(s *realtimetest.Server, event string) []messages.Frame {
 }
 
 // joinsOf returns the phx_join frames the server received for a topic.
-func joinsOf(s *realtimetest.Server, topic string) []messages.Frame {
-	var out []messages.Frame
+func joinsOf(s *realtimetest.Server, topic string) []frame.Frame {
+	var out []frame.Frame
 	for _, f := range framesFrom(s, "phx_join") {
 		if f.Topic == topic {
 			out = append(out, f)
@@ -166,9 +166,9 @@ func testJWT(sub string, exp time.Time) string {
 }
 
 // systemFrame is the server's system message for a channel.
-func systemFrame(topic, joinRef, extension, status, message string) messages.Frame {
+func systemFrame(topic, joinRef, extension, status, message string) frame.Frame {
 	payload, _ := json.Marshal(map[string]string{
 		"channel": strings.TrimPrefix(topic, "realtime:"), "extension": extension, "status": status, "message": message,
 	})
-	return messages.Frame{JoinRef: joinRef, Topic: topic, Event: "system", Payload: payload}
+	return frame.Frame{JoinRef: joinRef, Topic: topic, Event: "system", Payload: payload}
 }

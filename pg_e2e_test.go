@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	realtime "github.com/supabase-go/realtime"
+	"github.com/supabase-go/realtime/filter"
 	"github.com/supabase-go/realtime/test/pgtest"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
@@ -82,7 +83,7 @@ var _ = Describe("Postgres changes from a real database", Ordered, func() {
 		ctx := specCtx()
 		ch, _ := c.Channel("todos")
 		Expect(c.On(ch, realtime.PostgresChanges{Schema: "public", Table: "todos",
-			Filter: realtime.Eq("id", int64(9223372036854775807)).String()})).To(Succeed())
+			Filter: filter.Eq("id", int64(9223372036854775807)).String()})).To(Succeed())
 		_, err := c.Subscribe(ctx, ch)
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(subscribed, wait).Should(BeTrue())

@@ -9,7 +9,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	realtime "github.com/supabase-go/realtime"
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/filter"
+	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
@@ -31,17 +32,17 @@ var _ = Describe("Postgres changes (protocol frames)", func() {
 	})
 	AfterEach(func() { closeAndCheckLeaks(c, srv) })
 
-	changeFrame := func(typ string, record string, ids ...uint32) messages.Frame {
+	changeFrame := func(typ string, record string, ids ...uint32) frame.Frame {
 		idJSON, _ := json.Marshal(ids)
 		payload := fmt.Sprintf(`{"ids":%s,"data":{"schema":"public","table":"todos","type":%q,"commit_timestamp":"2026-08-21T10:15:30.123Z","columns":[{"name":"id","type":"int8"},{"name":"amount","type":"numeric"},{"name":"title","type":"text"}],"record":%s,"old_record":{"id":1},"errors":null}}`, idJSON, typ, record)
-		return messages.Frame{Topic: "realtime:db", Event: "postgres_changes", Payload: []byte(payload)}
+		return frame.Frame{Topic: "realtime:db", Event: "postgres_changes", Payload: []byte(payload)}
 	}
 
 	It("puts the bindings in the join, routes by binding ids plus event type, and decodes int8 and numeric exactly", func() {
 		ctx := specCtx()
 		ch, _ := c.Channel("db")
 		inserts := realtime.PostgresChanges{Event: realtime.PostgresInsert, Schema: "public", Table: "todos"}
-		one := realtime.PostgresChanges{Schema: "public", Table: "todos", Filter: realtime.Eq("id", 1).String()}
+		one := realtime.PostgresChanges{Schema: "public", Table: "todos", Filter: filter.Eq("id", 1).String()}
 		Expect(c.On(ch, inserts)).To(Succeed())
 		Expect(c.On(ch, one)).To(Succeed())
 		_, err := c.Subscribe(ctx, ch)
@@ -124,7 +125,7 @@ var _ = Describe("Postgres changes (protocol frames)", func() {
 		Eventually(func() int { return len(srv.Joins()) }, wait).Should(Equal(1))
 		j := srv.Joins()[0]
 		reply := `{"status":"ok","response":{"postgres_changes":[{"id":7,"event":"UPDATE","schema":"public","table":"todos"}]}}`
-		Expect(srv.Conns()[0].Push(messages.Frame{JoinRef: j.JoinRef, Ref: j.Ref, Topic: "realtime:db", Event: "phx_reply", Payload: []byte(reply)})).To(Succeed())
+		Expect(srv.Conns()[0].Push(frame.Frame{JoinRef: j.JoinRef, Ref: j.Ref, Topic: "realtime:db", Event: "phx_reply", Payload: []byte(reply)})).To(Succeed())
 		var err error
 		Eventually(done, wait).Should(Receive(&err))
 		var detail *realtime.ChannelErrorDetail
@@ -138,11 +139,11 @@ var _ = Describe("Postgres changes (protocol frames)", func() {
 		ch, _ := c.Channel("db")
 		Expect(c.On(ch, realtime.PostgresChanges{})).To(MatchError(realtime.ErrInvalidOption))
 		Expect(c.On(ch, realtime.PostgresChanges{Schema: "public", Filter: "id=eq.1"})).To(MatchError(realtime.ErrInvalidOption))
-		Expect(realtime.In("status", "a", "b,c").String()).To(Equal(`status=in.(a,"b,c")`))
+		Expect(filter.In("status", "a", "b,c").String()).To(Equal(`status=in.(a,"b,c")`))
 		many := make([]any, 101)
 		for i := range many {
 			many[i] = i
 		}
-		Expect(realtime.In("id", many...).Validate()).To(MatchError(realtime.ErrInvalidOption))
+		Expect(filter.In("id", many...).Validate()).To(MatchError(realtime.ErrInvalidOption))
 	})
 })

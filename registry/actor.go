@@ -9,6 +9,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/store"
 )
@@ -47,7 +49,7 @@ func Props(cfg Config) *actor.Props {
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
-		r.intern = messages.NewNameCache().Intern
+		r.intern = wire.NewNameCache().Intern
 		return r
 	})
 }
@@ -85,7 +87,7 @@ type reg struct {
 	// limit); every call then fails fast with it.
 	gaveUp error
 	// intern interns broadcast event names (a messages.NameCache).
-	intern messages.InternFunc
+	intern wire.InternFunc
 }
 
 func (r *reg) Receive(ctx actor.Context) {
@@ -99,7 +101,7 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.stopTimers()
 		r.abortInFlight(messages.ErrClosed)
 		r.waitFetches()
-	case *messages.InboxReady:
+	case *wire.InboxReady:
 		batch := m.Inbox.Take()
 		for i := range batch {
 			r.inbound(&batch[i])
@@ -200,7 +202,7 @@ func (r *reg) abortInFlight(err error) {
 	for ref, p := range r.pending {
 		delete(r.pending, ref)
 		if p.kind != pendingJoin && p.done != nil {
-			p.done(messages.Reply{}, err)
+			p.done(wire.Reply{}, err)
 		}
 	}
 	r.acks.abort(err)
@@ -281,12 +283,12 @@ func (r *reg) resolve(ch *channel, res messages.SubscribeResult) {
 }
 
 // send hands a frame to the connection actor.
-func (r *reg) send(f messages.Frame) {
+func (r *reg) send(f frame.Frame) {
 	r.root.Send(r.cfg.Connection, &messages.Outbound{Frame: f})
 }
 
 // sendAck hands an acknowledged push to the connection actor.
-func (r *reg) sendAck(f messages.Frame) {
+func (r *reg) sendAck(f frame.Frame) {
 	r.root.Send(r.cfg.Connection, &messages.Outbound{Frame: f, Ack: true})
 }
 
@@ -396,7 +398,7 @@ func (r *reg) join(ch *channel) {
 	ch.sentToken = r.tokenFor(ch)
 	ch.joinedPresence = ch.presenceEnabled()
 	r.track(&pending{kind: pendingJoin, topic: ch.rec.Topic, joinRef: ref}, ref)
-	r.send(messages.Frame{
+	r.send(frame.Frame{
 		JoinRef: ref, Ref: ref, Topic: ch.rec.Topic, Event: "phx_join",
 		Payload: joinPayloadFor(ch, ch.sentToken),
 	})
