@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -53,11 +52,6 @@ func Props(cfg Config) *actor.Props {
 		return r
 	})
 }
-
-// Crash makes the registry fail as if it had a bug. It exists for fault
-// injection: tests use it to prove that a registry restart loses no
-// channel.
-type Crash struct{ Reason string }
 
 // Timer messages. Each names what it belongs to so a stale one is ignored.
 type (
@@ -137,8 +131,8 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.replyTimedOut(m.ref)
 	case *rejoinDue:
 		r.rejoinDue(m)
-	case *Crash:
-		panic(fmt.Errorf("realtime: registry crash requested: %s", m.Reason))
+	default:
+		testHook(m)
 	}
 }
 

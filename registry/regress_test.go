@@ -1,3 +1,5 @@
+//go:build realtime_testhooks
+
 package registry_test
 
 import (

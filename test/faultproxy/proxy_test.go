@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/supabase-go/realtime/test/faultproxy"
-	"github.com/supabase-go/realtime/test/leakcheck"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 )
 
 // echoServer echoes every connection until closed.

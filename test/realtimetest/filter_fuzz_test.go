@@ -136,9 +136,9 @@ func checkBuiltFilter(t *testing.T, col1 string, op1 uint8, val1 string, col2 st
 		}
 	}
 	if err != nil {
-		var oe *messages.OptionError
+		var oe *filter.Error
 		if !errors.As(err, &oe) || !errors.Is(err, messages.ErrInvalidOption) {
-			t.Fatalf("refusal is not an *OptionError: %T %v", err, err)
+			t.Fatalf("refusal is not a *filter.Error: %T %v", err, err)
 		}
 		if ok {
 			t.Fatalf("builder refused a valid filter (model %+v): %v", model, err)

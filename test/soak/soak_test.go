@@ -24,7 +24,7 @@ import (
 
 	realtime "github.com/supabase-go/realtime"
 	"github.com/supabase-go/realtime/test/faultproxy"
-	"github.com/supabase-go/realtime/test/leakcheck"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 	"github.com/supabase-go/realtime/test/pgtest"
 )
 

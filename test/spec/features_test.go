@@ -1,4 +1,4 @@
-package realtime_test
+package spec_test
 
 import (
 	"context"

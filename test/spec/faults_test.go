@@ -1,4 +1,4 @@
-package realtime_test
+package spec_test
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/supervisor"
 	"github.com/supabase-go/realtime/test/faultproxy"
-	"github.com/supabase-go/realtime/test/leakcheck"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 

@@ -1,4 +1,4 @@
-package realtime_test
+package spec_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	realtime "github.com/supabase-go/realtime"
-	"github.com/supabase-go/realtime/test/logbuf"
+	"github.com/supabase-go/realtime/internal/logbuf"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 

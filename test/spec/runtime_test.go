@@ -1,4 +1,6 @@
-package realtime_test
+//go:build realtime_testhooks
+
+package spec_test
 
 import (
 	"time"

@@ -1,4 +1,4 @@
-package realtime_test
+package spec_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	realtime "github.com/supabase-go/realtime"
 	"github.com/supabase-go/realtime/internal/frame"
-	"github.com/supabase-go/realtime/test/leakcheck"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
