@@ -77,7 +77,6 @@ func Example_subscribeRejected() {
 	// CHANNEL_ERROR - Unauthorized: You do not have permissions to read from this Channel topic: vault
 }
 
-
 // HandlerFunc adapts a function; events arrive one at a time, in order.
 func Example_handlerFunc() {
 	subscribed := false // only touched by the Handler: no lock needed
@@ -140,7 +139,6 @@ func Example_track() {
 	// track: <nil>
 	// alice {"status":"online"}
 }
-
 
 // BroadcastWithAck returns a ref; WaitForAck reports the server's answer.
 func Example_broadcastWithAck() {

@@ -19,9 +19,9 @@ import (
 
 	realtime "github.com/supabase-go/realtime"
 	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 	"github.com/supabase-go/realtime/supervisor"
 	"github.com/supabase-go/realtime/test/faultproxy"
-	"github.com/supabase-go/realtime/internal/leakcheck"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
