@@ -18,7 +18,9 @@ func (r *reg) inbound(m *messages.Inbound) {
 	}
 	f := &m.Frame
 	if f.Event == "phx_reply" && f.Ref != "" {
-		if p, ok := r.pending[f.Ref]; ok {
+		// Phoenix matches a reply on the channel of its topic: a reply on
+		// another topic that carries this ref is not this push's answer.
+		if p, ok := r.pending[f.Ref]; ok && p.topic == f.Topic {
 			f.Own()
 			r.reply(f.Ref, p, f)
 			return

@@ -81,6 +81,7 @@ type AccessTokenPush struct {
 // hooks holds the fault-injection settings and recordings of a Server.
 type hooks struct {
 	withholdHeartbeats atomic.Bool
+	withholdAcks       atomic.Bool
 	replyDelayNs       atomic.Int64
 
 	mu     sync.Mutex // guards the fields below
@@ -130,6 +131,11 @@ func (s *Server) OnJoin(fn func(JoinRequest) JoinAction) {
 // SetWithholdHeartbeats makes the server stop (true) or resume (false)
 // replying to heartbeats. Heartbeats are still recorded.
 func (s *Server) SetWithholdHeartbeats(withhold bool) { s.hooks.withholdHeartbeats.Store(withhold) }
+
+// SetWithholdAcks makes the server stop (true) or resume (false) answering
+// acknowledged broadcasts (ok and error replies alike); the broadcasts are
+// still fanned out.
+func (s *Server) SetWithholdAcks(withhold bool) { s.hooks.withholdAcks.Store(withhold) }
 
 // SetReplyDelay holds every phx_reply (heartbeat, join, leave, ack,
 // presence) back by d. Because each socket's outbound queue is FIFO, frames

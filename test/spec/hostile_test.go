@@ -1,0 +1,158 @@
+package spec_test
+
+import (
+	"encoding/json"
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	realtime "github.com/supabase-go/realtime"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/test/realtimetest"
+)
+
+// A hostile server (RELIABILITY.md, "Hostile server"): frames written by
+// the test server's raw-frame hooks that a well-behaved server never sends
+// must neither settle the wrong request nor break the client.
+var _ = Describe("Hostile server", func() {
+	var (
+		srv *realtimetest.Server
+		rec *recorder
+		c   *realtime.Client
+		n   int // sync broadcasts sent so far
+	)
+
+	BeforeEach(func() {
+		srv = realtimetest.NewServer(realtimetest.Options{APIKey: "anon-key"})
+		rec = &recorder{}
+		c, n = nil, 0
+	})
+
+	AfterEach(func() {
+		closeAndCheckLeaks(c, srv)
+	})
+
+	start := func(opts ...realtime.Option) {
+		var err error
+		c, err = realtime.New(srv.URL(), "anon-key", fast(append([]realtime.Option{realtime.WithHandler(rec)}, opts...)...)...)
+		Expect(err).NotTo(HaveOccurred())
+	}
+
+	subscribe := func(name string, opts ...realtime.ChannelOption) *realtime.Channel {
+		ch, err := c.Channel(name, opts...)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(c.On(ch, realtime.Broadcast{Event: "*"})).To(Succeed())
+		st, err := c.Subscribe(specCtx(), ch)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(st).To(Equal(realtime.Subscribed))
+		return ch
+	}
+
+	// conn is the server side of the client's open socket.
+	conn := func() *realtimetest.Conn {
+		var open *realtimetest.Conn
+		Eventually(func() int {
+			active := srv.ActiveConns()
+			if len(active) == 1 {
+				open = active[0]
+			}
+			return len(active)
+		}, wait).Should(Equal(1))
+		return open
+	}
+
+	// drained returns once the client has processed every frame the server
+	// queued on the socket before: a broadcast queued after them reached
+	// the Handler (one socket, one reader, frames handled in order).
+	drained := func(name string) {
+		n++
+		payload := fmt.Sprintf(`{"sync":%d}`, n)
+		Expect(srv.Broadcast(name, "sync", json.RawMessage(payload))).To(Succeed())
+		Eventually(rec.broadcastPayloads, wait).Should(ContainElement("sync " + payload))
+	}
+
+	reply := func(topic, joinRef, ref, payload string) frame.Frame {
+		return frame.Frame{JoinRef: joinRef, Ref: ref, Topic: topic, Event: "phx_reply", Payload: []byte(payload)}
+	}
+
+	Context("replies are matched by topic and ref", func() {
+		It("does not settle a join with a reply on another topic that carries its join ref", func() {
+			srv.OnJoin(func(req realtimetest.JoinRequest) realtimetest.JoinAction {
+				if req.Topic == "realtime:room2" {
+					return realtimetest.Ignore
+				}
+				return realtimetest.Accept
+			})
+			start()
+			subscribe("room1")
+			open := conn()
+
+			room2, err := c.Channel("room2")
+			Expect(err).NotTo(HaveOccurred())
+			type result struct {
+				st  realtime.SubscribeStatus
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				defer GinkgoRecover()
+				st, err := c.Subscribe(specCtx(), room2)
+				done <- result{st, err}
+			}()
+			var joinRef string
+			Eventually(func() string {
+				for _, j := range srv.Joins() {
+					if j.Topic == "realtime:room2" {
+						joinRef = j.JoinRef
+					}
+				}
+				return joinRef
+			}, wait).ShouldNot(BeEmpty())
+
+			before := c.Stats()
+			// room2's join ref, answered ok on room1's topic.
+			Expect(open.Push(reply("realtime:room1", "", joinRef, `{"status":"ok","response":{}}`))).To(Succeed())
+			// and answered with an error, likewise.
+			Expect(open.Push(reply("realtime:room1", "", joinRef, `{"status":"error","response":{"reason":"forged"}}`))).To(Succeed())
+			drained("room1")
+
+			Expect(c.Stats().UnknownReplies).To(Equal(before.UnknownReplies + 2))
+			Expect(c.ChannelState(room2)).To(Equal(realtime.ChannelJoining))
+			Expect(done).NotTo(Receive())
+			Expect(rec.statuses("room2")).To(BeEmpty())
+
+			// The real answer, on room2's topic, still settles it.
+			Expect(open.Push(reply("realtime:room2", joinRef, joinRef, `{"status":"ok","response":{"postgres_changes":[]}}`))).To(Succeed())
+			var res result
+			Eventually(done, wait).Should(Receive(&res))
+			Expect(res.err).NotTo(HaveOccurred())
+			Expect(res.st).To(Equal(realtime.Subscribed))
+			Expect(c.Stats().ConnectionEpoch).To(Equal(uint64(1)))
+		})
+
+		It("does not fail an acknowledged push with an error reply on another topic that carries its ref", func() {
+			start()
+			room1 := subscribe("room1", realtime.BroadcastAck(true))
+			subscribe("room2")
+			open := conn()
+
+			srv.SetWithholdAcks(true)
+			ref, err := c.BroadcastWithAck(specCtx(), room1, "e", map[string]int{"x": 1})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(ref).NotTo(Equal(realtime.NotAcknowledged))
+			Eventually(func() int { return len(framesFrom(srv, "broadcast")) }, wait).Should(Equal(1))
+
+			before := c.Stats()
+			Expect(open.Push(reply("realtime:room2", "", string(ref), `{"status":"error","response":{"reason":"forged"}}`))).To(Succeed())
+			drained("room2")
+			Expect(c.Stats().UnknownReplies).To(Equal(before.UnknownReplies + 1))
+
+			// The push is still waiting: the real answer on room1's topic
+			// settles it, and it is the one WaitForAck reports.
+			joinRef := joinsOf(srv, "realtime:room1")[0].JoinRef
+			Expect(open.Push(reply("realtime:room1", joinRef, string(ref), `{"status":"ok","response":{}}`))).To(Succeed())
+			Expect(c.WaitForAck(specCtx(), ref)).To(Succeed())
+		})
+	})
+})
