@@ -463,7 +463,7 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 		}
 		p.timer.Stop()
 		delete(r.pending, ref)
-		r.abandon(p, m.Err)
+		r.abandon(p, connectionLost(m.Err))
 	}
 	for _, ch := range r.ordered() {
 		ch.stopRejoin()

@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
@@ -77,10 +80,21 @@ func (r *reg) abandon(p *pending, cause error) {
 	if p.kind == pendingJoin || p.done == nil {
 		return // the channel state machine rejoins
 	}
-	if cause == nil {
-		cause = messages.ErrConnectionLost
-	}
 	p.done(wire.Reply{}, cause)
+}
+
+// connectionLost is the error of a push that was sent on a socket that
+// then died, whatever killed it (a close, a read or write error, a
+// heartbeat timeout): it is ErrConnectionLost and wraps the cause.
+func connectionLost(cause error) error {
+	switch {
+	case cause == nil:
+		return messages.ErrConnectionLost
+	case errors.Is(cause, messages.ErrConnectionLost):
+		return cause
+	default:
+		return fmt.Errorf("%w: %w", messages.ErrConnectionLost, cause)
+	}
 }
 
 func (r *reg) joinReplied(p *pending, rep wire.Reply) {

@@ -2,7 +2,9 @@ package spec_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -154,5 +156,59 @@ var _ = Describe("Hostile server", func() {
 			Expect(open.Push(reply("realtime:room1", joinRef, string(ref), `{"status":"ok","response":{}}`))).To(Succeed())
 			Expect(c.WaitForAck(specCtx(), ref)).To(Succeed())
 		})
+	})
+
+	Context("WaitForAck after the socket dies", func() {
+		// sentAndWithheld makes an acknowledged broadcast that the server
+		// received and will never answer.
+		sentAndWithheld := func(ch *realtime.Channel) realtime.AckRef {
+			srv.SetWithholdAcks(true)
+			ref, err := c.BroadcastWithAck(specCtx(), ch, "e", map[string]int{"x": 1})
+			Expect(err).NotTo(HaveOccurred())
+			Eventually(func() int { return len(framesFrom(srv, "broadcast")) }, wait).Should(Equal(1))
+			return ref
+		}
+
+		It("is ErrConnectionLost wrapping ErrHeartbeatTimeout after a heartbeat timeout", func() {
+			const interval = 200 * time.Millisecond
+			clock := realtime.NewManualClock(time.Unix(0, 0))
+			start(realtime.WithClock(clock), realtime.WithHeartbeatInterval(interval))
+			ch := subscribe("room1", realtime.BroadcastAck(true))
+			Eventually(clock.Pending, wait).Should(Equal(1)) // the heartbeat
+			ref := sentAndWithheld(ch)
+			Eventually(clock.Pending, wait).Should(Equal(2)) // and the ack timeout
+
+			srv.SetWithholdHeartbeats(true)
+			clock.Advance(interval)
+			Eventually(func() uint64 { return c.Stats().HeartbeatsSent }, wait).Should(Equal(uint64(1)))
+			Eventually(clock.Pending, wait).Should(Equal(2))
+			clock.Advance(interval) // the heartbeat is still unanswered
+			Eventually(rec.connErr(0), wait).Should(MatchError(realtime.ErrHeartbeatTimeout))
+
+			err := c.WaitForAck(specCtx(), ref)
+			Expect(err).To(MatchError(realtime.ErrConnectionLost))
+			Expect(err).To(MatchError(realtime.ErrHeartbeatTimeout), "the cause is kept")
+		})
+
+		for _, tc := range []struct {
+			name string
+			kill func(*realtimetest.Conn)
+		}{
+			{"a close frame (1011)", func(cn *realtimetest.Conn) { cn.Close(1011, "internal error") }},
+			{"a dropped TCP connection (no close frame)", func(cn *realtimetest.Conn) { cn.Close(realtimetest.CloseAbnormal, "") }},
+		} {
+			tc := tc
+			It("is ErrConnectionLost after "+tc.name, func() {
+				start()
+				ch := subscribe("room1", realtime.BroadcastAck(true))
+				ref := sentAndWithheld(ch)
+				tc.kill(conn())
+				Eventually(rec.connErr(0), wait).ShouldNot(BeNil())
+				err := c.WaitForAck(specCtx(), ref)
+				Expect(err).To(MatchError(realtime.ErrConnectionLost))
+				var ce *realtime.CloseError
+				Expect(errors.As(err, &ce)).To(BeTrue(), "the cause is kept: %v", err)
+			})
+		}
 	})
 })
