@@ -104,6 +104,9 @@ type Stats struct {
 	// UnknownReplies counts phx_reply frames whose ref matches no request
 	// in flight (including replies that arrive after their timeout).
 	UnknownReplies atomic.Uint64
+	// JoinReplies counts replies to joins, ok or error: the server
+	// answered on the open socket (the supervisor's proof of health).
+	JoinReplies atomic.Uint64
 	// UnknownEvents counts frames of a known channel whose event the
 	// client does not handle.
 	UnknownEvents atomic.Uint64

@@ -49,6 +49,7 @@ func (r *reg) reply(ref string, p *pending, f *frame.Frame) {
 	}
 	switch p.kind {
 	case pendingJoin:
+		r.cfg.Stats.JoinReplies.Add(1)
 		r.joinReplied(p, rep)
 	default:
 		if p.done != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
@@ -41,6 +42,8 @@ type supActor struct {
 	gen      uint64
 	timer    actors.Timer
 	given    bool // gave up after MaxAttempts
+	// open describes the connection opened last, until it fails.
+	open openProof
 	// sup is this actor's context as a Supervisor, captured in
 	// HandleFailure; it is only used on this actor's goroutine.
 	sup actor.Supervisor
@@ -59,7 +62,14 @@ func (s *supActor) Receive(ctx actor.Context) {
 		s.rt.openEpoch.Store(0)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnConnecting, Attempt: s.attempts})
 	case *connection.Opened:
-		s.attempts = 0
+		// The attempt count is not reset yet: a server that accepts and
+		// then closes must still meet a growing backoff (healthy).
+		s.open = openProof{
+			epoch:       m.Epoch,
+			at:          s.rt.cfg.Clock.Now(),
+			heartbeats:  s.rt.ConnStats.HeartbeatsOK.Load(),
+			joinReplies: s.rt.RegStats.JoinReplies.Load(),
+		}
 		s.rt.openEpoch.Store(m.Epoch)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnOpen, Token: m.Token})
 	case *connection.Closing:
@@ -144,6 +154,10 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 		return
 	}
 	s.sup = sup
+	if s.healthy() {
+		s.attempts = 0
+	}
+	s.open = openProof{}
 	s.attempts++
 	s.stopTimer()
 	old := s.rt.ConnectionState()
@@ -170,4 +184,32 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	}
 	gen, root, self := s.gen, s.root, s.self
 	s.timer = s.rt.cfg.Clock.AfterFunc(delay, func() { root.Send(self, &restartConnection{gen: gen}) })
+}
+
+// openProof is what the supervisor knew when the last connection opened.
+type openProof struct {
+	epoch       uint64    // the connection's epoch; 0: none open
+	at          time.Time // when it opened (the injected clock)
+	heartbeats  uint64    // ConnStats.HeartbeatsOK then
+	joinReplies uint64    // RegStats.JoinReplies then
+}
+
+// healthy reports whether the connection that just failed had proved
+// itself before: a heartbeat round trip, an answered join, or
+// HealthyAfter of uptime. Only then does the attempt count start over.
+// Counters are read when the failure is handled: the connection actor
+// counts a heartbeat before it fails on the same goroutine, and a join
+// reply still in the registry's mailbox is not counted (the next failure
+// then backs off once more, never less).
+func (s *supActor) healthy() bool {
+	p := s.open
+	if p.epoch == 0 || p.epoch != s.rt.Epochs.Current() {
+		// None open, or a late Opened of an earlier connection: failures
+		// are handled before messages, so an accept-then-close connection
+		// can fail before its Opened arrives.
+		return false
+	}
+	return s.rt.ConnStats.HeartbeatsOK.Load() > p.heartbeats ||
+		s.rt.RegStats.JoinReplies.Load() > p.joinReplies ||
+		s.rt.cfg.Clock.Now().Sub(p.at) >= s.rt.cfg.HealthyAfter
 }

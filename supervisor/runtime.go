@@ -25,8 +25,14 @@ type Config struct {
 	// ReconnectAfter overrides DefaultBackoff (optional).
 	ReconnectAfter func(tries int) time.Duration
 	// MaxAttempts stops reconnecting after this many consecutive failed
-	// attempts; 0 means never give up.
+	// attempts; 0 means never give up. A connection that opened and then
+	// closed before it proved healthy (see HealthyAfter) is a failed
+	// attempt too.
 	MaxAttempts int
+	// HealthyAfter is how long an open connection must stay up to reset
+	// the attempt count when nothing else proved it healthy first (a
+	// heartbeat answered, a join answered). Default: DefaultHealthyAfter.
+	HealthyAfter time.Duration
 	// Clock drives backoff timers (optional, real clock by default).
 	Clock actors.Clock
 	// Logger (optional, silent by default).
@@ -76,6 +82,9 @@ func New(cfg Config) *Runtime {
 	}
 	if cfg.ReconnectAfter == nil {
 		cfg.ReconnectAfter = DefaultBackoff
+	}
+	if cfg.HealthyAfter <= 0 {
+		cfg.HealthyAfter = DefaultHealthyAfter
 	}
 	rt := &Runtime{
 		cfg:     cfg,

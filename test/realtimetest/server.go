@@ -326,6 +326,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	s.log.Debug("realtimetest: connected", "conn", c.id, "vsn", string(vsn), "query", r.URL.RawQuery)
+	if code := s.hooks.closeOnAccept.Load(); code != 0 {
+		c.Close(int(code), "")
+	}
 	go c.readLoop()
 	go c.writeLoop()
 }

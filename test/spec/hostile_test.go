@@ -11,6 +11,7 @@ import (
 
 	realtime "github.com/supabase-go/realtime"
 	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/supervisor"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
@@ -210,5 +211,94 @@ var _ = Describe("Hostile server", func() {
 				Expect(errors.As(err, &ce)).To(BeTrue(), "the cause is kept: %v", err)
 			})
 		}
+	})
+
+	Context("reconnect backoff", func() {
+		It("grows against a server that accepts and then closes, and WithMaxReconnectAttempts trips", func() {
+			clock := realtime.NewManualClock(time.Unix(0, 0))
+			bo := recordBackoff(supervisor.DefaultBackoff)
+			start(realtime.WithClock(clock), realtime.WithReconnectAfter(bo.after), realtime.WithMaxReconnectAttempts(5))
+			subscribe("room1") // every reconnect sends a join: sent is not answered
+
+			srv.SetCloseOnAccept(1011)
+			conn().Close(1011, "") // the healthy first connection ends: try 1
+			for k := 1; k <= 4; k++ {
+				Eventually(bo.count, wait).Should(Equal(k))
+				Eventually(clock.Pending, wait).Should(Equal(1), "only the backoff timer is armed")
+				_, delays := bo.snapshot()
+				clock.Advance(delays[k-1])
+				// The reconnect is accepted (the socket opens), then closed.
+				Eventually(func() int { return len(srv.Conns()) }, wait).Should(Equal(k + 1))
+			}
+			Eventually(func() int { return len(rec.closedEvents()) }, wait).Should(Equal(5))
+			evs := rec.closedEvents()
+			for k, ev := range evs {
+				Expect(ev.Attempt).To(Equal(k+1), "a connection that opened and closed unproven counts as a failed attempt")
+			}
+			Expect(evs[4].Err).To(MatchError(realtime.ErrReconnectLimit))
+			Expect(evs[4].Err).To(MatchError(realtime.ErrConnectionLost), "the cause is kept")
+			for _, j := range srv.Joins()[1:] {
+				Expect(j.Topic).To(Equal("realtime:room1"), "the reconnects did send joins")
+			}
+
+			tries, delays := bo.snapshot()
+			Expect(tries).To(Equal([]int{1, 2, 3, 4}))
+			for k := 1; k < len(delays); k++ {
+				Expect(delays[k]).To(BeNumerically(">", delays[k-1]), "the delays grow: %v", delays)
+			}
+			Expect(c.Stats().HeartbeatsAcknowledged).To(BeZero())
+			Expect(c.ConnectionState()).To(Equal(realtime.ConnClosed))
+			Expect(clock.Pending()).To(BeZero(), "given up: nothing armed")
+			Expect(srv.Conns()).To(HaveLen(5))
+		})
+
+		It("starts over after a heartbeat round trip or the minimum uptime, and not before", func() {
+			clock := realtime.NewManualClock(time.Unix(0, 0))
+			bo := recordBackoff(constant(time.Second))
+			start(realtime.WithClock(clock), realtime.WithReconnectAfter(bo.after), realtime.WithHeartbeatInterval(20*time.Second))
+			Eventually(c.ConnectionState, wait).Should(Equal(realtime.ConnOpen))
+			reconnect := func(k int) {
+				Eventually(bo.count, wait).Should(Equal(k))
+				Eventually(clock.Pending, wait).Should(Equal(1))
+				clock.Advance(time.Second)
+				Eventually(func() int { return len(srv.ActiveConns()) }, wait).Should(Equal(1))
+				Eventually(c.ConnectionState, wait).Should(Equal(realtime.ConnOpen))
+				Eventually(clock.Pending, wait).Should(Equal(1)) // the heartbeat
+			}
+			attempt := func(k int) int {
+				Eventually(func() int { return len(rec.closedEvents()) }, wait).Should(Equal(k))
+				return rec.closedEvents()[k-1].Attempt
+			}
+
+			conn().Close(1011, "") // unproven (no heartbeat yet, up 0 s): try 1
+			Expect(attempt(1)).To(Equal(1))
+			reconnect(1)
+			conn().Close(1011, "") // unproven again: try 2
+			Expect(attempt(2)).To(Equal(2))
+
+			reconnect(2)
+			clock.Advance(20 * time.Second) // a heartbeat, answered
+			Eventually(func() uint64 { return c.Stats().HeartbeatsAcknowledged }, wait).Should(Equal(uint64(1)))
+			conn().Close(1011, "")
+			Expect(attempt(3)).To(Equal(1), "a heartbeat round trip proved the connection")
+
+			reconnect(3)
+			srv.SetWithholdHeartbeats(true)
+			clock.Advance(20 * time.Second) // a heartbeat, unanswered
+			Eventually(func() uint64 { return c.Stats().HeartbeatsSent }, wait).Should(Equal(uint64(2)))
+			conn().Close(1011, "")
+			Expect(attempt(4)).To(Equal(2), "an unanswered heartbeat proves nothing")
+
+			reconnect(4)
+			// Up for the minimum uptime (30 s), less than the heartbeat
+			// timeout (2 intervals): the heartbeat goes unanswered.
+			clock.Advance(20 * time.Second)
+			Eventually(func() uint64 { return c.Stats().HeartbeatsSent }, wait).Should(Equal(uint64(3)))
+			Eventually(clock.Pending, wait).Should(Equal(1))
+			clock.Advance(10 * time.Second)
+			Expect(c.ConnectionState()).To(Equal(realtime.ConnOpen))
+			conn().Close(1011, "")
+			Expect(attempt(5)).To(Equal(1), "30 s of uptime proved the connection")
+		})
 	})
 })
