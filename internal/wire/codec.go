@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/internal/jsonscan"
@@ -384,8 +385,10 @@ func appendBinary(dst []byte, f *frame.Frame, meta []byte, strs ...string) ([]by
 // client→server layout (join_ref, ref, topic, event), the only one a Realtime
 // peer ever sends; the server→client variant without ref is never produced
 // by Realtime. Kinds 3 and 4 set Event to "broadcast" and Meta to nil when
-// the metadata length is 0; kind 1 sets Event to "phx_reply". Meta and
-// Payload are not validated as JSON. Every length is checked against the
+// the metadata length is 0; kind 1 sets Event to "phx_reply". As §2.3
+// requires, every header string must be UTF-8, metadata a JSON object and
+// a payload with encoding 1 UTF-8 JSON text; raw payloads (kinds 0–2,
+// encoding 0) are not looked at. Every length is checked against the
 // remaining bytes.
 //
 // All errors wrap ErrMalformed; on error f is left unchanged.
@@ -591,6 +594,9 @@ func decodeBinary(in interner, data []byte, f *frame.Frame) error {
 		if err != nil {
 			return err
 		}
+		if !utf8.Valid(b) {
+			return fmt.Errorf("%w: binary kind %d: %s is not valid UTF-8", messages.ErrMalformed, data[0], names[i])
+		}
 		if hdr[i] == &fr.UserEvent {
 			*hdr[i] = in.name(b)
 		} else {
@@ -603,12 +609,30 @@ func decodeBinary(in interner, data []byte, f *frame.Frame) error {
 			return err
 		}
 		if len(meta) > 0 {
+			if !isJSONObject(meta) {
+				return fmt.Errorf("%w: binary kind %d: metadata is not a UTF-8 JSON object", messages.ErrMalformed, data[0])
+			}
 			fr.Meta = meta
 		}
 	}
 	fr.Payload = data[r.off:]
+	if user && fr.Encoding == frame.EncodingJSON && !ValidUTF8JSON(fr.Payload) {
+		return fmt.Errorf("%w: binary kind %d: payload declared JSON is not UTF-8 JSON", messages.ErrMalformed, data[0])
+	}
 	*f = fr
 	return nil
+}
+
+// ValidUTF8JSON reports whether b is exactly one JSON value in valid UTF-8
+// (the JSON scanner does not check UTF-8 inside strings).
+func ValidUTF8JSON(b []byte) bool {
+	return utf8.Valid(b) && jsonscan.ValidJSON(b)
+}
+
+// isJSONObject reports whether b is one JSON object in valid UTF-8.
+func isJSONObject(b []byte) bool {
+	i := jsonscan.SkipSpace(b, 0)
+	return i < len(b) && b[i] == '{' && ValidUTF8JSON(b)
 }
 
 // Codec encodes and decodes frames for one serializer version.

@@ -369,7 +369,7 @@ func TestRoundTripBinary(t *testing.T) {
 		{Kind: frame.KindBroadcast, Topic: "realtime:r", Event: "ev\x00nt", Payload: []byte{0, 1, 2}},
 		{Kind: frame.KindUserBroadcastPush, JoinRef: "1", Ref: "2", Topic: "t", Event: "broadcast", UserEvent: long,
 			Meta: []byte(`{"id":"x"}`), Encoding: frame.EncodingJSON, Payload: []byte(`{"big":"` + long + long + `"}`)},
-		{Kind: frame.KindUserBroadcast, Topic: "t", Event: "broadcast", UserEvent: "u", Meta: []byte(long),
+		{Kind: frame.KindUserBroadcast, Topic: "t", Event: "broadcast", UserEvent: "u", Meta: []byte(`{"k":"` + long[:frame.MaxHeaderLen-8] + `"}`),
 			Encoding: frame.EncodingBinary, Payload: []byte{0xFF}},
 	}
 	for _, fr := range frames {
@@ -571,15 +571,20 @@ func headerEnd(b []byte) int {
 func TestDecodeTruncatedEveryLength(t *testing.T) {
 	// Every prefix of every example must either fail with ErrMalformed or
 	// (once the header is complete) decode to a frame with a shorter
-	// payload. Never a panic.
+	// payload; a payload declared JSON must still be JSON. Never a panic.
 	for _, ex := range binaryExamples {
 		hdr := headerEnd(ex.wire)
+		jsonPayload := ex.wire[0] >= 3 && ex.wire[1+map[byte]int{3: 5, 4: 3}[ex.wire[0]]] == byte(frame.EncodingJSON)
 		for n := 0; n <= len(ex.wire); n++ {
 			var f frame.Frame
 			err := CodecV2.Decode(ex.wire[:n], true, &f)
 			switch {
 			case n < hdr && !errors.Is(err, messages.ErrMalformed):
 				t.Errorf("%s: prefix %d: err = %v, want ErrMalformed", ex.name, n, err)
+			case n >= hdr && jsonPayload && !json.Valid(ex.wire[hdr:n]):
+				if !errors.Is(err, messages.ErrMalformed) {
+					t.Errorf("%s: prefix %d: err = %v, want ErrMalformed (payload not JSON)", ex.name, n, err)
+				}
 			case n >= hdr && err != nil:
 				t.Errorf("%s: prefix %d: err = %v", ex.name, n, err)
 			case n >= hdr && len(f.Payload) != n-hdr:
