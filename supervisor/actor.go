@@ -44,6 +44,8 @@ type supActor struct {
 	given    bool // gave up after MaxAttempts
 	// open describes the connection opened last, until it fails.
 	open openProof
+	// failedEpoch is the epoch of the last connection failure handled.
+	failedEpoch uint64
 	// sup is this actor's context as a Supervisor, captured in
 	// HandleFailure; it is only used on this actor's goroutine.
 	sup actor.Supervisor
@@ -59,9 +61,15 @@ func (s *supActor) Receive(ctx actor.Context) {
 		s.rt.state.Store(messages.ConnClosed)
 		s.rt.markStopped()
 	case *connection.Connecting:
+		if s.failed(m.Epoch) {
+			return
+		}
 		s.rt.openEpoch.Store(0)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnConnecting, Attempt: s.attempts})
 	case *connection.Opened:
+		if s.failed(m.Epoch) {
+			return
+		}
 		// The attempt count is not reset yet: a server that accepts and
 		// then closes must still meet a growing backoff (healthy).
 		s.open = openProof{
@@ -73,6 +81,9 @@ func (s *supActor) Receive(ctx actor.Context) {
 		s.rt.openEpoch.Store(m.Epoch)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnOpen, Token: m.Token})
 	case *connection.Closing:
+		if s.failed(m.Epoch) {
+			return
+		}
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnClosing})
 	case *restartConnection:
 		if m.gen == s.gen && !s.given && s.sup != nil {
@@ -154,6 +165,7 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 		return
 	}
 	s.sup = sup
+	s.failedEpoch = s.rt.Epochs.Current()
 	if s.healthy() {
 		s.attempts = 0
 	}
@@ -212,4 +224,13 @@ func (s *supActor) healthy() bool {
 	return s.rt.ConnStats.HeartbeatsOK.Load() > p.heartbeats ||
 		s.rt.RegStats.JoinReplies.Load() > p.joinReplies ||
 		s.rt.cfg.Clock.Now().Sub(p.at) >= s.rt.cfg.HealthyAfter
+}
+
+// failed reports news from a connection whose failure was already handled.
+// protoactor-go hands a failure (a system message) to HandleFailure before
+// the user messages queued ahead of it, so a socket that opens and dies at
+// once can report Connecting or Opened after its failure; passing those on
+// would show a dead connection as open.
+func (s *supActor) failed(epoch uint64) bool {
+	return epoch != 0 && epoch <= s.failedEpoch
 }
