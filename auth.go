@@ -26,6 +26,7 @@ func (c *Client) SetChannelAuth(ctx context.Context, ch *Channel, token string) 
 }
 
 func (c *Client) setAuth(ctx context.Context, topic, token string) error {
+	c.redact.Add(token)
 	err, rerr := request(ctx, c, func(reply chan<- error) any {
 		return &messages.SetAuth{Topic: topic, Token: token, Reply: reply}
 	})

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
+	"github.com/supabase-go/realtime/internal/redact"
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
@@ -23,6 +25,9 @@ type Client struct {
 	opts   options
 	url    string
 	apiKey string // never logged or put in errors
+	// redact knows the API key and every token the client has held; the
+	// server's text passes through it on its way into errors and logs.
+	redact *redact.Redactor
 	codec  wire.Codec
 	rt     *supervisor.Runtime
 	system *actor.ActorSystem // set when the client owns its system
@@ -84,7 +89,11 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{opts: o, url: u, codec: codec, apiKey: apiKey}
+	// Redaction is a property of the client: one redactor, and every log
+	// line — the client's and protoactor-go's — goes through it.
+	red := redact.NewRedactor(apiKey)
+	o.logger = slog.New(redact.Handler(o.logger.Handler(), red))
+	c := &Client{opts: o, url: u, codec: codec, apiKey: apiKey, redact: red}
 	var h messages.Handler
 	if o.handler != nil {
 		h = o.handler
@@ -101,6 +110,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			AccessToken: o.accessToken,
 			Clock:       o.clock,
 			Logger:      o.logger,
+			Redact:      red,
 		},
 		Registry: registry.Config{
 			Handler:           h,
@@ -114,6 +124,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			PresenceMaxBytes:  o.presenceBytes,
 			Clock:             o.clock,
 			Logger:            o.logger,
+			Redact:            red,
 		},
 		ReconnectAfter: o.reconnectAfter,
 		MaxAttempts:    o.maxAttempts,

@@ -21,6 +21,18 @@
 //	_ = c.Broadcast(ctx, ch, "cursor", map[string]int{"x": 1})
 //	defer c.Close(ctx)
 //
+// # Secrets and the server's text
+//
+// Redaction is a property of the client: it knows its API key and every
+// access token it has held (WithAccessToken's, SetAuth's,
+// SetChannelAuth's), and every string the server sent that goes into an
+// error (ConnectError.Message, CloseError.Text, ChannelErrorDetail.Reason,
+// AuthError.Reason, PushError.Reason and Response, HTTPError.Message), an
+// event's error or a log line — the client's and protoactor-go's, at every
+// level — has those replaced by "REDACTED". The one place where the
+// server's text stays verbatim is SystemEvent.Message: a Handler that logs
+// it logs what the server wrote.
+//
 // # Concurrency
 //
 // Every Client method is safe for concurrent use. Methods that can block

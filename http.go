@@ -92,7 +92,7 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	hc.CheckRedirect = refuseRedirect
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", redact.RedactURL(u), redactErr(err, c.apiKey, c.bearer(ch)))
+		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", redact.RedactURL(u), redactErr(err, c.redact, c.apiKey, c.bearer(ch)))
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -101,7 +101,7 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	}
 	// A server (or proxy) may echo the key or token back: redact before
 	// the message is cut to length, so no part of a secret survives.
-	clean := []byte(redact.Redact(string(data), c.apiKey, c.bearer(ch)))
+	clean := []byte(c.redact.String(redact.Redact(string(data), c.apiKey, c.bearer(ch))))
 	return &messages.HTTPError{StatusCode: resp.StatusCode, Message: httpMessage(clean)}
 }
 
@@ -190,6 +190,6 @@ func httpMessage(body []byte) string {
 	return s
 }
 
-func redactErr(err error, secrets ...string) error {
-	return fmt.Errorf("%s", redact.Redact(err.Error(), secrets...))
+func redactErr(err error, red *redact.Redactor, secrets ...string) error {
+	return fmt.Errorf("%s", red.String(redact.Redact(err.Error(), secrets...)))
 }

@@ -155,12 +155,13 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 			return
 		}
 		token = t
+		a.cfg.Redact.Add(token)
 	}
 	dialer, release := interruptible(ctx, a.cfg.Dialer)
 	conn, resp, err := dialer.DialContext(ctx, a.cfg.URL, a.cfg.Header)
 	intact := release()
 	if err != nil {
-		res <- dialResult{err: connectError(a.cfg.URL, resp, err, token)}
+		res <- dialResult{err: connectError(a.cfg.URL, resp, err, token, a.cfg.Redact)}
 		a.root.Send(a.self, &dialed{epoch: epoch})
 		return
 	}
@@ -174,12 +175,12 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 	a.root.Send(a.self, &dialed{epoch: epoch})
 }
 
-func connectError(raw string, resp *http.Response, err error, token string) error {
+func connectError(raw string, resp *http.Response, err error, token string, red *redact.Redactor) error {
 	secrets := []string{token}
 	if u, perr := url.Parse(raw); perr == nil {
 		secrets = append(secrets, u.Query().Get("apikey"))
 	}
-	ce := &messages.ConnectError{URL: redact.RedactURL(raw), Err: errors.New(redact.Redact(err.Error(), secrets...))}
+	ce := &messages.ConnectError{URL: redact.RedactURL(raw), Err: errors.New(red.String(redact.Redact(err.Error(), secrets...)))}
 	if resp != nil {
 		ce.StatusCode = resp.StatusCode
 		if resp.Body != nil {
@@ -194,7 +195,7 @@ func connectError(raw string, resp *http.Response, err error, token string) erro
 					ce.Message = msg.Message
 				}
 				// A server (or proxy) may echo the key or token back.
-				ce.Message = redact.Redact(ce.Message, secrets...)
+				ce.Message = red.String(redact.Redact(ce.Message, secrets...))
 			}
 		}
 	}
@@ -344,7 +345,7 @@ func (a *connActor) teardown(graceful bool) {
 // ConnectionStateEvent of the reconnect.
 func (a *connActor) readError(err error) error {
 	if !errors.Is(err, websocket.ErrReadLimit) {
-		return closeError(err)
+		return closeError(err, a.cfg.Redact)
 	}
 	a.cfg.Stats.Oversized.Add(1)
 	tooLarge := fmt.Errorf("%w: a message exceeded %d bytes; the socket was closed with 1009 and reconnects",
@@ -353,10 +354,17 @@ func (a *connActor) readError(err error) error {
 	return &messages.CloseError{Code: websocket.CloseMessageTooBig, Text: "message too big", Err: tooLarge}
 }
 
-func closeError(err error) error {
+// closeError reports a socket that closed or failed. The close reason is
+// the server's text: it is redacted, in the CloseError and in the
+// websocket.CloseError it wraps.
+func closeError(err error, red *redact.Redactor) error {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
-		return &messages.CloseError{Code: ce.Code, Text: ce.Text, Err: err}
+		text := red.String(ce.Text)
+		if text != ce.Text {
+			err = &websocket.CloseError{Code: ce.Code, Text: text}
+		}
+		return &messages.CloseError{Code: ce.Code, Text: text, Err: err}
 	}
 	return &messages.CloseError{Err: err}
 }

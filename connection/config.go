@@ -2,6 +2,7 @@ package connection
 
 import (
 	"context"
+	"github.com/supabase-go/realtime/internal/redact"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -49,6 +50,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Stats counts what the connection sees (optional).
 	Stats *Stats
+	// Redact removes the client's secrets from the server's text (close
+	// reasons, rejected-upgrade bodies) before it goes into an error
+	// (optional; nil redacts only the key and token of the dial).
+	Redact *redact.Redactor
 }
 
 // Stats are counters shared with the client. Safe for concurrent use.

@@ -88,7 +88,8 @@ type ConnectionStateEvent struct {
 }
 
 // SystemEvent is a "system" message from the server, with its text
-// verbatim, e.g. postgres_changes "Subscribed to PostgreSQL" or
+// verbatim (not redacted: see "Secrets and the server's text" in package
+// realtime), e.g. postgres_changes "Subscribed to PostgreSQL" or
 // "Server requested disconnect".
 type SystemEvent struct {
 	Channel   string

@@ -74,7 +74,7 @@ func (r *reg) trackAck(ch *channel, ref string) {
 	topic := ch.rec.Topic
 	r.track(&pending{kind: pendingPush, topic: topic, joinRef: ch.rec.JoinRef, done: func(rep wire.Reply, err error) {
 		if err == nil && rep.Status != "ok" {
-			err = &messages.PushError{Topic: topic, Status: rep.Status, Reason: wire.ReplyReason(rep.Response), Response: rep.Response}
+			err = r.pushError(topic, rep)
 		}
 		r.acks.finish(ref, err)
 	}}, ref)
@@ -83,4 +83,16 @@ func (r *reg) trackAck(ch *channel, ref string) {
 func (r *reg) waitAck(m *messages.WaitAck) {
 	p, ok := r.pending[m.Ref]
 	r.acks.wait(m.Ref, ok && p.kind == pendingPush, m.Reply)
+}
+
+// pushError is the error of a push answered with a status other than ok;
+// the server's reason and response are redacted.
+func (r *reg) pushError(topic string, rep wire.Reply) error {
+	red := r.cfg.Redact
+	return &messages.PushError{
+		Topic:    topic,
+		Status:   red.String(rep.Status),
+		Reason:   red.String(wire.ReplyReason(rep.Response)),
+		Response: red.Bytes(rep.Response),
+	}
 }

@@ -426,6 +426,7 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 	r.deliver(nil, messages.ConnectionStateEvent{Old: m.Old, New: m.New, Err: m.Err, Attempt: m.Attempt, RetryIn: m.RetryIn})
 	if m.New == messages.ConnOpen {
 		if m.Token != "" {
+			r.cfg.Redact.Add(m.Token)
 			r.cfg.Token.Set(m.Token)
 			r.scheduleRefresh()
 		}

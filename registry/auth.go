@@ -116,6 +116,7 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 			usable = false
 			r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: the access token callback returned a token that expired at %s: %w", exp.UTC().Format(time.RFC3339), messages.ErrAuth)})
 		}
+		r.cfg.Redact.Add(m.token)
 		if m.token != r.cfg.Token.Get() {
 			r.cfg.Token.Set(m.token)
 			r.tokenChanged()
@@ -148,6 +149,7 @@ func (r *reg) setAuth(m *messages.SetAuth) {
 		actors.Reply(m.Reply, messages.ErrUnknownChannel)
 		return
 	}
+	r.cfg.Redact.Add(m.Token)
 	ch.rec.Token = m.Token
 	r.persist(ch)
 	r.pushToken(ch)
@@ -162,6 +164,7 @@ func (r *reg) setAuth(m *messages.SetAuth) {
 // next join.
 func (r *reg) applyClientToken(token string) {
 	changed := token != r.cfg.Token.Get()
+	r.cfg.Redact.Add(token)
 	r.cfg.Token.Set(token)
 	r.auth.stale = 0
 	if changed {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"github.com/supabase-go/realtime/internal/redact"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,10 @@ type Config struct {
 	Clock actors.Clock
 	// Logger (optional; silent).
 	Logger *slog.Logger
+	// Redact knows the client's secrets; every token the registry gets is
+	// added to it, and the server's text in errors (join and push error
+	// reasons, auth errors) passes through it (optional; nil: none).
+	Redact *redact.Redactor
 
 	// Filled in by the supervisor.
 	// Table holds the channel records; the registry writes it

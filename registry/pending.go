@@ -104,7 +104,7 @@ func (r *reg) joinReplied(p *pending, rep wire.Reply) {
 		return
 	}
 	if rep.Status != "ok" {
-		reason := wire.ReplyReason(rep.Response)
+		reason := r.cfg.Redact.String(wire.ReplyReason(rep.Response))
 		if wire.IsAuthReason(reason) && (r.cfg.AccessToken == nil || ch.rec.Token != "") {
 			// No way to get another token: rejoining with the same one
 			// can only fail the same way (PEERS pain 1), so wait for

@@ -120,7 +120,9 @@ func (r *reg) system(ch *channel, f *frame.Frame) {
 	r.deliver(ch, messages.SystemEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, Extension: s.Extension, Status: s.Status, Message: s.Message})
 	if s.Status == "error" && s.Extension == "system" && wire.IsAuthReason(s.Message) {
 		// The server closes the channel next (phx_close).
-		ch.authErr = &messages.AuthError{Topic: ch.rec.Topic, Reason: s.Message}
+		// SystemEvent.Message above is the server's text verbatim (as
+		// documented); the error is redacted like every error.
+		ch.authErr = &messages.AuthError{Topic: ch.rec.Topic, Reason: r.cfg.Redact.String(s.Message)}
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: ch.authErr})
 	}
 }

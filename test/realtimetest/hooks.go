@@ -140,8 +140,9 @@ func (s *Server) SetWithholdHeartbeats(withhold bool) { s.hooks.withholdHeartbea
 func (s *Server) SetCloseOnAccept(code int) { s.hooks.closeOnAccept.Store(int64(code)) }
 
 // SetWithholdAcks makes the server stop (true) or resume (false) answering
-// acknowledged broadcasts (ok and error replies alike); the broadcasts are
-// still fanned out.
+// acknowledged broadcasts (ok and error replies alike) and accepted
+// presence tracks; the broadcasts are still fanned out and the tracks
+// applied.
 func (s *Server) SetWithholdAcks(withhold bool) { s.hooks.withholdAcks.Store(withhold) }
 
 // SetReplyDelay holds every phx_reply (heartbeat, join, leave, ack,

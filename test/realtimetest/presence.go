@@ -61,7 +61,9 @@ func (c *Conn) handlePresence(ch *channel, f *frame.Frame) {
 			c.shutdownChannel(ch, MsgTrackSizeExceeded)
 			return
 		}
-		c.reply(f, f.JoinRef, "ok", []byte(`{}`), delay)
+		if !c.srv.hooks.withholdAcks.Load() {
+			c.reply(f, f.JoinRef, "ok", []byte(`{}`), delay)
+		}
 		c.srv.hub.track(ch, meta)
 	case "untrack":
 		c.reply(f, f.JoinRef, "ok", []byte(`{}`), delay)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -11,6 +12,7 @@ import (
 
 	realtime "github.com/supabase-go/realtime"
 	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/logbuf"
 	"github.com/supabase-go/realtime/supervisor"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
@@ -299,6 +301,107 @@ var _ = Describe("Hostile server", func() {
 			Expect(c.ConnectionState()).To(Equal(realtime.ConnOpen))
 			conn().Close(1011, "")
 			Expect(attempt(5)).To(Equal(1), "30 s of uptime proved the connection")
+		})
+	})
+
+	Context("secrets echoed back by the server", func() {
+		It("never reach an error, an event's error or a log line; SystemEvent.Message stays verbatim", func() {
+			const apiKey = "sk-hostile-apikey-0123456789"
+			const token = "user-token-abcdef0123456789"
+			srv.Close()
+			srv = realtimetest.NewServer(realtimetest.Options{APIKey: apiKey})
+			logs := &logbuf.Buffer{}
+			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			var err error
+			c, err = realtime.New(srv.URL(), apiKey, fast(realtime.WithHandler(rec), realtime.WithLogger(logger))...)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(c.SetAuth(specCtx(), token)).To(Succeed())
+			echo := "key " + apiKey + " token " + token
+			var errs []error // every error returned to the caller
+
+			// A join error reason.
+			srv.OnJoin(func(req realtimetest.JoinRequest) realtimetest.JoinAction {
+				if req.Topic == "realtime:deny" {
+					return realtimetest.Reject("Unauthorized: " + echo)
+				}
+				return realtimetest.Accept
+			})
+			deny, err := c.Channel("deny")
+			Expect(err).NotTo(HaveOccurred())
+			_, err = c.Subscribe(specCtx(), deny)
+			Expect(err).To(MatchError(realtime.ErrAuth))
+			errs = append(errs, err)
+
+			// An error reply to an acknowledged push and to a track.
+			room1 := subscribe("room1", realtime.BroadcastAck(true))
+			Expect(c.On(room1, realtime.Presence{})).To(Succeed())
+			open := conn()
+			joinRef := joinsOf(srv, "realtime:room1")[len(joinsOf(srv, "realtime:room1"))-1].JoinRef
+			srv.SetWithholdAcks(true)
+			ref, err := c.BroadcastWithAck(specCtx(), room1, "e", map[string]int{"x": 1})
+			Expect(err).NotTo(HaveOccurred())
+			forged, _ := json.Marshal(map[string]any{"status": "error", "response": map[string]string{"reason": echo, "detail": echo}})
+			Expect(open.Push(reply("realtime:room1", joinRef, string(ref), string(forged)))).To(Succeed())
+			err = c.WaitForAck(specCtx(), ref)
+			var pe *realtime.PushError
+			Expect(errors.As(err, &pe)).To(BeTrue(), "%v", err)
+			Expect(string(pe.Response)).To(ContainSubstring("REDACTED"))
+			Expect(json.Valid(pe.Response)).To(BeTrue())
+			errs = append(errs, err, errors.New(string(pe.Response)))
+
+			tracked := make(chan error, 1)
+			go func() {
+				defer GinkgoRecover()
+				tracked <- c.Track(specCtx(), room1, map[string]string{"user": "u"})
+			}()
+			var trackRef string
+			Eventually(func() string {
+				for _, f := range framesFrom(srv, "presence") {
+					trackRef = f.Ref
+				}
+				return trackRef
+			}, wait).ShouldNot(BeEmpty())
+			Expect(open.Push(reply("realtime:room1", joinRef, trackRef, string(forged)))).To(Succeed())
+			Eventually(tracked, wait).Should(Receive(&err))
+			Expect(err).To(MatchError(ContainSubstring("REDACTED")))
+			errs = append(errs, err)
+
+			// A system message: verbatim in SystemEvent.Message (as
+			// documented), redacted in the AuthError it causes.
+			Expect(srv.SendSystem("room1", "system", "error", "Token has expired 0 seconds ago; "+echo)).To(Equal(1))
+			Eventually(func() []string { return rec.systemMessages("room1") }, wait).
+				Should(ContainElement("Token has expired 0 seconds ago; " + echo))
+			Eventually(func() []error { return rec.errors() }, wait).Should(ContainElement(MatchError(realtime.ErrAuth)))
+
+			// A close reason: the connection actor fails with it, which
+			// the supervisor logs and protoactor-go logs at Info
+			// ("[ACTOR] Recovering reason=…").
+			open.Close(1008, echo[:len("key ")+len(apiKey)])
+			Eventually(rec.connErr(0), wait).Should(MatchError(realtime.ErrConnectionLost))
+			var ce *realtime.CloseError
+			Expect(errors.As(rec.connErr(0)(), &ce)).To(BeTrue())
+			Expect(ce.Code).To(Equal(1008))
+			Expect(ce.Text).To(Equal("key REDACTED"))
+			Eventually(func() int { return len(srv.ActiveConns()) }, wait).Should(Equal(1))
+			Eventually(logs.String, wait).Should(ContainSubstring("[ACTOR] Recovering"))
+			Expect(logs.String()).To(ContainSubstring("connection failed; reconnecting"))
+
+			for _, ev := range rec.all() {
+				if _, ok := ev.(realtime.SystemEvent); ok {
+					continue // verbatim by design
+				}
+				text := fmt.Sprintf("%+v", ev)
+				Expect(text).NotTo(ContainSubstring(apiKey), "%T", ev)
+				Expect(text).NotTo(ContainSubstring(token), "%T", ev)
+			}
+			for _, e := range append(errs, rec.errors()...) {
+				Expect(e.Error()).NotTo(ContainSubstring(apiKey))
+				Expect(e.Error()).NotTo(ContainSubstring(token))
+			}
+			Expect(rec.errors()).NotTo(BeEmpty())
+			Expect(logs.String()).To(ContainSubstring("REDACTED"), "the logs did see the server's text")
+			Expect(logs.String()).NotTo(ContainSubstring(apiKey))
+			Expect(logs.String()).NotTo(ContainSubstring(token))
 		})
 	})
 })
