@@ -1,10 +1,12 @@
 package spec_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -402,6 +404,43 @@ var _ = Describe("Hostile server", func() {
 			Expect(logs.String()).To(ContainSubstring("REDACTED"), "the logs did see the server's text")
 			Expect(logs.String()).NotTo(ContainSubstring(apiKey))
 			Expect(logs.String()).NotTo(ContainSubstring(token))
+		})
+	})
+
+	Context("memory after a flood", func() {
+		It("the reader's buffer shrinks back after a large message", func() {
+			start(realtime.WithReadLimit(32 << 20))
+			subscribe("room1")
+			open := conn()
+			drained("room1")
+			liveHeap := func() uint64 {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				return ms.HeapAlloc
+			}
+			base := liveHeap()
+
+			// 20 MB in one text frame that the client reads whole and then
+			// drops (an unknown event: nothing of it is copied or kept).
+			const size = 20 << 20
+			big := make([]byte, 0, size+64)
+			big = append(big, `[null,null,"realtime:room1","weird_event",{"x":"`...)
+			big = append(big, bytes.Repeat([]byte{'a'}, size)...)
+			big = append(big, `"}]`...)
+			before := c.Stats().UnknownEvents
+			Expect(open.SendRaw(false, big)).To(Succeed())
+			big = nil
+			Eventually(func() uint64 { return c.Stats().UnknownEvents }, wait).Should(Equal(before + 1))
+			Expect(c.Stats().OversizedFrames).To(BeZero())
+
+			// Ordinary traffic after it: before, these small frames were
+			// appended to the large message's buffer, pinning it.
+			drained("room1")
+			drained("room1")
+			Eventually(liveHeap, wait).Should(BeNumerically("<", base+8<<20),
+				"the 20 MB read buffer is released (live heap before: %d bytes)", base)
+			Expect(c.Stats().ConnectionEpoch).To(Equal(uint64(1)))
 		})
 	})
 })
