@@ -2,6 +2,7 @@ package realtimetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -208,7 +209,8 @@ type replayParams struct {
 
 // joinPipeline runs the join checks of §3.3 that the stand-in reproduces,
 // in the server's order, after the OnJoin hook: empty topic, private_only,
-// channel limit, channel token, private read policy, replay. It returns the
+// channel limit, channel token, the database (with PostgresDSN), private
+// read policy, replay. It returns the
 // channel's auth state, the replay request (nil if none) or the error
 // reason.
 func (c *Conn) joinPipeline(topic string, cfg joinConfig, payload []byte) (*channelExt, *replayParams, string) {
@@ -236,6 +238,17 @@ func (c *Conn) joinPipeline(topic string, cfg joinConfig, payload []byte) (*chan
 		x.claims, x.exp = vt.claims, vt.exp
 	} else {
 		x.claims = peekClaims(x.token)
+	}
+
+	// Connect.lookup_or_start_connection: with a database, every join
+	// needs it reachable (waiting for the first connection attempt).
+	if s.pg != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), pgConnectTimeout+time.Second)
+		down := s.pg.unavailable(ctx)
+		cancel()
+		if down {
+			return nil, nil, ReasonUnableToConnect
+		}
 	}
 
 	sub := subTopicOf(topic)
@@ -439,6 +452,7 @@ func (c *Conn) refreshToken(ch *channel, payload []byte) {
 		s.scheduleTokenCheckLocked(ch)
 	}
 	x.mu.Unlock()
+	s.postgresResubscribe(ch)
 }
 
 // writeAllowed evaluates (once per token) the write policy of a private
