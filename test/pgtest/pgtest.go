@@ -124,7 +124,7 @@ type Cluster struct {
 	logF   *os.File
 	exited chan struct{} // closed when the postgres process has exited
 
-	kept     bool // dataDir is Options.DataDir, left by Stop
+	kept bool // dataDir is Options.DataDir, left by Stop
 
 	stopOnce sync.Once
 	stopErr  error

@@ -544,4 +544,3 @@ func selectKey(sel []string) string {
 	sort.Strings(s)
 	return "\x00" + strings.Join(s, "\x00")
 }
-
