@@ -209,7 +209,7 @@ type replayParams struct {
 
 // joinPipeline runs the join checks of §3.3 that the stand-in reproduces,
 // in the server's order, after the OnJoin hook: empty topic, private_only,
-// channel limit, channel token, the database (with PostgresDSN), private
+// concurrent users, joins per second, channel limit, channel token, the database (with PostgresDSN), private
 // read policy, replay. It returns the
 // channel's auth state, the replay request (nil if none) or the error
 // reason.
@@ -220,6 +220,9 @@ func (c *Conn) joinPipeline(topic string, cfg joinConfig, payload []byte) (*chan
 	}
 	if s.opts.PrivateOnly && !cfg.private {
 		return nil, nil, ReasonPrivateOnly
+	}
+	if reason, _ := c.joinLimited(); reason != "" {
+		return nil, nil, reason
 	}
 	c.mu.Lock()
 	n := len(c.channels)

@@ -367,6 +367,11 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 	}
 	if reason != "" {
 		c.replyError(f, joinRef, reason, delay+c.srv.opts.JoinErrorDelay)
+		if reason == ReasonTooManyJoins {
+			// realtime_channel.ex sends the socket a "disconnect"
+			// broadcast: Phoenix stops it ({:shutdown, :disconnected}).
+			c.Close(1000, "")
+		}
 		return
 	}
 
@@ -392,6 +397,7 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 	}
 	c.channels[ch.topic] = ch
 	c.mu.Unlock()
+	c.counted.Store(true)
 
 	reply := &messages.Frame{
 		JoinRef: joinRef,

@@ -88,12 +88,34 @@ type Options struct {
 	// scheduled at min(TokenCheckInterval, exp - now) after each join and
 	// refresh (§8.2). Default: 5 minutes.
 	TokenCheckInterval time.Duration
-	// MaxEventsPerSecond is the tenant events limit (§5.4): client
-	// broadcast pushes, HTTP broadcasts and every delivery to a channel
-	// count, per second of the server clock. While exceeded, channels that
-	// would receive a broadcast are shut down with "Too many messages per
-	// second" and the HTTP API answers 429. Default: 0 (unlimited).
+	// MaxEventsPerSecond is the tenant events limit (§5.4; 100 on the
+	// real server): client broadcast pushes, HTTP broadcasts and every
+	// delivery to a channel count (see RateTick). While it is triggered,
+	// a channel receiving a broadcast gets it, then "Too many messages per
+	// second" and phx_close; the HTTP API answers 429. Default: 0
+	// (unlimited).
 	MaxEventsPerSecond int
+	// RateTick switches the events and joins limits to the real server's
+	// rate counters (rate_counter.ex, tenants.ex): counts are averaged
+	// over up to 12 ticks of this length (5 s there) and the limits are
+	// re-evaluated at each tick only. Default: 0 (fixed one-second
+	// windows of the server clock, evaluated at every event: limits act
+	// at once, which suits tests).
+	RateTick time.Duration
+	// MaxJoinsPerSecond is the tenant joins limit (100 on the real
+	// server): over it a join is refused with "ClientJoinRateLimitReached:
+	// Too many joins per second" and the socket closed. Default: 0
+	// (unlimited).
+	MaxJoinsPerSecond int
+	// MaxConcurrentUsers limits the sockets that have joined a channel
+	// (200 on the real server): a join from another socket is refused
+	// with "ConnectionRateLimitReached: Too many connected users".
+	// Default: 0 (unlimited).
+	MaxConcurrentUsers int
+	// IdleTimeout closes a socket that sent nothing (not even a heartbeat)
+	// for that long, like Phoenix's websocket timeout (60 s on the real
+	// server). Default: 0 (never).
+	IdleTimeout time.Duration
 	// PresencePushesPer30s is the per-channel client presence rate limit
 	// (§6.1; 5 on the real server): one push more within a 30 s window
 	// shuts the channel down with "Client presence rate limit exceeded".
