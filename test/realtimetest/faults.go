@@ -13,7 +13,7 @@ import (
 type serverExt struct {
 	events   rateCounter // tenant events (Options.MaxEventsPerSecond)
 	joins    rateCounter // tenant joins (Options.MaxJoinsPerSecond)
-	httpReqs rateWindow // HTTP broadcast requests per second (Options.HTTPRateLimit)
+	httpReqs rateWindow  // HTTP broadcast requests per second (Options.HTTPRateLimit)
 	store    messageStore
 
 	timerMu sync.Mutex
