@@ -31,7 +31,7 @@ const (
 	extBroadcast               = "broadcast"
 	extPresence                = "presence"
 	extSystem                  = "system"
-	replayDefaultLimit         = 10
+	replayDefaultLimit         = 25 // realtime_channel.ex: replay_params["limit"] || 25
 	replayHardLimit            = 25
 	replayMinSinceMilliseconds = -377_705_116_800_000 // DateTime.from_unix range: years -9999..9999
 	replayMaxSinceMilliseconds = 253_402_300_800_000
@@ -307,15 +307,16 @@ func parseReplay(raw json.RawMessage) (*replayParams, bool, bool) {
 	if fields == nil {
 		return nil, false, false
 	}
+	// realtime_channel.ex maybe_replay_messages passes replay_params["since"]
+	// and replay_params["limit"] || 25 to Realtime.Messages.replay, which
+	// wants both integers: "since" is required.
 	rp := &replayParams{limit: replayDefaultLimit}
-	if v, ok := fields["since"]; ok && !isFalsy(v) {
-		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
-		if err != nil || n < replayMinSinceMilliseconds || n >= replayMaxSinceMilliseconds {
-			return nil, false, true
-		}
-		rp.since = n
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(fields["since"])), 10, 64)
+	if err != nil || n < replayMinSinceMilliseconds || n >= replayMaxSinceMilliseconds {
+		return nil, false, true
 	}
-	if v, ok := fields["limit"]; ok && !isFalsy(v) {
+	rp.since = n
+	if v, ok := fields["limit"]; ok && !isNull(v) && string(bytes.TrimSpace(v)) != "false" {
 		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
 		if err != nil {
 			return nil, false, true

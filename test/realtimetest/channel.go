@@ -127,6 +127,7 @@ func parseJoinPayload(payload []byte) joinConfig {
 	}
 	rawCfg, ok := top["config"]
 	if !ok {
+		cfg.presenceKey = newUUID() // payloads/join.ex presence_key(_)
 		return cfg
 	}
 	cfg.hasConfig = true
@@ -138,11 +139,10 @@ func parseJoinPayload(payload []byte) joinConfig {
 	if p := objectFields(conf["presence"]); p != nil {
 		cfg.presenceEnabled = flexBool(p["enabled"])
 		cfg.presenceKey = presenceKeyOf(p["key"])
+	} else {
+		cfg.presenceKey = newUUID() // payloads/join.ex presence_key(_)
 	}
-	var private bool
-	if json.Unmarshal(conf["private"], &private) == nil {
-		cfg.private = private
-	}
+	cfg.private = ectoBool(conf["private"])
 	var elems []json.RawMessage
 	if json.Unmarshal(conf["postgres_changes"], &elems) == nil {
 		for _, e := range elems {
@@ -251,6 +251,29 @@ func flexBool(raw json.RawMessage) bool {
 	return false
 }
 
+// ectoBool casts a JSON value like Ecto's :boolean type (the join payload
+// schema, payloads/join.ex): true, "true" and "1" are true.
+func ectoBool(raw json.RawMessage) bool {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s == "true" || s == "1"
+	}
+	return false
+}
+
+// legacyBinding is the binding a join without "config" subscribes (§7.9,
+// realtime_channel.ex pg_change_params(false, …)): the sub-topic
+// schema[:table[:filter]], echoed in the join reply.
+func legacyBinding(topic string) binding {
+	params := legacyParams(topic)
+	raw, _ := json.Marshal(params) // sorted keys
+	return newBinding(raw)
+}
+
 // presenceKeyOf returns a string key, the JSON text of other scalars, or a
 // random UUID when empty/absent.
 func presenceKeyOf(raw json.RawMessage) string {
@@ -330,7 +353,9 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 		joinRef = f.Ref
 	}
 	if !strings.HasPrefix(f.Topic, TopicPrefix) {
-		c.replyError(f, joinRef, ReasonUnmatchedTopic, c.srv.hooks.replyDelay())
+		// Phoenix answers a join of a topic no channel matches with a
+		// null join_ref (Phoenix.Socket: %Reply{join_ref: nil}).
+		c.replyError(f, "", ReasonUnmatchedTopic, c.srv.hooks.replyDelay())
 		return
 	}
 	// §3.7: a second join of a joined topic closes the old incarnation.
@@ -339,6 +364,9 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 	}
 
 	cfg := parseJoinPayload(f.Payload)
+	if !cfg.hasConfig {
+		cfg.bindings = []binding{legacyBinding(f.Topic)}
+	}
 	req := JoinRequest{
 		ConnID:      c.id,
 		Topic:       f.Topic,

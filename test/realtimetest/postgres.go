@@ -207,7 +207,7 @@ func (s *Server) postgresJoined(ch *channel) {
 		}
 		return
 	}
-	if !ch.cfg.hasConfig || len(ch.cfg.bindings) > 0 || replReady {
+	if len(ch.cfg.bindings) > 0 || replReady {
 		s.pg.enqueue(pgJob{ch: ch, replicationReady: replReady})
 	}
 }
@@ -217,7 +217,7 @@ func (s *Server) postgresJoined(ch *channel) {
 // "access_token": postgres_subscribe), which pushes a second "Subscribed
 // to PostgreSQL" and replaces the old subscription.
 func (s *Server) postgresResubscribe(ch *channel) {
-	if s.pg != nil && (!ch.cfg.hasConfig || len(ch.cfg.bindings) > 0) {
+	if s.pg != nil && len(ch.cfg.bindings) > 0 {
 		s.pg.enqueue(pgJob{ch: ch})
 	}
 }
