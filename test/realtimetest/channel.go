@@ -395,10 +395,11 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 	}
 	if reason != "" {
 		c.replyError(f, joinRef, reason, delay+c.srv.opts.JoinErrorDelay)
-		if reason == ReasonTooManyJoins {
+		if reason == ReasonTooManyJoins && action.Verdict != JoinReject {
 			// realtime_channel.ex sends the socket a "disconnect"
-			// broadcast: Phoenix stops it ({:shutdown, :disconnected}).
-			c.Close(1000, "")
+			// broadcast: Phoenix stops it ({:shutdown, :disconnected}),
+			// close code 1001 (as the fault matrix scripts it).
+			c.Close(1001, "")
 		}
 		return
 	}
