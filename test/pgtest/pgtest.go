@@ -102,7 +102,8 @@ type Options struct {
 	NoPublication bool
 	// DataDir, when set, is the data directory, kept across runs: initdb
 	// runs only if it holds no cluster (no PG_VERSION file), and Stop
-	// leaves it. It must not be in use by another server. Default: ""
+	// leaves it. It must not be in use by another server; when running as
+	// root, the "postgres" user must be able to reach it. Default: ""
 	// (a data directory inside the temporary directory, removed by Stop).
 	DataDir string
 }
