@@ -86,15 +86,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.dsn, "postgres", "", "PostgreSQL DSN for postgres_changes (empty: none)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level on stderr: debug (every frame), info, warn or error")
 	o := &c.opts
-	fs.DurationVar(&o.JoinErrorDelay, "join-error-delay", 5*time.Second, "hold join error replies back (real server: CHANNEL_ERROR_BACKOFF_MS, 5 s)")
-	fs.DurationVar(&o.ConnectErrorDelay, "connect-error-delay", 2*time.Second, "hold refused handshakes back (real server: CONNECT_ERROR_BACKOFF_MS, 2 s)")
-	fs.IntVar(&o.MaxEventsPerSecond, "max-events-per-second", 100, "tenant events limit, 0 = none (real server: 100)")
-	fs.IntVar(&o.MaxJoinsPerSecond, "max-joins-per-second", 100, "tenant joins limit, 0 = none (real server: 100)")
-	fs.IntVar(&o.MaxConcurrentUsers, "max-users", 200, "concurrent users (sockets that joined), 0 = none (real server: 200)")
-	fs.IntVar(&o.MaxChannelsPerClient, "max-channels", realtimetest.DefaultMaxChannelsPerClient, "channels per socket (real server: 100)")
-	fs.IntVar(&o.PresencePushesPer30s, "presence-per-30s", 5, "client presence pushes per channel per 30 s, 0 = none (real server: 5)")
-	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 60*time.Second, "close sockets silent for this long, 0 = never (Phoenix websocket timeout: 60 s)")
-	fs.DurationVar(&o.RateTick, "rate-tick", 5*time.Second, "tick of the events and joins rate counters (averaged over 12 ticks); 0 = one-second windows evaluated at every event")
+	d := realtimetest.RealLimits()
+	fs.DurationVar(&o.JoinErrorDelay, "join-error-delay", d.JoinErrorDelay, "hold join error replies back (real server: CHANNEL_ERROR_BACKOFF_MS, 5 s)")
+	fs.DurationVar(&o.ConnectErrorDelay, "connect-error-delay", d.ConnectErrorDelay, "hold refused handshakes back (real server: CONNECT_ERROR_BACKOFF_MS, 2 s)")
+	fs.IntVar(&o.MaxEventsPerSecond, "max-events-per-second", d.MaxEventsPerSecond, "tenant events limit, 0 = none (real server: 100)")
+	fs.IntVar(&o.MaxJoinsPerSecond, "max-joins-per-second", d.MaxJoinsPerSecond, "tenant joins limit, 0 = none (real server: 100)")
+	fs.IntVar(&o.MaxConcurrentUsers, "max-users", d.MaxConcurrentUsers, "concurrent users (sockets that joined), 0 = none (real server: 200)")
+	fs.IntVar(&o.MaxChannelsPerClient, "max-channels", d.MaxChannelsPerClient, "channels per socket (real server: 100)")
+	fs.IntVar(&o.PresencePushesPer30s, "presence-per-30s", d.PresencePushesPer30s, "client presence pushes per channel per 30 s, 0 = none (real server: 5)")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", d.IdleTimeout, "close sockets silent for this long, 0 = never (Phoenix websocket timeout: 60 s)")
+	fs.DurationVar(&o.RateTick, "rate-tick", d.RateTick, "tick of the events and joins rate counters (averaged over 12 ticks); 0 = one-second windows evaluated at every event")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -52,6 +52,27 @@ func (w *rateWindow) get(now time.Time, window time.Duration) int {
 	return w.count
 }
 
+// RealLimits returns Options with the real server's limits and delays
+// (config/runtime.exs, lib/realtime/tenants.ex, Phoenix's websocket
+// timeout): join errors held 5 s, refused handshakes 2 s, 100 events/s and
+// 100 joins/s averaged over 5 s ticks, 200 concurrent users, 100 channels
+// per socket, 5 presence pushes per 30 s, a 60 s idle timeout. The zero
+// Options turn all of these off (except the channel limit) so tests go
+// fast; cmd/realtime-server and package devenv use these.
+func RealLimits() Options {
+	return Options{
+		JoinErrorDelay:       5 * time.Second,
+		ConnectErrorDelay:    2 * time.Second,
+		MaxEventsPerSecond:   100,
+		MaxJoinsPerSecond:    100,
+		MaxConcurrentUsers:   200,
+		MaxChannelsPerClient: DefaultMaxChannelsPerClient,
+		PresencePushesPer30s: 5,
+		IdleTimeout:          60 * time.Second,
+		RateTick:             5 * time.Second,
+	}
+}
+
 // rateCounter is a tenant rate limit (events, joins).
 //
 // With a tick (Options.RateTick, 5 s on the real server) it follows
