@@ -12,8 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
-
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
 // pgStream is the state of one START_REPLICATION stream; it is owned by
@@ -459,11 +458,11 @@ func (c *pgChange) data(sel []string, mask []bool, unauthorized bool) []byte {
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"schema":`...)
-	b = messages.AppendQuote(b, c.rel.schema)
+	b = jsonscan.AppendQuote(b, c.rel.schema)
 	b = append(b, `,"table":`...)
-	b = messages.AppendQuote(b, c.rel.table)
+	b = jsonscan.AppendQuote(b, c.rel.table)
 	b = append(b, `,"type":`...)
-	b = messages.AppendQuote(b, c.kind)
+	b = jsonscan.AppendQuote(b, c.kind)
 	if c.noPK || unauthorized {
 		b = append(b, `,"commit_timestamp":null,"columns":[],"record":{}`...)
 		if c.kind == "UPDATE" {
@@ -478,7 +477,7 @@ func (c *pgChange) data(sel []string, mask []bool, unauthorized bool) []byte {
 		return b
 	}
 	b = append(b, `,"commit_timestamp":`...)
-	b = messages.AppendQuote(b, c.commitTime.UTC().Format("2006-01-02T15:04:05.000Z"))
+	b = jsonscan.AppendQuote(b, c.commitTime.UTC().Format("2006-01-02T15:04:05.000Z"))
 	b = append(b, `,"columns":[`...)
 	first := true
 	for i, col := range c.rel.cols {
@@ -490,13 +489,13 @@ func (c *pgChange) data(sel []string, mask []bool, unauthorized bool) []byte {
 		}
 		first = false
 		b = append(b, `{"name":`...)
-		b = messages.AppendQuote(b, col.name)
+		b = jsonscan.AppendQuote(b, col.name)
 		b = append(b, `,"type":`...)
 		name := ""
 		if col.typ != nil {
 			name = col.typ.name
 		}
-		b = messages.AppendQuote(b, name)
+		b = jsonscan.AppendQuote(b, name)
 		b = append(b, '}')
 	}
 	b = append(b, ']')
@@ -524,7 +523,7 @@ func (c *pgChange) appendRow(b []byte, row []pgCell, visible func(int) bool) []b
 			b = append(b, ',')
 		}
 		first = false
-		b = messages.AppendQuote(b, c.rel.cols[i].name)
+		b = jsonscan.AppendQuote(b, c.rel.cols[i].name)
 		b = append(b, ':')
 		if cell.null {
 			b = append(b, "null"...)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // Row-level security of postgres_changes, after the server's
@@ -140,7 +140,7 @@ func (e *pgEngine) route(c *pgChange) {
 				data = c.data(g.sel, v.mask, v.unauthorized && !c.noPK)
 			}
 			if sub.legacy {
-				sub.ch.conn.send(0, &messages.Frame{Topic: sub.ch.topic, Event: c.kind, Payload: data})
+				sub.ch.conn.send(0, &frame.Frame{Topic: sub.ch.topic, Event: c.kind, Payload: data})
 				continue
 			}
 			p := make([]byte, 0, len(data)+32)
@@ -154,7 +154,7 @@ func (e *pgEngine) route(c *pgChange) {
 			p = append(p, `],"data":`...)
 			p = append(p, data...)
 			p = append(p, '}')
-			sub.ch.conn.send(0, &messages.Frame{Topic: sub.ch.topic, Event: "postgres_changes", Payload: p})
+			sub.ch.conn.send(0, &frame.Frame{Topic: sub.ch.topic, Event: "postgres_changes", Payload: p})
 		}
 	}
 }

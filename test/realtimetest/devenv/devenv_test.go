@@ -12,7 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/supabase-go/realtime/test/leakcheck"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 	"github.com/supabase-go/realtime/test/realtimetest/devenv"
 )
 
