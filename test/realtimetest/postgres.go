@@ -36,11 +36,20 @@ import (
 //
 // # Behaviour
 //
-// Publication: an existing "supabase_realtime" publication is used as it
-// is (create it with the tables you want before NewServer to get the
-// "Please check Realtime is enabled" error for the others); a missing one
-// is created FOR ALL TABLES. Note that PostgreSQL then refuses UPDATE and
-// DELETE on tables without primary key or replica identity.
+// Database checks (pgcheck.go): every session starts with CheckPostgres's
+// checks. An unreachable database fails every join with
+// ReasonUnableToConnect (realtime_channel.ex); wal_level other than
+// logical or a role without REPLICATION end the session (retried, logged
+// at warning level with the fix; postgres subscriptions wait). The
+// "supabase_realtime" publication is never created: without it the
+// catalog serves subscriptions ("Please check Realtime is enabled…", as
+// on the real server), the warning names the CREATE PUBLICATION to run,
+// and the stream starts within a second of the publication appearing.
+// pgtest creates one FOR ALL TABLES by default (pgtest.Options).
+//
+// Row-level security (rls.go): subscriptions carry the role and claims of
+// the channel token; changes are filtered and cut per role as
+// realtime.apply_rls does.
 //
 // Joins: after the join reply, a join with bindings gets exactly one
 // system message, [join_ref,null,topic,"system",{"channel":<sub-topic>,
@@ -57,8 +66,11 @@ import (
 // Joins without "config" use the legacy topic form (§7.9) and receive
 // INSERT/UPDATE/DELETE events. With config.broadcast.replication_ready the
 // join also gets {"extension":"system","message":"Replication connection
-// established",…} once the stream is up. While the database cannot be
-// reached, joins wait and get MessageUnableToConnect every 5 s.
+// established",…} once the stream is up. While the replication cannot
+// start (the database is reachable: wal_level, REPLICATION), joins wait
+// and get MessageUnableToConnect every 5 s. An access_token refresh
+// subscribes the bindings again with the new claims (a second
+// "Subscribed to PostgreSQL").
 //
 // Changes: one [null,null,topic,"postgres_changes",{"ids":[…],"data":…}]
 // per channel and change listing every matching binding id (one frame per
@@ -74,11 +86,10 @@ import (
 // row (the old one for DELETE) with PostgreSQL's canonical values
 // (filter.go); a condition on a column absent from the row hides it.
 //
-// Not reproduced: roles and RLS (claims are ignored, every column is
-// visible, RLS-enabled tables are not checked per subscriber, no Error
-// 401); Error 413 (max_record_bytes); the events-per-second limit on
-// database changes; re-subscription on access_token refresh (§7.7);
-// "Replication connection was not established in time"; the retries of
+// Not reproduced: Error 413 (max_record_bytes); the events-per-second
+// limit on database changes; roles of tokens that are not JWTs (or have
+// no "role") are not switched to: those subscribers see rows as the DSN's
+// user; "Replication connection was not established in time"; the retries of
 // the real server (validation errors are final here, transient query
 // errors are pushed as their text and retried every second); Elixir's
 // pretty-printing line breaks in the parameter lists of error messages;

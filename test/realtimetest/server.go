@@ -128,14 +128,18 @@ type Options struct {
 
 	// PostgresDSN, when not empty, switches on postgres_changes (§7) from
 	// that PostgreSQL database (wal_level=logical, a superuser or a role
-	// with REPLICATION) through logical replication, see postgres.go and
-	// WaitPostgres: joins get "Subscribed to PostgreSQL" (or a §7.4 error)
-	// system messages and matching INSERT/UPDATE/DELETE changes are pushed
-	// as postgres_changes frames. A missing "supabase_realtime"
-	// publication is created FOR ALL TABLES. Package test/pgtest starts a
-	// suitable throwaway database. Default: "" (no database: bindings are
-	// echoed with their ids but no postgres_changes system message or
-	// change is ever sent; replication_ready is answered at once).
+	// with REPLICATION that may SET ROLE to the tokens' roles, and the
+	// "supabase_realtime" publication, which is never created; see
+	// CheckPostgres) through logical replication, see postgres.go, rls.go
+	// and WaitPostgres: joins get "Subscribed to PostgreSQL" (or a §7.4
+	// error) system messages and matching INSERT/UPDATE/DELETE changes are
+	// pushed as postgres_changes frames, filtered by row-level security
+	// under the role and claims of each channel token. While the database
+	// is unreachable every join fails with ReasonUnableToConnect. Package
+	// test/pgtest starts a suitable throwaway database. Default: "" (no
+	// database: bindings are echoed with their ids but no postgres_changes
+	// system message or change is ever sent; replication_ready is answered
+	// at once).
 	PostgresDSN string
 
 	// DiscardReceived stops recording inbound frames: Received and
