@@ -44,14 +44,6 @@ func (w *rateWindow) add(now time.Time, window time.Duration, n int) int {
 	return w.count
 }
 
-// get returns the count of the current window.
-func (w *rateWindow) get(now time.Time, window time.Duration) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.rollLocked(now, window)
-	return w.count
-}
-
 // RealLimits returns Options with the real server's limits and delays
 // (config/runtime.exs, lib/realtime/tenants.ex, Phoenix's websocket
 // timeout): join errors held 5 s, refused handshakes 2 s, 100 events/s and
@@ -225,14 +217,14 @@ func (s *Server) deliver(key topicKey, exclude *channel, d delivery) {
 // whether the socket is then disconnected.
 func (c *Conn) joinLimited() (string, bool) {
 	s := c.srv
-	if max := s.opts.MaxConcurrentUsers; max > 0 && !c.counted.Load() {
+	if maxUsers := s.opts.MaxConcurrentUsers; maxUsers > 0 && !c.counted.Load() {
 		n := 0
 		for _, o := range s.ActiveConns() {
 			if o.counted.Load() {
 				n++
 			}
 		}
-		if n >= max {
+		if n >= maxUsers {
 			return ReasonTooManyUsers, false
 		}
 	}
