@@ -127,29 +127,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	addr, secret, anonKey, dsn, logLevel := &c.addr, &c.secret, &c.anonKey, &c.dsn, &c.logLevel
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	key := *anonKey
-	if *secret != "" && key == "" {
+	key := c.anonKey
+	if c.secret != "" && key == "" {
 		now := time.Now()
-		key = realtimetest.SignJWT(*secret, map[string]any{
+		key = realtimetest.SignJWT(c.secret, map[string]any{
 			"iss":  "supabase-demo",
 			"role": "anon",
 			"iat":  now.Unix(),
 			"exp":  now.Add(anonKeyLifetime).Unix(),
 		})
 	}
-	if *secret != "" && strings.Count(key, ".") != 2 {
+	if c.secret != "" && strings.Count(key, ".") != 2 {
 		logger.Warn("realtime-server: -anon-key is not a JWT; with -jwt-secret clients presenting it will be refused")
 	}
-	if *dsn != "" {
+	if c.dsn != "" {
 		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
-		err := realtimetest.CheckPostgres(cctx, *dsn)
+		err := realtimetest.CheckPostgres(cctx, c.dsn)
 		cancel()
 		var ce *realtimetest.PostgresCheckError
 		switch {
@@ -161,11 +160,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	opts := c.opts
-	opts.Addr = *addr
-	opts.JWTSecret = *secret
+	opts.Addr = c.addr
+	opts.JWTSecret = c.secret
 	opts.Logger = logger
-	opts.PostgresDSN = *dsn
-	if *secret == "" {
+	opts.PostgresDSN = c.dsn
+	if c.secret == "" {
 		opts.APIKey = key
 	}
 	srv, err := realtimetest.Listen(opts)
@@ -174,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer srv.Close()
 
-	host := clientHost(*addr, srv.Addr())
+	host := clientHost(c.addr, srv.Addr())
 	q := url.Values{"vsn": {"2.0.0"}}
 	if key != "" {
 		q.Set("apikey", key)
@@ -188,7 +187,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintln(stdout, "API key:        (none required)")
 	}
-	logger.Info("realtime-server: serving", "addr", srv.Addr().String(), "jwt", *secret != "", "postgres", *dsn != "")
+	logger.Info("realtime-server: serving", "addr", srv.Addr().String(), "jwt", c.secret != "", "postgres", c.dsn != "")
 
 	<-ctx.Done()
 	logger.Info("realtime-server: shutting down")
