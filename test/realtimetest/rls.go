@@ -37,7 +37,10 @@ import (
 // JWTs); otherwise one round trip per change, a pipelined batch of one
 // privilege query per distinct role, and for INSERT and UPDATE on RLS
 // tables a second one: a rolled-back transaction of two statements per
-// distinct role and claims set. It
+// distinct role and claims set (on a local pgtest cluster, 2000 inserted
+// rows reached one subscriber at about 26 000 changes/s without a role,
+// 3 600/s with a role on a plain table and 2 000/s on an RLS table; the
+// real server's default limit is 100 events/s). It
 // runs on the replication goroutine, outside the hub lock; the DSN's user
 // must be allowed to SET ROLE to the token roles (a superuser, or GRANT
 // <role> TO <user>).
