@@ -355,7 +355,7 @@ func (c *Conn) handleJoin(f *frame.Frame) {
 	}
 	if !strings.HasPrefix(f.Topic, TopicPrefix) {
 		// Phoenix answers a join of a topic no channel matches with a
-		// null join_ref (Phoenix.Socket: %Reply{join_ref: nil}).
+		// null join_ref (Phoenix.Socket.encode_ignore: %Reply{ref, topic}).
 		c.replyError(f, "", ReasonUnmatchedTopic, c.srv.hooks.replyDelay())
 		return
 	}
@@ -398,8 +398,8 @@ func (c *Conn) handleJoin(f *frame.Frame) {
 		c.replyError(f, joinRef, reason, delay+c.srv.opts.JoinErrorDelay)
 		if reason == ReasonTooManyJoins && action.Verdict != JoinReject {
 			// realtime_channel.ex sends the socket a "disconnect"
-			// broadcast: Phoenix stops it ({:shutdown, :disconnected}),
-			// close code 1001 (as the fault matrix scripts it).
+			// broadcast; Phoenix.Socket.__info__ stops it with
+			// {:shutdown, :disconnected} and close code 1001.
 			c.Close(1001, "")
 		}
 		return

@@ -288,8 +288,9 @@ func (c *Conn) readLoop() {
 	}()
 	for {
 		if idle := c.srv.opts.IdleTimeout; idle > 0 {
-			// Phoenix's websocket timeout: a socket that sends nothing
-			// (not even heartbeats) for that long is closed.
+			// Phoenix.Transports.WebSocket's timeout (60_000 ms by
+			// default): a socket that sends nothing (not even
+			// heartbeats) for that long is closed.
 			_ = c.ws.SetReadDeadline(time.Now().Add(idle))
 		}
 		mt, data, err := c.ws.ReadMessage()
