@@ -200,6 +200,14 @@ var _ = Describe("Limits and faults", func() {
 		}
 	})
 
+	It("refuses negative limits at construction", func() {
+		for _, o := range []realtimetest.Options{{RateTick: -1}, {IdleTimeout: -1}, {MaxJoinsPerSecond: -1}, {MaxConcurrentUsers: -1}} {
+			_, err := realtimetest.Listen(o)
+			Expect(err).To(MatchError(ContainSubstring("must not be negative")), "%+v", o)
+		}
+		start() // AfterEach closes srv
+	})
+
 	It("listens on Options.Addr and reports listen errors", func() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())

@@ -150,6 +150,22 @@ type Options struct {
 	DiscardReceived bool
 }
 
+// validate rejects negative limits and durations of the options added with
+// the real server's limits.
+func (o Options) validate() error {
+	switch {
+	case o.RateTick < 0:
+		return errors.New("realtimetest: RateTick must not be negative")
+	case o.IdleTimeout < 0:
+		return errors.New("realtimetest: IdleTimeout must not be negative")
+	case o.MaxJoinsPerSecond < 0:
+		return errors.New("realtimetest: MaxJoinsPerSecond must not be negative")
+	case o.MaxConcurrentUsers < 0:
+		return errors.New("realtimetest: MaxConcurrentUsers must not be negative")
+	}
+	return nil
+}
+
 // Handshake records one WebSocket upgrade attempt, accepted or not.
 type Handshake struct {
 	Path   string
@@ -199,8 +215,12 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// Listen is NewServer returning the listen error instead of panicking.
+// Listen is NewServer returning the listen error (or an invalid option)
+// instead of panicking.
 func Listen(opts Options) (*Server, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	if opts.MaxChannelsPerClient <= 0 {
 		opts.MaxChannelsPerClient = DefaultMaxChannelsPerClient
 	}
