@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -91,6 +92,11 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	hc.CheckRedirect = refuseRedirect
 	resp, err := hc.Do(req)
 	if err != nil {
+		// A *url.Error repeats the URL, unredacted: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", messages.RedactURL(u), redactErr(err, c.apiKey, c.bearer(ch)))
 	}
 	defer resp.Body.Close()
