@@ -98,12 +98,12 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// checkOnePrefix fails when an error line carries the "realtime:" prefix
-// more than once.
+// checkOnePrefix fails when an error line carries the "realtime: " prefix
+// more than once (a topic, "realtime:room", is not a prefix).
 func checkOnePrefix(t *testing.T, stderr string) {
 	t.Helper()
 	for _, line := range strings.Split(stderr, "\n") {
-		if strings.Count(line, "realtime:") > 1 {
+		if strings.Count(line, "realtime: ") > 1 {
 			t.Errorf("doubled prefix: %q", line)
 		}
 	}

@@ -256,7 +256,12 @@ func (s *session) subscribe(ctx context.Context, ch *realtime.Channel, retry boo
 		case r.status == realtime.TimedOut:
 			return fmt.Errorf("channel %s: no answer to the join within %v (--timeout)", ch.Name(), s.cfg.timeout)
 		case r.status == realtime.ChannelError:
-			return fmt.Errorf("channel %s: the server refused the join: %s", ch.Name(), clean(r.err))
+			reason := clean(r.err)
+			var d *realtime.ChannelErrorDetail
+			if errors.As(r.err, &d) && d.Reason != "" {
+				reason = d.Reason
+			}
+			return fmt.Errorf("channel %s: the server refused the join: %s", ch.Name(), reason)
 		}
 		return fmt.Errorf("channel %s: %s", ch.Name(), clean(r.err))
 	case err := <-s.fatal:
