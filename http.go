@@ -170,9 +170,14 @@ func (c *Client) bearer(ch *Channel) string {
 	return c.rt.Token.Get()
 }
 
+// private reports whether ch is private: from its record, or, when the
+// registry has not created the record yet (Channel does not wait for it),
+// from the options the handle was made with.
 func (c *Client) private(ch *Channel) bool {
-	r, ok := c.rt.Table.Get(ch.topic)
-	return ok && r.Config.Private
+	if r, ok := c.rt.Table.Get(ch.topic); ok {
+		return r.Config.Private
+	}
+	return ch.private
 }
 
 func httpMessage(body []byte) string {
