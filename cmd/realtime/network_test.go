@@ -129,3 +129,25 @@ func TestRejectedKeyFailsAtOnceWithoutLeakingIt(t *testing.T) {
 	}
 	checkOnePrefix(t, r.stderr)
 }
+
+// broadcast --http --private posts to the private channel (?private=true)
+// right after creating it.
+func TestHTTPBroadcastPrivate(t *testing.T) {
+	srv := realtimetest.NewServer(realtimetest.Options{})
+	defer srv.Close()
+	for i := 0; i < 5; i++ {
+		r := runCLI(t, "broadcast", "--url", srv.URL(), "--key", "k", "--channel", "secret", "--event", "e", "--http", "--private")
+		if r.code != 0 {
+			t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+	}
+	reqs := srv.HTTPRequests()
+	if len(reqs) != 5 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	for _, req := range reqs {
+		if req.Query.Get("private") != "true" {
+			t.Fatalf("request %s?%s is not private", req.Path, req.Query.Encode())
+		}
+	}
+}
