@@ -91,7 +91,7 @@ func (c *conn) options(s *session) []realtime.Option {
 		realtime.WithHandler(s),
 	}
 	if c.debug {
-		opts = append(opts, realtime.WithLogger(slog.New(slog.NewTextHandler(s.p.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		opts = append(opts, realtime.WithLogger(slog.New(slog.NewTextHandler(logWriter{s.p}, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
 	return opts
 }

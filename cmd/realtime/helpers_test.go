@@ -56,18 +56,6 @@ func (b *background) stop(t *testing.T) int {
 	}
 }
 
-// exited returns the exit code once the command ended by itself.
-func (b *background) exited(t *testing.T) int {
-	t.Helper()
-	select {
-	case code := <-b.done:
-		return code
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the command did not exit; stderr:\n%s", b.err.String())
-		return -1
-	}
-}
-
 // waitFor polls cond until it holds (20 s at most).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

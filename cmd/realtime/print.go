@@ -25,6 +25,16 @@ func (p *printer) status(format string, args ...any) {
 	fmt.Fprintf(p.stderr, format+"\n", args...)
 }
 
+// logWriter writes to stderr under the printer's lock, so that log
+// records (--debug) and status lines never interleave.
+type logWriter struct{ p *printer }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.stderr.Write(b)
+}
+
 // event prints a data event: broadcast, presence or postgres change.
 func (p *printer) event(ev realtime.Event) {
 	p.mu.Lock()
