@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/supabase-go/realtime/test/logbuf"
+	"github.com/supabase-go/realtime/internal/logbuf"
 	"github.com/supabase-go/realtime/test/pgtest"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/supabase-go/realtime/test/leakcheck"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 )
 
 // TestMain fails the run when a command left a goroutine of the client or

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/supabase-go/realtime/test/logbuf"
+	"github.com/supabase-go/realtime/internal/logbuf"
 )
 
 func waitFor(t *testing.T, out *logbuf.Buffer, want string) {

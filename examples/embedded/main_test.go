@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/supabase-go/realtime/test/logbuf"
+	"github.com/supabase-go/realtime/internal/logbuf"
 )
 
 func TestEmbedded(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/supabase-go/realtime/test/logbuf"
+	"github.com/supabase-go/realtime/internal/logbuf"
 )
 
 // The local mode: a throwaway PostgreSQL, the in-process server, an
