@@ -46,6 +46,7 @@ printed), 2 usage error.`,
 	root.SetVersionTemplate("realtime {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
+	root.SetHelpCommand(newHelpCmd(root))
 	root.AddCommand(
 		newListenCmd(),
 		newBroadcastCmd(),
@@ -69,4 +70,32 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		}
 	}
 	return usagef("%s takes no arguments, got %q%s", cmd.Name(), args, hint)
+}
+
+// newHelpCmd is cobra's help command, except that an unknown topic is a
+// usage error (cobra's prints the root help and exits 0).
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help provides help for any command in the application.\nType realtime help [path to command] for full details.",
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			var names []string
+			if len(args) == 0 {
+				for _, c := range root.Commands() {
+					if c.IsAvailableCommand() || c.Name() == "help" {
+						names = append(names, c.Name()+"\t"+c.Short)
+					}
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || target == nil || len(rest) > 0 || (len(args) > 0 && target == root) {
+				return usagef("unknown help topic %q", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	}
 }

@@ -83,6 +83,10 @@ func TestCompletion(t *testing.T) {
 			t.Errorf("command completion lacks %s:\n%s", cmd, r.stdout)
 		}
 	}
+	r = runCLI(t, "__complete", "help", "")
+	if !strings.Contains(r.stdout, "listen\t") || !strings.Contains(r.stdout, "track\t") {
+		t.Errorf("help topic completion:\n%s", r.stdout)
+	}
 	r = runCLI(t, "__complete", "listen", "--output", "")
 	if !strings.HasPrefix(r.stdout, "pretty\njson\n") {
 		t.Errorf("--output completion:\n%s", r.stdout)
@@ -108,6 +112,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"nope"}, `unknown command "nope"`},
 		{[]string{"lisen"}, `did you mean "listen"?`},
+		{[]string{"help", "nope"}, `unknown help topic "nope"`},
+		{[]string{"help", "listen", "extra"}, `unknown help topic "listen extra"`},
 		{[]string{"listen", "--nope"}, "unknown flag: --nope"},
 		{with("listen", "--channel", "c", "--broadcast", "a", "b"), `listen takes no arguments, got ["b"] (quote values`},
 		{with("broadcast", "--channel", "c", "--event", "e", "extra"), `broadcast takes no arguments, got ["extra"]`},
