@@ -151,3 +151,15 @@ func TestHTTPBroadcastPrivate(t *testing.T) {
 		}
 	}
 }
+
+// An acknowledged broadcast the server refuses exits 1 with its reason.
+func TestBroadcastAckRefused(t *testing.T) {
+	srv := realtimetest.NewServer(realtimetest.Options{MaxPayloadBytes: 64})
+	defer srv.Close()
+	big := `{"text":"` + strings.Repeat("x", 200) + `"}`
+	r := runCLI(t, "broadcast", "--url", srv.URL(), "--key", "k", "--channel", "room", "--event", "e", "--payload", big, "--ack")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "realtime: sent, but not acknowledged: ") || !strings.Contains(r.stderr, "payload_size_exceeded") {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	checkOnePrefix(t, r.stderr)
+}
