@@ -228,3 +228,23 @@ func TestListenReportsALostConnection(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, l.err.String())
 	}
 }
+
+// A channel the server closes is never rejoined: listen exits 1.
+func TestListenFailsWhenTheServerClosesTheChannel(t *testing.T) {
+	srv := realtimetest.NewServer(realtimetest.Options{})
+	defer srv.Close()
+	l := start("listen", "--url", srv.URL(), "--key", "k", "--channel", "room", "--presence")
+	l.waitErr(t, "channel room SUBSCRIBED")
+	if n := srv.CloseChannel("room"); n != 1 {
+		t.Fatalf("closed %d channels", n)
+	}
+	select {
+	case code := <-l.done:
+		if code != exitFailure || !strings.Contains(l.err.String(), "realtime: channel room was closed by the server; nothing more arrives on it") {
+			t.Fatalf("exit %d, stderr:\n%s", code, l.err.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("listen kept running; stderr:\n%s", l.err.String())
+	}
+	l.cancel()
+}

@@ -20,7 +20,8 @@ import (
 //     key or URL), which retrying cannot fix;
 //   - --max-attempts consecutive failed connection attempts;
 //   - the server refusing a postgres_changes binding before it confirmed
-//     it (unknown column, table not in the publication…).
+//     it (unknown column, table not in the publication…);
+//   - the server closing a channel (phx_close), which is never rejoined.
 //
 // HandleEvent runs on the client's Dispatcher goroutine (see the
 // realtime.Handler contract); the command's goroutine reads the state
@@ -105,6 +106,14 @@ func (s *session) HandleEvent(_ context.Context, ev realtime.Event) {
 		s.connectionEvent(e)
 	case realtime.ChannelStatusEvent:
 		switch {
+		case e.Status == realtime.Closed:
+			// The server closed the channel (phx_close): the client does
+			// not rejoin it, so nothing more would arrive.
+			why := ""
+			if e.Err != nil {
+				why = ": " + clean(e.Err)
+			}
+			s.fail(fmt.Errorf("channel %s was closed by the server%s; nothing more arrives on it", e.Channel, why))
 		case e.Status == "":
 		case e.Err != nil:
 			s.p.status("channel %s %s: %s", e.Channel, e.Status, clean(e.Err))
