@@ -50,11 +50,11 @@ func newSession(cfg *conn, p *printer, onData func(realtime.Event)) *session {
 
 // connect starts the client. It connects in the background; the state lines
 // follow on stderr.
-func (s *session) connect(extra ...realtime.Option) error {
+func (s *session) connect() error {
 	if !s.quiet {
 		s.p.status("connecting to %s", displayURL(s.cfg.url))
 	}
-	c, err := realtime.New(s.cfg.url, s.cfg.key, append(s.cfg.options(s), extra...)...)
+	c, err := realtime.New(s.cfg.url, s.cfg.key, s.cfg.options(s)...)
 	if err != nil {
 		return &usageError{err}
 	}

@@ -59,7 +59,7 @@ func (r room) HandleEvent(ctx context.Context, ev realtime.Event) {
 	case realtime.PresenceEvent:
 		switch e.Type {
 		case realtime.PresenceJoin:
-			if len(e.Current) == 0 {
+			if len(e.Current) == 0 && e.Key != r.me {
 				fmt.Fprintf(r.out, "* %s joined\n", e.Key)
 			}
 		case realtime.PresenceLeave:

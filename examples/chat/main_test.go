@@ -23,8 +23,8 @@ func waitFor(t *testing.T, out *logbuf.Buffer, want string) {
 }
 
 // The chat against the in-process server and the bot: the first line
-// lists us online (never "online: []"), a typed line gets the bot's answer,
-// the end of stdin ends the chat.
+// lists us online (never "online: []"), others' joins are announced, a
+// typed line gets the bot's answer, the end of stdin ends the chat.
 func TestChat(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -36,10 +36,16 @@ func TestChat(t *testing.T) {
 	if !regexp.MustCompile(`joined lobby as alice; online: \[(alice|alice bob)\];`).MatchString(out.String()) {
 		t.Fatalf("output:\n%s", out.String())
 	}
+	// The bot answers what it receives once it joined the room, which it
+	// does on its own time: wait for its presence.
+	waitFor(t, &out, "* bob joined")
 	if _, err := io.WriteString(typed, "hello\n"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, &out, `<bob> you said "hello"`)
+	if strings.Contains(out.String(), "* alice joined") {
+		t.Errorf("our own join was announced:\n%s", out.String())
+	}
 	typed.Close()
 	select {
 	case err := <-done:
