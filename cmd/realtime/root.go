@@ -52,6 +52,7 @@ printed), 2 usage error.`,
 		newBroadcastCmd(),
 		newTrackCmd(),
 		newDemoCmd(),
+		newDevCmd(),
 	)
 	return root
 }
