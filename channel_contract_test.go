@@ -1,7 +1,6 @@
 package realtime_test
 
 import (
-	"context"
 	"fmt"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -127,19 +126,18 @@ var _ = Describe("Channel contract", func() {
 			listener := func(r *recorder, private bool) *realtime.Client {
 				l, err := realtime.New(srv.URL(), "anon", realtime.WithHandler(r))
 				Expect(err).NotTo(HaveOccurred())
-				DeferCleanup(func() {
-					ctx, cancel := context.WithTimeout(context.Background(), wait)
-					defer cancel()
-					Expect(l.Close(ctx)).To(Succeed())
-				})
 				ch, _ := l.Channel("vault", realtime.Private(private))
 				Expect(l.On(ch, realtime.Broadcast{})).To(Succeed())
 				_, err = l.Subscribe(ctx, ch)
 				Expect(err).NotTo(HaveOccurred())
 				return l
 			}
-			listener(privRec, true)
-			listener(pubRec, false)
+			priv, pub := listener(privRec, true), listener(pubRec, false)
+			// Closed before the AfterEach checks for leaks.
+			defer func() {
+				Expect(priv.Close(ctx)).To(Succeed())
+				Expect(pub.Close(ctx)).To(Succeed())
+			}()
 			ch, err := c.Channel("vault", realtime.Private(true))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(c.HTTPSend(ctx, ch, "secret", map[string]int{"n": 1})).To(Succeed())
