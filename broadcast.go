@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/jsonscan"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -95,7 +97,7 @@ func (c *Client) Send(ctx context.Context, ch *Channel, event string, payload an
 	if err != nil {
 		return err
 	}
-	_, err = c.push(ctx, ch, messages.Frame{Event: event, Payload: raw}, false)
+	_, err = c.push(ctx, ch, frame.Frame{Event: event, Payload: raw}, false)
 	return err
 }
 
@@ -103,7 +105,7 @@ func (c *Client) Send(ctx context.Context, ch *Channel, event string, payload an
 // waits in the registry's mailbox, the caller gets ctx.Err() and the push
 // is never sent; once the registry has taken it, the caller gets its
 // answer.
-func (c *Client) push(ctx context.Context, ch *Channel, f messages.Frame, ack bool) (messages.PushResult, error) {
+func (c *Client) push(ctx context.Context, ch *Channel, f frame.Frame, ack bool) (messages.PushResult, error) {
 	res, err := requestClaimed(ctx, c, func(reply chan<- messages.PushResult, claim *actors.Claim) any {
 		return &messages.Push{Topic: ch.topic, Frame: f, Ack: ack, Reply: reply, Claim: claim}
 	})
@@ -113,33 +115,33 @@ func (c *Client) push(ctx context.Context, ch *Channel, f messages.Frame, ack bo
 	return res, res.Err
 }
 
-func (c *Client) broadcastFrame(ch *Channel, event string, payload any) (messages.Frame, error) {
+func (c *Client) broadcastFrame(ch *Channel, event string, payload any) (frame.Frame, error) {
 	if event == "" {
-		return messages.Frame{}, invalid("event", "must not be empty")
+		return frame.Frame{}, invalid("event", "must not be empty")
 	}
 	if b, ok := payload.([]byte); ok {
 		if c.opts.vsn != Vsn2 {
-			return messages.Frame{}, invalid("payload", "binary payloads need vsn 2.0.0")
+			return frame.Frame{}, invalid("payload", "binary payloads need vsn 2.0.0")
 		}
-		if len(event) > messages.MaxHeaderLen || len(ch.topic) > messages.MaxHeaderLen {
-			return messages.Frame{}, invalid("event", "binary broadcasts need topic and event of at most 255 bytes")
+		if len(event) > frame.MaxHeaderLen || len(ch.topic) > frame.MaxHeaderLen {
+			return frame.Frame{}, invalid("event", "binary broadcasts need topic and event of at most 255 bytes")
 		}
-		return messages.Frame{
-			Event: "broadcast", Kind: messages.KindUserBroadcastPush,
-			UserEvent: event, Encoding: messages.EncodingBinary, Payload: b,
+		return frame.Frame{
+			Event: "broadcast", Kind: frame.KindUserBroadcastPush,
+			UserEvent: event, Encoding: frame.EncodingBinary, Payload: b,
 		}, nil
 	}
 	raw, err := encodeJSON(payload)
 	if err != nil {
-		return messages.Frame{}, err
+		return frame.Frame{}, err
 	}
 	buf := make([]byte, 0, len(raw)+len(event)+48)
 	buf = append(buf, `{"type":"broadcast","event":`...)
-	buf = messages.AppendQuote(buf, event)
+	buf = jsonscan.AppendQuote(buf, event)
 	buf = append(buf, `,"payload":`...)
 	buf = append(buf, raw...)
 	buf = append(buf, '}')
-	return messages.Frame{Event: "broadcast", Payload: buf}, nil
+	return frame.Frame{Event: "broadcast", Payload: buf}, nil
 }
 
 func encodeJSON(payload any) ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
 	"github.com/supabase-go/realtime/store"
@@ -23,7 +24,7 @@ type Client struct {
 	opts   options
 	url    string
 	apiKey string // never logged or put in errors
-	codec  messages.Codec
+	codec  wire.Codec
 	rt     *supervisor.Runtime
 	system *actor.ActorSystem // set when the client owns its system
 	owned  bool
@@ -80,7 +81,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	codec, err := messages.CodecFor(o.vsn)
+	codec, err := wire.CodecFor(o.vsn)
 	if err != nil {
 		return nil, err
 	}

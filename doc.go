@@ -21,6 +21,28 @@
 //	_ = c.Broadcast(ctx, ch, "cursor", map[string]int{"x": 1})
 //	defer c.Close(ctx)
 //
+// # Control plane and data plane
+//
+// The actors are the control plane: joins, leaves, replies, acks, tokens,
+// reconnection and channel state go through their mailboxes, one message at
+// a time, and a crash restarts them under the supervisor. Data frames take
+// a shorter path, the data plane: the connection's reader goroutine decodes
+// frames in batches into an Inbox (one mailbox message per batch, not per
+// frame), the registry routes each batch, and a Dispatcher goroutine per
+// Handler queue delivers events. Channel data lives in a shared table
+// (package store) that the store actor owns and the data plane reads
+// without a mailbox round trip. Both choices were measured (see
+// BENCHMARKS.md): a mailbox message and an actor turn per frame cost more
+// than the frame's own decoding.
+//
+// # Types
+//
+// The event, binding, state and error types used here are defined in
+// package messages and re-exported under the same names; `go doc
+// github.com/supabase-go/realtime/messages BroadcastEvent` shows a type's
+// fields and methods. Postgres changes filters are built with package
+// filter (filter.Eq, filter.In, filter.And, …).
+//
 // # Concurrency
 //
 // Every Client method is safe for concurrent use. Methods that can block

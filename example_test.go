@@ -4,28 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"log"
+	"os"
 	"time"
 
 	realtime "github.com/supabase-go/realtime"
-	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
-// A client that joins a channel, broadcasts to itself and prints what its
-// Handler receives. The in-process server stands in for a Supabase project.
-func Example() {
-	srv := realtimetest.NewServer(realtimetest.Options{})
-	defer srv.Close()
+// The examples that talk to a server read the project URL and key from the
+// environment; test/spec runs the same flows against the in-process server
+// and checks their output.
 
+// A client that joins a channel, broadcasts to itself and prints what its
+// Handler receives.
+func Example() {
 	got := make(chan realtime.BroadcastEvent, 1)
-	c, err := realtime.New(srv.URL(), "anon-key",
+	c, err := realtime.New(os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_ANON_KEY"),
 		realtime.WithHandler(realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
 			if b, ok := ev.(realtime.BroadcastEvent); ok {
 				got <- b
 			}
 		})))
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -33,43 +34,35 @@ func Example() {
 
 	ch, _ := c.Channel("room1", realtime.BroadcastSelf(true))
 	_ = c.On(ch, realtime.Broadcast{Event: "cursor"})
-	status, err := c.Subscribe(ctx, ch)
-	fmt.Println(status, err)
-
+	if _, err := c.Subscribe(ctx, ch); err != nil {
+		log.Fatal(err)
+	}
 	_ = c.Broadcast(ctx, ch, "cursor", map[string]int{"x": 3, "y": 4})
 	b := <-got
 	var pos struct{ X, Y int }
 	_ = b.Decode(&pos)
-	fmt.Println(b.Channel, b.Event, pos.X, pos.Y)
-	// Output:
-	// SUBSCRIBED <nil>
-	// room1 cursor 3 4
+	fmt.Println(b.Channel, b.Event, pos.X, pos.Y) // room1 cursor 3 4
 }
 
 // Subscribe waits for the first outcome of the join. A rejected join
-// carries the server's reason. A refused token is an *AuthError: without an
-// AccessToken callback the channel waits for SetAuth instead of retrying
-// with the same token.
+// carries the server's reason; a refused token is an *AuthError, and
+// without an AccessToken callback the channel waits for SetAuth instead of
+// retrying with the same token.
 func ExampleClient_Subscribe() {
-	srv := realtimetest.NewServer(realtimetest.Options{})
-	defer srv.Close()
-	srv.OnJoin(func(j realtimetest.JoinRequest) realtimetest.JoinAction {
-		return realtimetest.Reject("Unauthorized: You do not have permissions to read from this Channel topic: vault")
-	})
-
-	c, _ := realtime.New(srv.URL(), "anon-key")
+	c, _ := realtime.New(os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_ANON_KEY"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	defer c.Close(ctx)
 
-	ch, _ := c.Channel("vault")
+	ch, _ := c.Channel("vault", realtime.Private(true))
 	status, err := c.Subscribe(ctx, ch)
 	var authErr *realtime.AuthError
-	if errors.As(err, &authErr) {
-		fmt.Println(status, "-", authErr.Reason)
+	switch {
+	case errors.As(err, &authErr):
+		fmt.Println(status, "-", authErr.Reason) // CHANNEL_ERROR - Unauthorized: …
+	case err != nil:
+		fmt.Println(status, err)
 	}
-	// Output:
-	// CHANNEL_ERROR - Unauthorized: You do not have permissions to read from this Channel topic: vault
 }
 
 // Options validate themselves: a bad value fails New, before anything
@@ -83,67 +76,41 @@ func ExampleNew_invalidOption() {
 	// true
 }
 
-// HandlerFunc adapts a function; events arrive one at a time, in order.
+// HandlerFunc adapts a function. Events arrive one at a time, in order, on
+// the client's Dispatcher goroutine, so state touched only by the Handler
+// needs no lock.
 func ExampleHandlerFunc() {
-	subscribed := false // only touched by the Handler: no lock needed
+	joined := 0
 	h := realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
-		if subscribed {
-			return // stop printing once joined; Close adds more events
-		}
 		switch e := ev.(type) {
 		case realtime.ConnectionStateEvent:
-			fmt.Println("connection:", e.New)
+			log.Println("connection:", e.New)
 		case realtime.ChannelStatusEvent:
-			if e.Status != "" {
-				fmt.Println(e.Channel+":", e.Status)
-				subscribed = e.Status == realtime.Subscribed
+			if e.Status == realtime.Subscribed {
+				joined++
 			}
 		}
 	})
-	srv := realtimetest.NewServer(realtimetest.Options{})
-	defer srv.Close()
-	c, _ := realtime.New(srv.URL(), "anon-key", realtime.WithHandler(h))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ch, _ := c.Channel("lobby")
-	_, _ = c.Subscribe(ctx, ch)
-	_ = c.Close(ctx)
-	// Output:
-	// connection: connecting
-	// connection: open
-	// lobby: SUBSCRIBED
+	_, _ = realtime.New(os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_ANON_KEY"), realtime.WithHandler(h))
 }
 
 // Track publishes presence and waits for the server's reply; the state of
 // every channel member is then in PresenceState.
 func ExampleClient_Track() {
-	srv := realtimetest.NewServer(realtimetest.Options{})
-	defer srv.Close()
-	synced := make(chan struct{}, 1)
-	c, _ := realtime.New(srv.URL(), "anon-key", realtime.WithHandler(realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
-		if p, ok := ev.(realtime.PresenceEvent); ok && p.Type == realtime.PresenceJoin {
-			select {
-			case synced <- struct{}{}:
-			default:
-			}
-		}
-	})))
+	c, _ := realtime.New(os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_ANON_KEY"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	defer c.Close(ctx)
 
 	ch, _ := c.Channel("room1", realtime.PresenceKey("alice"))
-	_ = c.On(ch, realtime.Presence{Event: realtime.PresenceJoin})
+	_ = c.On(ch, realtime.Presence{Event: realtime.PresenceSync})
 	_, _ = c.Subscribe(ctx, ch)
-	err := c.Track(ctx, ch, map[string]string{"status": "online"})
-	fmt.Println("track:", err)
-	<-synced
-	for key, metas := range c.PresenceState(ch) {
-		fmt.Println(key, string(metas[0].Payload))
+	if err := c.Track(ctx, ch, map[string]string{"status": "online"}); err != nil {
+		log.Fatal(err)
 	}
-	// Output:
-	// track: <nil>
-	// alice {"status":"online"}
+	for key, metas := range c.PresenceState(ch) {
+		fmt.Println(key, len(metas))
+	}
 }
 
 // DecodeRecord turns a change's record into a struct with Postgres-correct
@@ -162,25 +129,19 @@ func ExampleDecodeRecord() {
 	// 9223372036854775807 123456789012345678901234567890.123456789 2026-08-21T10:15:30.123456Z <nil>
 }
 
-// BroadcastWithAck returns a ref; WaitForAck reports the server's answer.
+// BroadcastWithAck returns a ref; WaitForAck reports the server's answer: nil,
+// or a *PushError such as payload_size_exceeded.
 func ExampleClient_BroadcastWithAck() {
-	srv := realtimetest.NewServer(realtimetest.Options{MaxPayloadBytes: 64})
-	defer srv.Close()
-	c, _ := realtime.New(srv.URL(), "anon-key")
+	c, _ := realtime.New(os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_ANON_KEY"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	defer c.Close(ctx)
 
 	ch, _ := c.Channel("room1", realtime.BroadcastAck(true))
 	_, _ = c.Subscribe(ctx, ch)
-	ref, _ := c.BroadcastWithAck(ctx, ch, "small", map[string]int{"x": 1})
-	fmt.Println("small:", c.WaitForAck(ctx, ref))
-	ref, _ = c.BroadcastWithAck(ctx, ch, "big", map[string]string{"blob": strings.Repeat("x", 100)})
+	ref, _ := c.BroadcastWithAck(ctx, ch, "cursor", map[string]int{"x": 1})
 	var pe *realtime.PushError
 	if err := c.WaitForAck(ctx, ref); errors.As(err, &pe) {
-		fmt.Println("big:", pe.Reason)
+		fmt.Println("refused:", pe.Reason)
 	}
-	// Output:
-	// small: <nil>
-	// big: payload_size_exceeded
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/supabase-go/realtime/internal/redact"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -91,7 +92,7 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	hc.CheckRedirect = refuseRedirect
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", messages.RedactURL(u), redactErr(err, c.apiKey, c.bearer(ch)))
+		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", redact.RedactURL(u), redactErr(err, c.apiKey, c.bearer(ch)))
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -100,7 +101,7 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	}
 	// A server (or proxy) may echo the key or token back: redact before
 	// the message is cut to length, so no part of a secret survives.
-	clean := []byte(messages.Redact(string(data), c.apiKey, c.bearer(ch)))
+	clean := []byte(redact.Redact(string(data), c.apiKey, c.bearer(ch)))
 	return &messages.HTTPError{StatusCode: resp.StatusCode, Message: httpMessage(clean)}
 }
 
@@ -190,5 +191,5 @@ func httpMessage(body []byte) string {
 }
 
 func redactErr(err error, secrets ...string) error {
-	return fmt.Errorf("%s", messages.Redact(err.Error(), secrets...))
+	return fmt.Errorf("%s", redact.Redact(err.Error(), secrets...))
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
 )
@@ -19,14 +21,14 @@ import (
 type Option func(*options) error
 
 // Vsn selects the wire serializer version.
-type Vsn = messages.Vsn
+type Vsn = frame.Vsn
 
 // Serializer versions.
 const (
 	// Vsn1 is "1.0.0": JSON objects, no binary payloads.
-	Vsn1 = messages.V1
+	Vsn1 = frame.V1
 	// Vsn2 is "2.0.0": JSON arrays plus binary broadcasts. The default.
-	Vsn2 = messages.V2
+	Vsn2 = frame.V2
 )
 
 // Clock is the time source for heartbeats, timeouts and backoff.
@@ -216,7 +218,7 @@ func WithLogLevel(level string) Option {
 // WithVsn selects the serializer. Default: Vsn2 ("2.0.0"), as realtime-js.
 func WithVsn(v Vsn) Option {
 	return func(o *options) error {
-		if _, err := messages.CodecFor(v); err != nil {
+		if _, err := wire.CodecFor(v); err != nil {
 			return invalid("vsn", `must be "1.0.0" or "2.0.0"`)
 		}
 		o.vsn = v

@@ -3,6 +3,7 @@ package realtime
 import (
 	"encoding/json"
 
+	"github.com/supabase-go/realtime/filter"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -10,7 +11,8 @@ import (
 type (
 	// PostgresChanges binds row changes: Event (PostgresInsert,
 	// PostgresUpdate, PostgresDelete or PostgresAll), Schema, Table and an
-	// optional Filter such as "id=eq.1" (see Eq and friends). It goes into
+	// optional Filter such as "id=eq.1" (built with package filter:
+	// WithFilter(filter.Eq("id", 1))). It goes into
 	// the join config; the server's binding ids route the changes.
 	PostgresChanges = messages.PostgresChanges
 	// PostgresEvent is INSERT, UPDATE, DELETE or "*".
@@ -24,8 +26,9 @@ type (
 	Numeric = messages.Numeric
 	// DecodeError reports a record value that does not fit its Go field.
 	DecodeError = messages.DecodeError
-	// Filter is a postgres_changes filter built with Eq, In, And, …
-	Filter = messages.Filter
+	// Filter is a postgres_changes filter built with package filter
+	// (filter.Eq, filter.In, filter.And, …).
+	Filter = filter.Filter
 )
 
 // Postgres change events.
@@ -46,57 +49,3 @@ const (
 func DecodeRecord[T any](raw json.RawMessage, columns []Column) (T, error) {
 	return messages.DecodeRecord[T](raw, columns)
 }
-
-// Filters supported by every Realtime server: one condition per binding.
-
-// Eq is column=eq.value.
-func Eq(column string, value any) Filter { return messages.Eq(column, value) }
-
-// Neq is column=neq.value.
-func Neq(column string, value any) Filter { return messages.Neq(column, value) }
-
-// Lt is column=lt.value.
-func Lt(column string, value any) Filter { return messages.Lt(column, value) }
-
-// Lte is column=lte.value.
-func Lte(column string, value any) Filter { return messages.Lte(column, value) }
-
-// Gt is column=gt.value.
-func Gt(column string, value any) Filter { return messages.Gt(column, value) }
-
-// Gte is column=gte.value.
-func Gte(column string, value any) Filter { return messages.Gte(column, value) }
-
-// In is column=in.(a,b,c), at most 100 values.
-func In(column string, values ...any) Filter { return messages.In(column, values...) }
-
-// Extended filters: like, ilike, match, imatch, is, isdistinct, not. and
-// several conditions joined with And were added to the Realtime server
-// around May–June 2026. Older servers (self-hosted or the CLI stack)
-// answer them with a "Error parsing `filter` params" system message; use
-// them only against a server you know is recent.
-
-// Like is column=like.pattern (extended).
-func Like(column, pattern string) Filter { return messages.Like(column, pattern) }
-
-// ILike is column=ilike.pattern (extended).
-func ILike(column, pattern string) Filter { return messages.ILike(column, pattern) }
-
-// Match is column=match.regex (extended).
-func Match(column, pattern string) Filter { return messages.Match(column, pattern) }
-
-// IMatch is column=imatch.regex (extended).
-func IMatch(column, pattern string) Filter { return messages.IMatch(column, pattern) }
-
-// Is is column=is.keyword with keyword null, true, false or unknown
-// (extended).
-func Is(column, keyword string) Filter { return messages.Is(column, keyword) }
-
-// IsDistinct is column=isdistinct.value (extended).
-func IsDistinct(column string, value any) Filter { return messages.IsDistinct(column, value) }
-
-// Not negates a filter: column=not.op.value (extended).
-func Not(f Filter) Filter { return messages.Not(f) }
-
-// And joins conditions with commas (extended).
-func And(filters ...Filter) Filter { return messages.And(filters...) }

@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/redact"
 )
 
 // socketURL builds the socket URL: an http(s) project URL becomes
@@ -51,4 +51,4 @@ func socketURL(raw, apiKey string, o *options) (string, error) {
 }
 
 // redacted returns the URL with the API key hidden.
-func redacted(raw string) string { return messages.RedactURL(raw) }
+func redacted(raw string) string { return redact.RedactURL(raw) }

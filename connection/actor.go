@@ -14,6 +14,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/redact"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -78,7 +81,7 @@ type connActor struct {
 	dialRes    chan dialResult
 
 	conn       *websocket.Conn
-	inbox      *messages.Inbox
+	inbox      *wire.Inbox
 	readerDone chan struct{}
 
 	hbTimer   actors.Timer
@@ -149,7 +152,7 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 	if a.cfg.AccessToken != nil {
 		t, err := a.cfg.AccessToken(ctx)
 		if err != nil {
-			res <- dialResult{err: &messages.ConnectError{URL: messages.RedactURL(a.cfg.URL), Err: fmt.Errorf("access token callback: %w", err)}}
+			res <- dialResult{err: &messages.ConnectError{URL: redact.RedactURL(a.cfg.URL), Err: fmt.Errorf("access token callback: %w", err)}}
 			a.root.Send(a.self, &dialed{epoch: epoch})
 			return
 		}
@@ -165,7 +168,7 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 	}
 	if !intact || ctx.Err() != nil {
 		conn.Close()
-		res <- dialResult{err: &messages.ConnectError{URL: messages.RedactURL(a.cfg.URL), Err: ctx.Err()}}
+		res <- dialResult{err: &messages.ConnectError{URL: redact.RedactURL(a.cfg.URL), Err: ctx.Err()}}
 		a.root.Send(a.self, &dialed{epoch: epoch})
 		return
 	}
@@ -178,7 +181,7 @@ func connectError(raw string, resp *http.Response, err error, token string) erro
 	if u, perr := url.Parse(raw); perr == nil {
 		secrets = append(secrets, u.Query().Get("apikey"))
 	}
-	ce := &messages.ConnectError{URL: messages.RedactURL(raw), Err: errors.New(messages.Redact(err.Error(), secrets...))}
+	ce := &messages.ConnectError{URL: redact.RedactURL(raw), Err: errors.New(redact.Redact(err.Error(), secrets...))}
 	if resp != nil {
 		ce.StatusCode = resp.StatusCode
 		if resp.Body != nil {
@@ -193,7 +196,7 @@ func connectError(raw string, resp *http.Response, err error, token string) erro
 					ce.Message = msg.Message
 				}
 				// A server (or proxy) may echo the key or token back.
-				ce.Message = messages.Redact(ce.Message, secrets...)
+				ce.Message = redact.Redact(ce.Message, secrets...)
 			}
 		}
 	}
@@ -215,7 +218,7 @@ func (a *connActor) onDialed(ctx actor.Context) {
 	// Bound what one inbound message may make the reader allocate.
 	a.conn.SetReadLimit(a.cfg.ReadLimit)
 	a.readerDone = make(chan struct{})
-	a.inbox = messages.NewInbox()
+	a.inbox = wire.NewInbox()
 	go readLoop(r.conn, a.inbox, a.cfg, a.epoch, a.root, a.self, a.readerDone)
 	ctx.Send(ctx.Parent(), &Opened{Epoch: a.epoch, Token: r.token})
 	a.hbPending = ""
@@ -242,7 +245,7 @@ func (a *connActor) onTick(ctx actor.Context) {
 	ref := a.cfg.Refs.Next()
 	a.hbPending = ref
 	a.hbSentAt = a.cfg.Clock.Now()
-	if err := a.writeFrame(&messages.Frame{Ref: ref, Topic: "phoenix", Event: "heartbeat", Payload: emptyObject}); err != nil {
+	if err := a.writeFrame(&frame.Frame{Ref: ref, Topic: "phoenix", Event: "heartbeat", Payload: emptyObject}); err != nil {
 		cerr := &messages.CloseError{Err: err}
 		a.cfg.Stats.HeartbeatErrors.Add(1)
 		a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatError, Ref: ref, Err: cerr})
@@ -292,14 +295,14 @@ func (a *connActor) write(ctx actor.Context, m *messages.Outbound) {
 		return
 	}
 	ctx.Send(a.cfg.Registry, &messages.OutboundFailed{Frame: m.Frame, Ack: m.Ack, Err: err})
-	if !errors.Is(err, messages.ErrMalformed) && !errors.Is(err, messages.ErrUnsupported) && !errors.Is(err, messages.ErrHeaderTooLong) {
+	if !errors.Is(err, messages.ErrMalformed) && !errors.Is(err, wire.ErrUnsupported) && !errors.Is(err, wire.ErrHeaderTooLong) {
 		// A write error means the socket is gone; a codec error only
 		// means this frame cannot be encoded.
 		a.fail(&messages.CloseError{Err: err})
 	}
 }
 
-func (a *connActor) writeFrame(f *messages.Frame) error {
+func (a *connActor) writeFrame(f *frame.Frame) error {
 	data, binary, err := a.cfg.Codec.Append(a.buf[:0], f)
 	if err != nil {
 		return err

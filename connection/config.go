@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -21,7 +22,7 @@ type Config struct {
 	// Header is sent with the upgrade request (optional).
 	Header http.Header
 	// Codec encodes and decodes frames for the negotiated vsn.
-	Codec messages.Codec
+	Codec wire.Codec
 	// Dialer dials the socket (optional; a copy of
 	// websocket.DefaultDialer with TLS verification on).
 	Dialer *websocket.Dialer
@@ -36,7 +37,7 @@ type Config struct {
 	// AccessToken is called before every connect (optional).
 	AccessToken func(context.Context) (string, error)
 	// Refs issues message refs; shared with the registry.
-	Refs *messages.Refs
+	Refs *wire.Refs
 	// Epochs numbers incarnations; owned by the supervisor.
 	Epochs *actors.Epoch
 	// Clock drives heartbeats.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -21,7 +22,7 @@ const chunkSize = 64 << 10
 // told with one message per batch; Put waits only while the registry is a
 // full Inbox behind). It exits on the first read error, which closing the
 // socket provokes; closing the Inbox releases a waiting Put.
-func readLoop(conn *websocket.Conn, inbox *messages.Inbox, cfg Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
+func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
 	defer close(done)
 	codec := readerCodec(cfg.Codec)
 	var rd chunkReader
@@ -89,7 +90,7 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 
 // replyStatus is the status of a reply payload ("" if it has none).
 func replyStatus(payload []byte) string {
-	r, err := messages.ParseReply(payload)
+	r, err := wire.ParseReply(payload)
 	if err != nil {
 		return ""
 	}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
 func TestUTF8CodecDropsInvalidTextOnly(t *testing.T) {
-	codec, err := messages.CodecFor(messages.V2)
+	codec, err := wire.CodecFor(frame.V2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,7 +19,7 @@ func TestUTF8CodecDropsInvalidTextOnly(t *testing.T) {
 	if _, twice := validatingCodec(c).(utf8Codec).Codec.(utf8Codec); twice {
 		t.Fatal("wrapped twice")
 	}
-	var f messages.Frame
+	var f frame.Frame
 	good := []byte(`[null,null,"realtime:r","broadcast",{"type":"broadcast","event":"é","payload":{"s":"ünïcode ✓"}}]`)
 	if err := c.Decode(good, false, &f); err != nil || f.Event != "broadcast" {
 		t.Fatalf("valid UTF-8 refused: %v", err)
@@ -36,20 +38,20 @@ func TestUTF8CodecDropsInvalidTextOnly(t *testing.T) {
 // BenchmarkDecode measures what the UTF-8 check adds to decoding a text
 // broadcast (small and large).
 func BenchmarkDecode(b *testing.B) {
-	codec, _ := messages.CodecFor(messages.V2)
+	codec, _ := wire.CodecFor(frame.V2)
 	for _, size := range []int{128, 16 << 10} {
 		head := []byte(`[null,null,"realtime:room1","broadcast",{"type":"broadcast","event":"cursor","payload":{"s":"`)
-		frame := append(append(head, bytes.Repeat([]byte("x"), size-len(head)-4)...), `"}}]`...)
+		msg := append(append(head, bytes.Repeat([]byte("x"), size-len(head)-4)...), `"}}]`...)
 		for _, tc := range []struct {
 			name  string
-			codec messages.Codec
+			codec wire.Codec
 		}{{"codec", codec}, {"utf8+codec", validatingCodec(codec)}} {
 			b.Run(tc.name+"/"+sizeName(size), func(b *testing.B) {
-				var f messages.Frame
-				b.SetBytes(int64(len(frame)))
+				var f frame.Frame
+				b.SetBytes(int64(len(msg)))
 				b.ReportAllocs()
 				for i := 0; i < b.N; i++ {
-					if err := tc.codec.Decode(frame, false, &f); err != nil {
+					if err := tc.codec.Decode(msg, false, &f); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -1,6 +1,10 @@
 package messages
 
-import "time"
+import (
+	"time"
+
+	"github.com/supabase-go/realtime/internal/frame"
+)
 
 // This file holds the messages exchanged between the client API and the
 // actors, and between the actors. Commands are imperative (Subscribe),
@@ -60,7 +64,7 @@ type RemoveAll struct {
 // the push is dropped unsent.
 type Push struct {
 	Topic string
-	Frame Frame
+	Frame frame.Frame
 	Ack   bool
 	Reply chan<- PushResult
 	Claim interface{ Take() bool }
@@ -104,7 +108,7 @@ type Track struct {
 // Err is set, and Frame empty, for a frame the reader could not decode.
 type Inbound struct {
 	Epoch    uint64
-	Frame    Frame
+	Frame    frame.Frame
 	Received time.Time
 	Err      error
 }
@@ -112,14 +116,14 @@ type Inbound struct {
 // Outbound asks the connection to write a frame. If the socket is not open
 // or the write fails, the connection returns it in an OutboundFailed.
 type Outbound struct {
-	Frame Frame
+	Frame frame.Frame
 	// Ack marks an acknowledged push, whose outcome the registry tracks.
 	Ack bool
 }
 
 // OutboundFailed returns a frame the connection could not write.
 type OutboundFailed struct {
-	Frame Frame
+	Frame frame.Frame
 	Ack   bool // copied from Outbound
 	Err   error
 }

@@ -3,13 +3,17 @@ package messages
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
+
+	"github.com/supabase-go/realtime/filter"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // Sentinel errors. Every error this module returns wraps one of these or is
 // one of the typed errors below, so callers use errors.Is / errors.As.
 var (
+	// ErrMalformed wraps every frame or payload decoding failure.
+	ErrMalformed = frame.ErrMalformed
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("realtime: client closed")
 	// ErrNotConnected: the socket is not open.
@@ -34,7 +38,7 @@ var (
 	// a channel. *ChannelErrorDetail carries the server's reason.
 	ErrChannelError = errors.New("realtime: channel error")
 	// ErrInvalidOption: an option or argument failed validation.
-	ErrInvalidOption = errors.New("realtime: invalid option")
+	ErrInvalidOption = filter.ErrInvalidOption
 	// ErrHandlerPanic: a Handler panicked; see *HandlerPanicError.
 	ErrHandlerPanic = errors.New("realtime: handler panicked")
 	// ErrHandlerOverflow: a Handler's queue was full and events were
@@ -167,37 +171,6 @@ func (e *CloseError) Error() string {
 // Unwrap returns ErrConnectionLost and the underlying error.
 func (e *CloseError) Unwrap() []error { return []error{ErrConnectionLost, e.Err} }
 
-// secretParams are query parameters whose values never appear in logs or
-// errors.
-var secretParams = []string{"apikey", "access_token", "token", "api_key"}
-
-// RedactURL returns raw with secret query values replaced by "REDACTED".
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparseable url>"
-	}
-	q := u.Query()
-	for _, k := range secretParams {
-		if q.Has(k) {
-			q.Set(k, "REDACTED")
-		}
-	}
-	u.RawQuery = q.Encode()
-	u.User = nil
-	return u.String()
-}
-
-// Redact replaces every occurrence of the given secrets in s.
-func Redact(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "REDACTED")
-		}
-	}
-	return s
-}
-
 // AuthError is the server refusing a channel's token: a join error such
 // as "InvalidJWTToken: Token has expired 12 seconds ago", or a system error
 // ("Token has expired 0 seconds ago", lost permissions) that closed the
@@ -260,21 +233,6 @@ func (e *PresenceLimitError) Error() string {
 
 // Unwrap returns ErrPresenceLimit.
 func (e *PresenceLimitError) Unwrap() error { return ErrPresenceLimit }
-
-// IsAuthReason reports whether a server reason or system message is about
-// the token: the join-error prefixes InvalidJWTToken, MalformedJWT,
-// JwtSignatureError and JwtSignerError, and the system texts about expired
-// tokens, JWT fields and read permissions (PROTOCOL §3.3, §8.1).
-func IsAuthReason(reason string) bool {
-	for _, p := range []string{"InvalidJWTToken", "MalformedJWT", "JwtSignatureError", "JwtSignerError",
-		"Token has expired", "Fields `role` and `exp` are required", "The token provided is not a valid JWT",
-		"You do not have permissions to read", "You no longer have permission to read", "Unauthorized:"} {
-		if strings.Contains(reason, p) {
-			return true
-		}
-	}
-	return false
-}
 
 // HandlerOverflowError is reported as an ErrorEvent, in the place of the
 // events it stands for, when a Handler fell so far behind that its queue

@@ -1,11 +1,14 @@
 package messages
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/supabase-go/realtime/filter"
+	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
 // Postgres changes (PROTOCOL.md §7): the binding sent in phx_join, the
@@ -27,9 +30,10 @@ const (
 	PostgresDelete PostgresEvent = "DELETE"
 )
 
-// canonical returns the upper-case constant for e; "" is PostgresAll. ok is
+// Canonical returns the upper-case constant for e ("insert" is PostgresInsert);
+// "" is PostgresAll. ok is
 // false for anything else.
-func (e PostgresEvent) canonical() (PostgresEvent, bool) {
+func (e PostgresEvent) Canonical() (PostgresEvent, bool) {
 	switch {
 	case e == "" || e == PostgresAll:
 		return PostgresAll, true
@@ -76,9 +80,16 @@ type PostgresChanges struct {
 
 // WithFilter returns a copy of b with Filter set to f.String(). An invalid
 // f (see Filter.Validate) makes Validate on the result report f's error.
-func (b PostgresChanges) WithFilter(f Filter) PostgresChanges {
+func (b PostgresChanges) WithFilter(f filter.Filter) PostgresChanges {
 	b.Filter = f.String()
-	b.filterErr = f.Validate()
+	b.filterErr = nil
+	if err := f.Validate(); err != nil {
+		var fe *filter.Error
+		if errors.As(err, &fe) {
+			err = &OptionError{Option: "filter", Reason: fe.Reason}
+		}
+		b.filterErr = err
+	}
 	return b
 }
 
@@ -109,7 +120,7 @@ func pgOptionError(field, reason string) error {
 // filter values suit the column types: the server reports those
 // asynchronously as a postgres_changes system error.
 func (b PostgresChanges) Validate() error {
-	if _, ok := b.Event.canonical(); !ok {
+	if _, ok := b.Event.Canonical(); !ok {
 		return pgOptionError("Event", `must be "*", "INSERT", "UPDATE" or "DELETE"`)
 	}
 	if b.Schema == "" && b.Table == "" {
@@ -122,8 +133,9 @@ func (b PostgresChanges) Validate() error {
 		if b.Schema == "" || b.Table == "" {
 			return pgOptionError("Filter", "a filter requires both Schema and Table")
 		}
-		if reason := checkFilterSyntax(f); reason != "" {
-			return pgOptionError("Filter", reason)
+		var fe *filter.Error
+		if errors.As(filter.CheckSyntax(f), &fe) {
+			return pgOptionError("Filter", fe.Reason)
 		}
 	}
 	if len(b.Columns) > 0 {
@@ -145,7 +157,7 @@ func (PostgresChanges) isBinding() {}
 // binding: Event is "" or "*", or equals t case-insensitively (the
 // client-side check realtime-js does in addition to the ids).
 func (b PostgresChanges) MatchesEvent(t PostgresEvent) bool {
-	e, _ := b.Event.canonical()
+	e, _ := b.Event.Canonical()
 	return e == PostgresAll || strings.EqualFold(string(e), string(t))
 }
 
@@ -159,20 +171,20 @@ func (b PostgresChanges) MatchesEvent(t PostgresEvent) bool {
 // "filter" when non-empty (a whitespace-only Filter is omitted), and
 // "select":[…] after them when Columns is non-empty. It does not validate.
 func (b PostgresChanges) AppendJoinObject(dst []byte) []byte {
-	ev, _ := b.Event.canonical()
+	ev, _ := b.Event.Canonical()
 	dst = append(dst, `{"event":`...)
-	dst = AppendQuote(dst, string(ev))
+	dst = jsonscan.AppendQuote(dst, string(ev))
 	if b.Schema != "" {
 		dst = append(dst, `,"schema":`...)
-		dst = AppendQuote(dst, b.Schema)
+		dst = jsonscan.AppendQuote(dst, b.Schema)
 	}
 	if b.Table != "" {
 		dst = append(dst, `,"table":`...)
-		dst = AppendQuote(dst, b.Table)
+		dst = jsonscan.AppendQuote(dst, b.Table)
 	}
 	if f := effectiveFilter(b.Filter); f != "" {
 		dst = append(dst, `,"filter":`...)
-		dst = AppendQuote(dst, f)
+		dst = jsonscan.AppendQuote(dst, f)
 	}
 	if len(b.Columns) > 0 {
 		dst = append(dst, `,"select":[`...)
@@ -180,7 +192,7 @@ func (b PostgresChanges) AppendJoinObject(dst []byte) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = AppendQuote(dst, c)
+			dst = jsonscan.AppendQuote(dst, c)
 		}
 		dst = append(dst, ']')
 	}
@@ -203,8 +215,8 @@ func (b PostgresChanges) MarshalJSON() ([]byte, error) {
 // keys is neither a string nor null.
 func (b PostgresChanges) MatchesEcho(obj []byte) (bool, error) {
 	var event, schema, table, filter []byte
-	err := ObjectEach(obj, func(key, value []byte) error {
-		switch k, _ := keyName(key); string(k) {
+	err := jsonscan.ObjectEach(obj, func(key, value []byte) error {
+		switch k, _ := jsonscan.KeyName(key); string(k) {
 		case "event":
 			event = value
 		case "schema":
@@ -228,7 +240,7 @@ func (b PostgresChanges) MatchesEcho(obj []byte) (bool, error) {
 		}
 		vals[i] = s
 	}
-	mine, _ := b.Event.canonical()
+	mine, _ := b.Event.Canonical()
 	theirs := PostgresEvent(vals[0])
 	if theirs == "" {
 		theirs = PostgresAll
@@ -237,59 +249,6 @@ func (b PostgresChanges) MatchesEcho(obj []byte) (bool, error) {
 		b.Schema == vals[1] &&
 		b.Table == vals[2] &&
 		effectiveFilter(b.Filter) == effectiveFilter(vals[3]), nil
-}
-
-// ParseBindingID returns the raw "id" of a binding object echoed in the
-// join reply (PROTOCOL.md §3.4): an opaque JSON scalar, a number from the
-// real server and a string in some test servers. The result is a copy,
-// safe to retain; compare it with the ids of ChangeEvents using
-// ChangeEvent.HasID or SameBindingID. It is an error (wrapping
-// ErrMalformed) when obj is not a JSON object, has no "id", or the id is
-// not a number or a string.
-func ParseBindingID(obj []byte) (json.RawMessage, error) {
-	var id []byte
-	err := ObjectEach(obj, func(key, value []byte) error {
-		if KeyEquals(key, "id") {
-			id = value
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if id == nil {
-		return nil, fmt.Errorf("%w: postgres_changes binding: missing \"id\"", ErrMalformed)
-	}
-	if !isIDScalar(id) {
-		return nil, fmt.Errorf("%w: postgres_changes binding: \"id\" is not a number or string", ErrMalformed)
-	}
-	return bytes.Clone(id), nil
-}
-
-// isIDScalar reports whether the validated JSON value v is a number or a
-// string.
-func isIDScalar(v []byte) bool {
-	return len(v) > 0 && (v[0] == '"' || v[0] == '-' || isDigit(v[0]))
-}
-
-// SameBindingID reports whether two raw binding ids denote the same id:
-// two numbers with the same literal text, or two strings with the same
-// decoded content. A number never equals a string (as in realtime-js,
-// which compares with ===).
-func SameBindingID(a, b []byte) bool {
-	a, b = trimSpace(a), trimSpace(b)
-	if len(a) == 0 || len(b) == 0 {
-		return false
-	}
-	if bytes.Equal(a, b) {
-		return true
-	}
-	if a[0] != '"' || b[0] != '"' {
-		return false
-	}
-	sa, err1 := Unquote(a)
-	sb, err2 := Unquote(b)
-	return err1 == nil && err2 == nil && sa == sb
 }
 
 // Column describes one column of a changed row: its name and its Postgres
@@ -342,280 +301,22 @@ func (ChangeEvent) isEvent() {}
 // e.IDs, compared with SameBindingID.
 func (e ChangeEvent) HasID(id []byte) bool {
 	for _, x := range e.IDs {
-		if SameBindingID(x, id) {
+		if jsonscan.SameBindingID(x, id) {
 			return true
 		}
 	}
 	return false
 }
 
-// ParsePostgresChange parses the payload of a "postgres_changes" frame:
-//
-//	{"ids":[106243155],"data":{"schema":…,"table":…,"type":…,
-//	 "commit_timestamp":…,"columns":[…],"record":{…},"old_record":{…},"errors":null}}
-//
-// ids are the raw elements of "ids", aliasing payload (for routing without
-// copying); ev.IDs, ev.Record and ev.OldRecord are independent copies.
-// Channel, Topic and Received are left for the caller to fill in.
-//
-// Rules: payload and "data" must be objects; "ids" may be absent or null
-// (no ids), otherwise an array of numbers and strings; data.type must be a
-// non-empty string; schema and table are strings or null; commit_timestamp
-// is null/absent (zero time) or a timestamp accepted by ParseTimestamp;
-// columns is null/absent or an array of {"name","type"} objects; record and
-// old_record are objects, null or absent; errors is null/absent or an array
-// of strings. Unknown keys are ignored. Errors wrap ErrMalformed and never
-// contain payload values.
-func ParsePostgresChange(payload []byte) (ids [][]byte, ev ChangeEvent, err error) {
-	var idsRaw, data []byte
-	err = ObjectEach(payload, func(key, value []byte) error {
-		switch k, _ := keyName(key); string(k) {
-		case "ids":
-			idsRaw = value
-		case "data":
-			data = value
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, ChangeEvent{}, err
+// optString decodes an optional JSON string member: absent (nil) or null
+// give "". ok is false for any other value.
+func optString(raw []byte) (string, bool) {
+	if raw == nil || jsonscan.IsNull(raw) {
+		return "", true
 	}
-	if data == nil || IsNull(data) {
-		return nil, ChangeEvent{}, fmt.Errorf("%w: postgres_changes: missing \"data\"", ErrMalformed)
+	if raw[0] != '"' {
+		return "", false
 	}
-	if idsRaw != nil && !IsNull(idsRaw) {
-		if idsRaw[0] != '[' {
-			return nil, ChangeEvent{}, fmt.Errorf("%w: postgres_changes: \"ids\" is not an array", ErrMalformed)
-		}
-		err = ArrayEach(idsRaw, func(_ int, v []byte) error {
-			if !isIDScalar(v) {
-				return fmt.Errorf("%w: postgres_changes: an id is not a number or string", ErrMalformed)
-			}
-			ids = append(ids, v)
-			return nil
-		})
-		if err != nil {
-			return nil, ChangeEvent{}, err
-		}
-	}
-	ev, err = parseChangeObject(data, "")
-	if err != nil {
-		return nil, ChangeEvent{}, err
-	}
-	ev.ownRaw(ids)
-	return ids, ev, nil
-}
-
-// ParseLegacyChange parses a change of the legacy API (PROTOCOL.md §7.9):
-// the frame event is INSERT, UPDATE or DELETE and the payload is the change
-// object itself (the shape of "data" in ParsePostgresChange), without ids.
-// The payload's "type" wins over event; event is used when "type" is
-// absent or null and must then be INSERT, UPDATE or DELETE
-// (case-insensitive). The rules and errors are those of
-// ParsePostgresChange.
-func ParseLegacyChange(event string, payload []byte) (ChangeEvent, error) {
-	ev, err := parseChangeObject(payload, PostgresEvent(event))
-	if err != nil {
-		return ChangeEvent{}, err
-	}
-	ev.ownRaw(nil)
-	return ev, nil
-}
-
-// ownRaw replaces Record and OldRecord (which alias the input) by copies
-// and sets IDs to copies of ids, all in one allocation.
-func (e *ChangeEvent) ownRaw(ids [][]byte) {
-	n := len(e.Record) + len(e.OldRecord)
-	for _, id := range ids {
-		n += len(id)
-	}
-	if n == 0 && len(ids) == 0 {
-		return
-	}
-	buf := make([]byte, 0, n)
-	take := func(b []byte) json.RawMessage {
-		start := len(buf)
-		buf = append(buf, b...)
-		return json.RawMessage(buf[start:len(buf):len(buf)])
-	}
-	if e.Record != nil {
-		e.Record = take(e.Record)
-	}
-	if e.OldRecord != nil {
-		e.OldRecord = take(e.OldRecord)
-	}
-	if len(ids) > 0 {
-		e.IDs = make([]json.RawMessage, len(ids))
-		for i, id := range ids {
-			e.IDs[i] = take(id)
-		}
-	}
-}
-
-// parseChangeObject parses the change object {schema, table, type, …}.
-// Record and OldRecord alias obj. fallback is the event used when "type"
-// is absent or null ("" = type required).
-func parseChangeObject(obj []byte, fallback PostgresEvent) (ChangeEvent, error) {
-	var schema, table, typ, ts, columns, record, oldRecord, errs []byte
-	err := ObjectEach(obj, func(key, value []byte) error {
-		switch k, _ := keyName(key); string(k) {
-		case "schema":
-			schema = value
-		case "table":
-			table = value
-		case "type":
-			typ = value
-		case "commit_timestamp":
-			ts = value
-		case "columns":
-			columns = value
-		case "record":
-			record = value
-		case "old_record":
-			oldRecord = value
-		case "errors":
-			errs = value
-		}
-		return nil
-	})
-	if err != nil {
-		return ChangeEvent{}, err
-	}
-	var ev ChangeEvent
-	var ok bool
-	if ev.Schema, ok = optString(schema); !ok {
-		return ChangeEvent{}, malformedChange(`"schema" is not a string`)
-	}
-	if ev.Table, ok = optString(table); !ok {
-		return ChangeEvent{}, malformedChange(`"table" is not a string`)
-	}
-	t, ok := optString(typ)
-	if !ok {
-		return ChangeEvent{}, malformedChange(`"type" is not a string`)
-	}
-	if t == "" {
-		if typ != nil && !IsNull(typ) {
-			return ChangeEvent{}, malformedChange(`"type" is empty`)
-		}
-		if fallback == "" {
-			return ChangeEvent{}, malformedChange(`missing "type"`)
-		}
-		c, valid := fallback.canonical()
-		if !valid || c == PostgresAll {
-			return ChangeEvent{}, malformedChange(`missing "type" and the event is not INSERT, UPDATE or DELETE`)
-		}
-		ev.Type = c
-	} else if c, valid := PostgresEvent(t).canonical(); valid && c != PostgresAll {
-		ev.Type = c
-	} else {
-		ev.Type = PostgresEvent(t)
-	}
-	tsStr, ok := optString(ts)
-	if !ok {
-		return ChangeEvent{}, malformedChange(`"commit_timestamp" is not a string`)
-	}
-	if tsStr != "" {
-		if ev.CommitTimestamp, err = ParseTimestamp(tsStr); err != nil {
-			return ChangeEvent{}, malformedChange(`invalid "commit_timestamp"`)
-		}
-	}
-	if ev.Columns, err = parseColumns(columns); err != nil {
-		return ChangeEvent{}, err
-	}
-	if ev.Record, err = optObject(record, "record"); err != nil {
-		return ChangeEvent{}, err
-	}
-	if ev.OldRecord, err = optObject(oldRecord, "old_record"); err != nil {
-		return ChangeEvent{}, err
-	}
-	if ev.Errors, err = parseErrorStrings(errs); err != nil {
-		return ChangeEvent{}, err
-	}
-	return ev, nil
-}
-
-func malformedChange(what string) error {
-	return fmt.Errorf("%w: postgres_changes: %s", ErrMalformed, what)
-}
-
-// optObject returns raw when it is an object, nil when absent or null.
-func optObject(raw []byte, name string) (json.RawMessage, error) {
-	if raw == nil || IsNull(raw) {
-		return nil, nil
-	}
-	if raw[0] != '{' {
-		return nil, malformedChange(fmt.Sprintf("%q is not an object", name))
-	}
-	return raw, nil
-}
-
-// parseColumns parses [{"name":"id","type":"int8"},…]; absent or null gives
-// nil.
-func parseColumns(raw []byte) ([]Column, error) {
-	if raw == nil || IsNull(raw) {
-		return nil, nil
-	}
-	if raw[0] != '[' {
-		return nil, malformedChange(`"columns" is not an array`)
-	}
-	n := 0
-	_ = ArrayEach(raw, func(int, []byte) error { n++; return nil })
-	cols := make([]Column, 0, n)
-	err := ArrayEach(raw, func(_ int, v []byte) error {
-		if v[0] != '{' {
-			return malformedChange(`a column is not an object`)
-		}
-		var name, typ []byte
-		if err := ObjectEach(v, func(key, value []byte) error {
-			switch k, _ := keyName(key); string(k) {
-			case "name":
-				name = value
-			case "type":
-				typ = value
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		var c Column
-		var ok1, ok2 bool
-		c.Name, ok1 = optString(name)
-		c.Type, ok2 = optString(typ)
-		if !ok1 || !ok2 {
-			return malformedChange(`a column name or type is not a string`)
-		}
-		cols = append(cols, c)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return cols, nil
-}
-
-// parseErrorStrings parses null/absent (nil) or an array of strings (a
-// non-nil slice, possibly empty).
-func parseErrorStrings(raw []byte) ([]string, error) {
-	if raw == nil || IsNull(raw) {
-		return nil, nil
-	}
-	if raw[0] != '[' {
-		return nil, malformedChange(`"errors" is not an array`)
-	}
-	out := []string{}
-	err := ArrayEach(raw, func(_ int, v []byte) error {
-		if v[0] != '"' {
-			return malformedChange(`an error is not a string`)
-		}
-		s, err := Unquote(v)
-		if err != nil {
-			return err
-		}
-		out = append(out, s)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	s, err := jsonscan.Unquote(raw)
+	return s, err == nil
 }

@@ -3,6 +3,8 @@ package messages
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
 // PresenceEventType is the kind of a presence event, as in realtime-js
@@ -58,7 +60,7 @@ func quoteForError(s string) string {
 	if len(s) > limit {
 		s = s[:limit] + "…"
 	}
-	return string(AppendQuote(nil, s))
+	return string(jsonscan.AppendQuote(nil, s))
 }
 
 // PresenceMeta is one presence of a key: what one channel join tracked

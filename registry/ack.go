@@ -2,6 +2,7 @@ package registry
 
 import (
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -71,9 +72,9 @@ func (a *acks) abort(err error) {
 // trackAck registers an acknowledged push under its ref.
 func (r *reg) trackAck(ch *channel, ref string) {
 	topic := ch.rec.Topic
-	r.track(&pending{kind: pendingPush, topic: topic, joinRef: ch.rec.JoinRef, done: func(rep messages.Reply, err error) {
+	r.track(&pending{kind: pendingPush, topic: topic, joinRef: ch.rec.JoinRef, done: func(rep wire.Reply, err error) {
 		if err == nil && rep.Status != "ok" {
-			err = &messages.PushError{Topic: topic, Status: rep.Status, Reason: messages.ReplyReason(rep.Response), Response: rep.Response}
+			err = &messages.PushError{Topic: topic, Status: rep.Status, Reason: wire.ReplyReason(rep.Response), Response: rep.Response}
 		}
 		r.acks.finish(ref, err)
 	}}, ref)

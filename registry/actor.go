@@ -3,12 +3,13 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/store"
 )
@@ -47,15 +48,10 @@ func Props(cfg Config) *actor.Props {
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
-		r.intern = messages.NewNameCache().Intern
+		r.intern = wire.NewNameCache().Intern
 		return r
 	})
 }
-
-// Crash makes the registry fail as if it had a bug. It exists for fault
-// injection: tests use it to prove that a registry restart loses no
-// channel.
-type Crash struct{ Reason string }
 
 // Timer messages. Each names what it belongs to so a stale one is ignored.
 type (
@@ -84,7 +80,7 @@ type reg struct {
 	// limit); every call then fails fast with it.
 	gaveUp error
 	// intern interns broadcast event names (a messages.NameCache).
-	intern messages.InternFunc
+	intern wire.InternFunc
 }
 
 func (r *reg) Receive(ctx actor.Context) {
@@ -98,7 +94,7 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.stopTimers()
 		r.abortInFlight(messages.ErrClosed)
 		r.waitFetches()
-	case *messages.InboxReady:
+	case *wire.InboxReady:
 		batch := m.Inbox.Take()
 		for i := range batch {
 			r.inbound(&batch[i])
@@ -138,8 +134,8 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.replyTimedOut(m.ref)
 	case *rejoinDue:
 		r.rejoinDue(m)
-	case *Crash:
-		panic(fmt.Errorf("realtime: registry crash requested: %s", m.Reason))
+	default:
+		testHook(m)
 	}
 }
 
@@ -200,7 +196,7 @@ func (r *reg) abortInFlight(err error) {
 	for ref, p := range r.pending {
 		delete(r.pending, ref)
 		if p.kind != pendingJoin && p.done != nil {
-			p.done(messages.Reply{}, err)
+			p.done(wire.Reply{}, err)
 		}
 	}
 	r.acks.abort(err)
@@ -282,12 +278,12 @@ func (r *reg) resolve(ch *channel, res messages.SubscribeResult) {
 }
 
 // send hands a frame to the connection actor.
-func (r *reg) send(f messages.Frame) {
+func (r *reg) send(f frame.Frame) {
 	r.root.Send(r.cfg.Connection, &messages.Outbound{Frame: f})
 }
 
 // sendAck hands an acknowledged push to the connection actor.
-func (r *reg) sendAck(f messages.Frame) {
+func (r *reg) sendAck(f frame.Frame) {
 	r.root.Send(r.cfg.Connection, &messages.Outbound{Frame: f, Ack: true})
 }
 
@@ -400,7 +396,7 @@ func (r *reg) join(ch *channel) {
 	ch.sentToken = r.tokenFor(ch)
 	ch.joinedPresence = ch.presenceEnabled()
 	r.track(&pending{kind: pendingJoin, topic: ch.rec.Topic, joinRef: ref}, ref)
-	r.send(messages.Frame{
+	r.send(frame.Frame{
 		JoinRef: ref, Ref: ref, Topic: ch.rec.Topic, Event: "phx_join",
 		Payload: joinPayloadFor(ch, ch.sentToken),
 	})

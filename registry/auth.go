@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/jsonscan"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -116,7 +119,7 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 	case m.token == "":
 	default:
 		usable = m.token != r.cfg.Token.Get()
-		if exp, ok := messages.TokenExpiry(m.token); ok && !exp.After(r.cfg.Clock.Now()) {
+		if exp, ok := wire.TokenExpiry(m.token); ok && !exp.After(r.cfg.Clock.Now()) {
 			usable = false
 			ferr = fmt.Errorf("realtime: the access token callback returned a token that expired at %s: %w", exp.UTC().Format(time.RFC3339), messages.ErrAuth)
 			r.deliver(nil, messages.ErrorEvent{Err: ferr})
@@ -235,9 +238,9 @@ func (r *reg) pushToken(ch *channel) {
 		return
 	}
 	ch.sentToken = token
-	payload := messages.AppendQuote([]byte(`{"access_token":`), token)
+	payload := jsonscan.AppendQuote([]byte(`{"access_token":`), token)
 	payload = append(payload, '}')
-	r.send(messages.Frame{JoinRef: ch.rec.JoinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "access_token", Payload: payload})
+	r.send(frame.Frame{JoinRef: ch.rec.JoinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "access_token", Payload: payload})
 }
 
 // unblock rejoins a channel that waits for a new token after an auth
@@ -260,7 +263,7 @@ func (r *reg) scheduleRefresh() {
 	if r.cfg.AccessToken == nil {
 		return
 	}
-	exp, ok := messages.TokenExpiry(r.cfg.Token.Get())
+	exp, ok := wire.TokenExpiry(r.cfg.Token.Get())
 	if !ok {
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
 	"github.com/supabase-go/realtime/store"
@@ -36,7 +38,7 @@ func BenchmarkHotPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := &countingHandler{want: int64(b.N), done: make(chan struct{})}
-	var refs messages.Refs
+	var refs wire.Refs
 	reg, err := system.Root.SpawnNamed(registry.Props(registry.Config{
 		Handler: h, Timeout: 10 * time.Second, BufferSize: 100,
 		Refs: &refs, Store: st, Table: table, Connection: st, // writes are never made here
@@ -47,9 +49,9 @@ func BenchmarkHotPath(b *testing.B) {
 	topic := "realtime:room1"
 	system.Root.Send(reg, &messages.CreateChannel{Topic: topic, Name: "room1"})
 	system.Root.Send(reg, &messages.AddBinding{Topic: topic, Binding: messages.Broadcast{Event: "cursor"}})
-	frame := []byte(`[null,null,"realtime:room1","broadcast",{"type":"broadcast","event":"cursor","payload":{"user":"alice","x":120,"y":348,"color":"#ff8800","ts":"2026-11-28T10:15:30.123Z"}}]`)
+	raw := []byte(`[null,null,"realtime:room1","broadcast",{"type":"broadcast","event":"cursor","payload":{"user":"alice","x":120,"y":348,"color":"#ff8800","ts":"2026-11-28T10:15:30.123Z"}}]`)
 	// As the supervisor does: known topics are interned from the table.
-	codec, err := messages.NewCodec(messages.V2, table.Intern)
+	codec, err := wire.NewCodec(frame.V2, table.Intern)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,19 +63,19 @@ func BenchmarkHotPath(b *testing.B) {
 	// As the socket reader does: frames are read back to back into a
 	// shared chunk, decoded and queued in the Inbox; the registry is told
 	// once per batch.
-	inbox := messages.NewInbox()
+	inbox := wire.NewInbox()
 	chunk := make([]byte, 0, 64<<10)
 	var in messages.Inbound // reused, as the reader does
 	b.ReportAllocs()
-	b.SetBytes(int64(len(frame)))
+	b.SetBytes(int64(len(raw)))
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if cap(chunk)-len(chunk) < len(frame) {
+		if cap(chunk)-len(chunk) < len(raw) {
 			chunk = make([]byte, 0, 64<<10)
 		}
 		start := len(chunk)
-		chunk = append(chunk, frame...)
+		chunk = append(chunk, raw...)
 		in = messages.Inbound{Received: time.Now()}
 		if err := codec.Decode(chunk[start:len(chunk):len(chunk)], false, &in.Frame); err != nil {
 			b.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/store"
 )
@@ -46,7 +47,7 @@ type Config struct {
 	// Table holds the channel records; the registry writes it
 	// synchronously and resumes from it after a restart.
 	Table      *store.Table
-	Refs       *messages.Refs
+	Refs       *wire.Refs
 	Store      *actor.PID
 	Connection *actor.PID
 	Lifetime   context.Context

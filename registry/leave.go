@@ -2,6 +2,8 @@ package registry
 
 import (
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -42,12 +44,12 @@ func (r *reg) unsubscribe(topic string, remove bool, done func(error)) {
 		return
 	}
 	ref := r.cfg.Refs.Next()
-	r.track(&pending{kind: pendingLeave, topic: topic, joinRef: ch.rec.JoinRef, done: func(messages.Reply, error) {
+	r.track(&pending{kind: pendingLeave, topic: topic, joinRef: ch.rec.JoinRef, done: func(wire.Reply, error) {
 		// Whatever the reply (or its absence), the channel is left
 		// locally, as in phoenix.js.
 		r.finishLeave(ch)
 	}}, ref)
-	r.send(messages.Frame{JoinRef: ch.rec.JoinRef, Ref: ref, Topic: topic, Event: "phx_leave", Payload: emptyObject})
+	r.send(frame.Frame{JoinRef: ch.rec.JoinRef, Ref: ref, Topic: topic, Event: "phx_leave", Payload: emptyObject})
 	r.setState(ch, messages.ChannelLeaving, "", nil)
 }
 

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -23,7 +25,7 @@ type pending struct {
 	sent bool
 	// done is called once with the reply (nil error for status ok) or the
 	// failure. Leaves and acknowledged pushes use it.
-	done func(rep messages.Reply, err error)
+	done func(rep wire.Reply, err error)
 }
 
 // track registers p under ref and arms its timeout.
@@ -34,13 +36,13 @@ func (r *reg) track(p *pending, ref string) {
 }
 
 // reply handles a phx_reply that matches a pending push.
-func (r *reg) reply(ref string, p *pending, f *messages.Frame) {
+func (r *reg) reply(ref string, p *pending, f *frame.Frame) {
 	p.timer.Stop()
 	delete(r.pending, ref)
-	rep, err := messages.ParseReply(f.Payload)
+	rep, err := wire.ParseReply(f.Payload)
 	if err != nil {
 		r.deliver(r.channels[p.topic], messages.ErrorEvent{Channel: messages.SubTopic(p.topic), Err: err})
-		rep = messages.Reply{Status: "error"}
+		rep = wire.Reply{Status: "error"}
 	}
 	switch p.kind {
 	case pendingJoin:
@@ -65,7 +67,7 @@ func (r *reg) replyTimedOut(ref string) {
 		// A push reported as timed out is never sent afterwards.
 		r.unbuffer(p.topic, ref)
 		if p.done != nil {
-			p.done(messages.Reply{}, messages.ErrPushTimeout)
+			p.done(wire.Reply{}, messages.ErrPushTimeout)
 		}
 	}
 }
@@ -78,17 +80,17 @@ func (r *reg) abandon(p *pending, cause error) {
 	if cause == nil {
 		cause = messages.ErrConnectionLost
 	}
-	p.done(messages.Reply{}, cause)
+	p.done(wire.Reply{}, cause)
 }
 
-func (r *reg) joinReplied(p *pending, rep messages.Reply) {
+func (r *reg) joinReplied(p *pending, rep wire.Reply) {
 	ch := r.channels[p.topic]
 	if ch == nil || ch.rec.JoinRef != p.joinRef || !ch.rec.Wanted {
 		return
 	}
 	if rep.Status != "ok" {
-		reason := messages.ReplyReason(rep.Response)
-		if messages.IsAuthReason(reason) && (r.cfg.AccessToken == nil || ch.rec.Token != "") {
+		reason := wire.ReplyReason(rep.Response)
+		if wire.IsAuthReason(reason) && (r.cfg.AccessToken == nil || ch.rec.Token != "") {
 			// No way to get another token: rejoining with the same one
 			// can only fail the same way (PEERS pain 1), so wait for
 			// SetAuth instead of looping.
@@ -96,7 +98,7 @@ func (r *reg) joinReplied(p *pending, rep messages.Reply) {
 			return
 		}
 		var err error = &messages.ChannelErrorDetail{Topic: ch.rec.Topic, Reason: reason}
-		if messages.IsAuthReason(reason) {
+		if wire.IsAuthReason(reason) {
 			err = &messages.AuthError{Topic: ch.rec.Topic, Reason: reason}
 		}
 		r.setState(ch, messages.ChannelErrored, messages.ChannelError, err)
@@ -107,7 +109,7 @@ func (r *reg) joinReplied(p *pending, rep messages.Reply) {
 	if !r.checkPostgresEcho(ch, rep.Response) {
 		// As realtime-js: leave, and report the mismatch; routing by ids
 		// would be wrong.
-		r.send(messages.Frame{JoinRef: ch.rec.JoinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "phx_leave", Payload: emptyObject})
+		r.send(frame.Frame{JoinRef: ch.rec.JoinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "phx_leave", Payload: emptyObject})
 		err := &messages.ChannelErrorDetail{Topic: ch.rec.Topic, Reason: bindingMismatch}
 		ch.rec.Wanted = false
 		r.discard(ch, err)
@@ -140,7 +142,7 @@ func (r *reg) joinTimedOut(p *pending) {
 	}
 	// Tell the server to drop the half-made join, as phoenix.js does.
 	if r.open {
-		r.send(messages.Frame{JoinRef: p.joinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "phx_leave", Payload: emptyObject})
+		r.send(frame.Frame{JoinRef: p.joinRef, Ref: r.cfg.Refs.Next(), Topic: ch.rec.Topic, Event: "phx_leave", Payload: emptyObject})
 	}
 	// Frames of the abandoned join (its leave reply, a phx_close) are
 	// stale from now on, as after phoenix.js's joinPush.reset().

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"github.com/supabase-go/realtime/internal/jsonscan"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -50,9 +52,9 @@ func (r *reg) checkPostgresEcho(ch *channel, response []byte) bool {
 	bindings := postgresBindings(ch)
 	var echoed [][]byte
 	if len(response) > 0 && response[0] == '{' {
-		_ = messages.ObjectEach(response, func(key, value []byte) error {
-			if messages.KeyEquals(key, "postgres_changes") && len(value) > 0 && value[0] == '[' {
-				return messages.ArrayEach(value, func(_ int, v []byte) error {
+		_ = jsonscan.ObjectEach(response, func(key, value []byte) error {
+			if jsonscan.KeyEquals(key, "postgres_changes") && len(value) > 0 && value[0] == '[' {
+				return jsonscan.ArrayEach(value, func(_ int, v []byte) error {
 					echoed = append(echoed, v)
 					return nil
 				})
@@ -69,7 +71,7 @@ func (r *reg) checkPostgresEcho(ch *channel, response []byte) bool {
 		if err != nil || !ok {
 			return false
 		}
-		id, err := messages.ParseBindingID(echoed[i])
+		id, err := wire.ParseBindingID(echoed[i])
 		if err != nil {
 			return false
 		}
@@ -82,7 +84,7 @@ func (r *reg) checkPostgresEcho(ch *channel, response []byte) bool {
 // postgresChange routes a postgres_changes frame: it is delivered once if
 // any binding whose server id is listed in ids accepts the change type.
 func (r *reg) postgresChange(ch *channel, m *messages.Inbound) {
-	ids, ev, err := messages.ParsePostgresChange(m.Frame.Payload)
+	ids, ev, err := wire.ParsePostgresChange(m.Frame.Payload)
 	if err != nil {
 		r.cfg.Stats.Malformed.Add(1)
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
@@ -94,7 +96,7 @@ func (r *reg) postgresChange(ch *channel, m *messages.Inbound) {
 			continue
 		}
 		for _, id := range ids {
-			if messages.SameBindingID(id, ch.rec.PostgresIDs[i]) {
+			if jsonscan.SameBindingID(id, ch.rec.PostgresIDs[i]) {
 				ev.Channel, ev.Topic, ev.Received = ch.rec.Name, ch.rec.Topic, m.Received
 				r.deliver(ch, ev)
 				return

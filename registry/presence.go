@@ -4,6 +4,8 @@ import (
 	"log/slog"
 
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -118,13 +120,13 @@ func (r *reg) sendTrack(ch *channel) {
 	}
 	ref := r.cfg.Refs.Next()
 	topic := ch.rec.Topic
-	r.track(&pending{kind: pendingPush, topic: topic, joinRef: ch.rec.JoinRef, sent: true, done: func(rep messages.Reply, err error) {
+	r.track(&pending{kind: pendingPush, topic: topic, joinRef: ch.rec.JoinRef, sent: true, done: func(rep wire.Reply, err error) {
 		if err == nil && rep.Status != "ok" {
-			err = &messages.PushError{Topic: topic, Status: rep.Status, Reason: messages.ReplyReason(rep.Response), Response: rep.Response}
+			err = &messages.PushError{Topic: topic, Status: rep.Status, Reason: wire.ReplyReason(rep.Response), Response: rep.Response}
 		}
 		for _, w := range waiters {
 			actors.Reply(w, err)
 		}
 	}}, ref)
-	r.send(messages.Frame{JoinRef: ch.rec.JoinRef, Ref: ref, Topic: topic, Event: "presence", Payload: payload})
+	r.send(frame.Frame{JoinRef: ch.rec.JoinRef, Ref: ref, Topic: topic, Event: "presence", Payload: payload})
 }

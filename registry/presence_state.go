@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/supabase-go/realtime/internal/jsonscan"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -688,11 +689,11 @@ func errPresence(what string) error {
 // leaves are empty; other members are ignored.
 func parsePresenceDiff(payload []byte) (*presenceDiff, error) {
 	var joins, leaves []byte
-	err := messages.ObjectEach(payload, func(k, v []byte) error {
+	err := jsonscan.ObjectEach(payload, func(k, v []byte) error {
 		switch {
-		case messages.KeyEquals(k, "joins"):
+		case jsonscan.KeyEquals(k, "joins"):
 			joins = v
-		case messages.KeyEquals(k, "leaves"):
+		case jsonscan.KeyEquals(k, "leaves"):
 			leaves = v
 		}
 		return nil
@@ -701,12 +702,12 @@ func parsePresenceDiff(payload []byte) (*presenceDiff, error) {
 		return nil, err
 	}
 	d := &presenceDiff{}
-	if joins != nil && !messages.IsNull(joins) {
+	if joins != nil && !jsonscan.IsNull(joins) {
 		if d.joins, err = parsePresenceGroups(joins); err != nil {
 			return nil, fmt.Errorf("joins: %w", err)
 		}
 	}
-	if leaves != nil && !messages.IsNull(leaves) {
+	if leaves != nil && !jsonscan.IsNull(leaves) {
 		if d.leaves, err = parsePresenceGroups(leaves); err != nil {
 			return nil, fmt.Errorf("leaves: %w", err)
 		}
@@ -721,9 +722,9 @@ func parsePresenceGroups(data []byte) ([]presenceGroup, error) {
 	var groups []presenceGroup
 	var index map[string]int
 	quoted := make([]byte, 0, 64)
-	err := messages.ObjectEach(data, func(k, v []byte) error {
+	err := jsonscan.ObjectEach(data, func(k, v []byte) error {
 		quoted = append(append(append(quoted[:0], '"'), k...), '"')
-		key, err := messages.Unquote(quoted)
+		key, err := jsonscan.Unquote(quoted)
 		if err != nil {
 			return err
 		}
@@ -755,8 +756,8 @@ func parsePresenceMetas(v []byte) ([]presenceMeta, error) {
 		return nil, errPresence("presence entry is not an object")
 	}
 	var raw []byte
-	err := messages.ObjectEach(v, func(k, val []byte) error {
-		if messages.KeyEquals(k, "metas") {
+	err := jsonscan.ObjectEach(v, func(k, val []byte) error {
+		if jsonscan.KeyEquals(k, "metas") {
 			raw = val
 		}
 		return nil
@@ -771,7 +772,7 @@ func parsePresenceMetas(v []byte) ([]presenceMeta, error) {
 		return nil, errPresence(`"metas" is not an array`)
 	}
 	metas := []presenceMeta{}
-	err = messages.ArrayEach(raw, func(_ int, m []byte) error {
+	err = jsonscan.ArrayEach(raw, func(_ int, m []byte) error {
 		meta, err := parsePresenceMeta(m)
 		if err != nil {
 			return err
@@ -796,26 +797,26 @@ func parsePresenceMeta(v []byte) (presenceMeta, error) {
 	hasRef := false
 	payload := make([]byte, 0, len(v))
 	payload = append(payload, '{')
-	err := messages.ObjectEach(v, func(k, val []byte) error {
+	err := jsonscan.ObjectEach(v, func(k, val []byte) error {
 		switch {
-		case messages.KeyEquals(k, "phx_ref"):
+		case jsonscan.KeyEquals(k, "phx_ref"):
 			if len(val) == 0 || val[0] != '"' {
 				return errPresence(`presence meta "phx_ref" is not a string`)
 			}
-			ref, err := messages.Unquote(val)
+			ref, err := jsonscan.Unquote(val)
 			if err != nil {
 				return err
 			}
 			m.ref, hasRef = ref, true
-		case messages.KeyEquals(k, "phx_ref_prev"):
-			if messages.IsNull(val) {
+		case jsonscan.KeyEquals(k, "phx_ref_prev"):
+			if jsonscan.IsNull(val) {
 				m.prev = ""
 				return nil
 			}
 			if len(val) == 0 || val[0] != '"' {
 				return errPresence(`presence meta "phx_ref_prev" is not a string`)
 			}
-			prev, err := messages.Unquote(val)
+			prev, err := jsonscan.Unquote(val)
 			if err != nil {
 				return err
 			}

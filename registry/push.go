@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -60,7 +62,7 @@ func (r *reg) setBuffered(n int) {
 
 // sendPush stamps a push with the channel's join_ref, a fresh ref and the
 // topic, and writes it.
-func (r *reg) sendPush(ch *channel, f messages.Frame) {
+func (r *reg) sendPush(ch *channel, f frame.Frame) {
 	f.JoinRef = ch.rec.JoinRef
 	f.Topic = ch.rec.Topic
 	if f.Ref != "" {
@@ -120,7 +122,7 @@ func (r *reg) discard(ch *channel, cause error) {
 		if p, ok := r.pending[f.Ref]; f.Ref != "" && ok && p.kind == pendingPush {
 			p.timer.Stop()
 			delete(r.pending, f.Ref)
-			p.done(messages.Reply{}, cause)
+			p.done(wire.Reply{}, cause)
 		}
 	}
 	ch.rec.Outbox = nil
@@ -147,7 +149,7 @@ func (r *reg) outboundFailed(m *messages.OutboundFailed) {
 		return
 	}
 	ch := r.channels[f.Topic]
-	encodeErr := errors.Is(m.Err, messages.ErrMalformed) || errors.Is(m.Err, messages.ErrUnsupported) || errors.Is(m.Err, messages.ErrHeaderTooLong)
+	encodeErr := errors.Is(m.Err, messages.ErrMalformed) || errors.Is(m.Err, wire.ErrUnsupported) || errors.Is(m.Err, wire.ErrHeaderTooLong)
 	if ch == nil || !ch.rec.Wanted || encodeErr {
 		r.deliver(ch, messages.ErrorEvent{Channel: messages.SubTopic(f.Topic), Err: fmt.Errorf("realtime: push %q on %s not sent: %w", f.Event, f.Topic, m.Err)})
 		return
@@ -159,7 +161,7 @@ func (r *reg) outboundFailed(m *messages.OutboundFailed) {
 	if p, ok := r.pending[f.Ref]; ok && f.Ref != "" {
 		p.sent = false
 	}
-	ch.rec.Outbox = append([]messages.Frame{f}, ch.rec.Outbox...)
+	ch.rec.Outbox = append([]frame.Frame{f}, ch.rec.Outbox...)
 	r.setBuffered(r.buffered + 1)
 	r.persist(ch)
 }

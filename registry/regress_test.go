@@ -1,3 +1,5 @@
+//go:build realtime_testhooks
+
 package registry_test
 
 import (
@@ -11,6 +13,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
 	"github.com/supabase-go/realtime/store"
@@ -29,10 +33,10 @@ type harness struct {
 	conn  *actor.PID
 	table *store.Table
 	clock *actors.ManualClock
-	inbox *messages.Inbox
+	inbox *wire.Inbox
 
 	mu     sync.Mutex
-	out    []messages.Frame
+	out    []frame.Frame
 	events []messages.Event
 }
 
@@ -45,7 +49,7 @@ func (h *harness) HandleEvent(_ context.Context, ev messages.Event) {
 }
 
 func newHarness(t *testing.T, cfgf func(*registry.Config)) *harness {
-	h := &harness{t: t, sys: actors.NewSystem(nil), table: store.NewTable(), inbox: messages.NewInbox(), clock: actors.NewManualClock(time.Unix(0, 0))}
+	h := &harness{t: t, sys: actors.NewSystem(nil), table: store.NewTable(), inbox: wire.NewInbox(), clock: actors.NewManualClock(time.Unix(0, 0))}
 	st, err := h.sys.Root.SpawnNamed(store.Props(h.table), t.Name()+"-store")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +64,7 @@ func newHarness(t *testing.T, cfgf func(*registry.Config)) *harness {
 			close(m.done)
 		}
 	}), t.Name()+"-conn")
-	var refs messages.Refs
+	var refs wire.Refs
 	cfg := registry.Config{Handler: h, Timeout: 10 * time.Second, BufferSize: 100, Refs: &refs, Store: st, Table: h.table, Connection: h.conn, Clock: h.clock}
 	if cfgf != nil {
 		cfgf(&cfg)
@@ -77,7 +81,7 @@ func newHarness(t *testing.T, cfgf func(*registry.Config)) *harness {
 func (h *harness) send(m any) { h.sys.Root.Send(h.reg, m) }
 
 // receive hands the registry a frame as the socket reader does.
-func (h *harness) receive(f messages.Frame) {
+func (h *harness) receive(f frame.Frame) {
 	if h.inbox.Put(messages.Inbound{Frame: f}) {
 		h.send(h.inbox.Ready)
 	}
@@ -104,11 +108,11 @@ func (h *harness) settle() {
 }
 
 // sent returns the frames sent so far with the given event, after settling.
-func (h *harness) sent(event string) []messages.Frame {
+func (h *harness) sent(event string) []frame.Frame {
 	h.settle()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []messages.Frame
+	var out []frame.Frame
 	for _, f := range h.out {
 		if f.Event == event {
 			out = append(out, f)
@@ -117,7 +121,7 @@ func (h *harness) sent(event string) []messages.Frame {
 	return out
 }
 
-func (h *harness) last(event string) messages.Frame {
+func (h *harness) last(event string) frame.Frame {
 	h.t.Helper()
 	fs := h.sent(event)
 	if len(fs) == 0 {
@@ -126,8 +130,8 @@ func (h *harness) last(event string) messages.Frame {
 	return fs[len(fs)-1]
 }
 
-func (h *harness) reply(f messages.Frame, payload string) {
-	h.receive(messages.Frame{JoinRef: f.JoinRef, Ref: f.Ref, Topic: f.Topic, Event: "phx_reply", Payload: []byte(payload)})
+func (h *harness) reply(f frame.Frame, payload string) {
+	h.receive(frame.Frame{JoinRef: f.JoinRef, Ref: f.Ref, Topic: f.Topic, Event: "phx_reply", Payload: []byte(payload)})
 }
 
 func await[T any](t *testing.T, ch <-chan T) T {
@@ -197,7 +201,7 @@ func TestCloseOfATimedOutJoinIsStale(t *testing.T) {
 	// A slow server answers everything about the abandoned join.
 	h.reply(j, okJoin)
 	h.reply(leave, `{"status":"ok","response":{}}`)
-	h.receive(messages.Frame{Ref: j.JoinRef, Topic: topic, Event: "phx_close", Payload: []byte(`{}`)})
+	h.receive(frame.Frame{Ref: j.JoinRef, Topic: topic, Event: "phx_close", Payload: []byte(`{}`)})
 	h.settle()
 	h.clock.Advance(time.Second)
 	if joins := h.sent("phx_join"); len(joins) != 2 {
@@ -230,7 +234,7 @@ func TestAfterTheReconnectLimitCallsFailFast(t *testing.T) {
 		t.Fatal("the waiting Subscribe was not answered")
 	}
 	push := make(chan messages.PushResult, 1)
-	h.send(&messages.Push{Topic: topic, Frame: messages.Frame{Event: "broadcast", Payload: []byte(`{}`)}, Reply: push})
+	h.send(&messages.Push{Topic: topic, Frame: frame.Frame{Event: "broadcast", Payload: []byte(`{}`)}, Reply: push})
 	if r := await(t, push); r.Err == nil {
 		t.Fatal("a push after giving up was accepted into a buffer that will never drain")
 	}
@@ -242,7 +246,7 @@ func TestTimedOutAckedPushIsNeverSent(t *testing.T) {
 	res := h.subscribeAsync(messages.ChannelConfig{Ack: true})
 	h.settle()
 	push := make(chan messages.PushResult, 1)
-	h.send(&messages.Push{Topic: topic, Ack: true, Frame: messages.Frame{Event: "broadcast", Payload: []byte(`{"type":"broadcast","event":"e","payload":{}}`)}, Reply: push})
+	h.send(&messages.Push{Topic: topic, Ack: true, Frame: frame.Frame{Event: "broadcast", Payload: []byte(`{"type":"broadcast","event":"e","payload":{}}`)}, Reply: push})
 	pr := await(t, push)
 	h.clock.Advance(10 * time.Second) // the join and the push time out
 	await(t, res)

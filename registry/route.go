@@ -3,6 +3,8 @@ package registry
 import (
 	"log/slog"
 
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -66,7 +68,7 @@ func (r *reg) inbound(m *messages.Inbound) {
 // join_ref always passes (fastlane broadcasts, presence diffs, changes);
 // phx_close and phx_error carry the join_ref as their ref too, which is the
 // only way to tell on vsn 1.0.0, where the server never sends join_ref.
-func (r *reg) stale(ch *channel, f *messages.Frame) bool {
+func (r *reg) stale(ch *channel, f *frame.Frame) bool {
 	if f.JoinRef != "" && f.JoinRef != ch.rec.JoinRef {
 		return true
 	}
@@ -82,7 +84,7 @@ func (r *reg) stale(ch *channel, f *messages.Frame) bool {
 // channel stays known in the closed state (Subscribe joins it again), so
 // its state decides. phx_close, phx_error and replies still pass: their
 // handlers know what a closed channel does with them.
-func (r *reg) closedTo(ch *channel, f *messages.Frame) bool {
+func (r *reg) closedTo(ch *channel, f *frame.Frame) bool {
 	if ch.rec.State != messages.ChannelClosed {
 		return false
 	}
@@ -96,9 +98,9 @@ func (r *reg) closedTo(ch *channel, f *messages.Frame) bool {
 func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 	f := &m.Frame
 	ev := messages.BroadcastEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, Received: m.Received}
-	if f.Kind == messages.KindUserBroadcast || f.Kind == messages.KindUserBroadcastPush {
+	if f.Kind == frame.KindUserBroadcast || f.Kind == frame.KindUserBroadcastPush {
 		ev.Event = f.UserEvent
-		if f.Encoding == messages.EncodingJSON {
+		if f.Encoding == frame.EncodingJSON {
 			ev.Payload = f.Payload
 		} else {
 			ev.Binary = f.Payload
@@ -109,10 +111,10 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 		ev.Meta = f.Meta
 	} else if s := &f.Bcast; s.OK {
 		// The decoder located the members while validating the frame.
-		ev.Event, _ = messages.JSONString(s.Event.In(f.Payload), r.intern)
+		ev.Event, _ = wire.JSONString(s.Event.In(f.Payload), r.intern)
 		ev.Payload, ev.Meta = s.Payload.In(f.Payload), s.Meta.In(f.Payload)
 	} else {
-		b, err := messages.ParseDecodedBroadcast(f.Payload, r.intern) // Decode validated it
+		b, err := wire.ParseDecodedBroadcast(f.Payload, r.intern) // Decode validated it
 		if err != nil {
 			r.cfg.Stats.Malformed.Add(1)
 			r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
@@ -128,15 +130,15 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 	}
 }
 
-func (r *reg) system(ch *channel, f *messages.Frame) {
-	s, err := messages.ParseSystem(f.Payload)
+func (r *reg) system(ch *channel, f *frame.Frame) {
+	s, err := wire.ParseSystem(f.Payload)
 	if err != nil {
 		r.cfg.Stats.Malformed.Add(1)
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 		return
 	}
 	r.deliver(ch, messages.SystemEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, Extension: s.Extension, Status: s.Status, Message: s.Message})
-	if s.Status == "error" && s.Extension == "system" && messages.IsAuthReason(s.Message) {
+	if s.Status == "error" && s.Extension == "system" && wire.IsAuthReason(s.Message) {
 		// The server closes the channel next (phx_close).
 		ch.authErr = &messages.AuthError{Topic: ch.rec.Topic, Reason: s.Message}
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: ch.authErr})

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -40,7 +41,7 @@ type Record struct {
 	Presence messages.PresenceState
 	// Outbox holds the pushes accepted while the channel could not send,
 	// in order. Frames are never mutated after they are buffered.
-	Outbox []messages.Frame
+	Outbox []frame.Frame
 	// Seq orders records by creation.
 	Seq uint64
 	// Ext holds feature state keyed by feature name (presence, postgres

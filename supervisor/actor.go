@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
 	"github.com/supabase-go/realtime/store"
@@ -99,7 +100,7 @@ func (s *supActor) start(ctx actor.Context) {
 	cc.Stats = &s.rt.ConnStats
 	if cc.Codec != nil {
 		// Decode known topics without allocating a string per frame.
-		if codec, err := messages.NewCodec(cc.Codec.Vsn(), s.rt.Table.Intern); err == nil {
+		if codec, err := wire.NewCodec(cc.Codec.Vsn(), s.rt.Table.Intern); err == nil {
 			cc.Codec = codec
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
 	"github.com/supabase-go/realtime/store"
@@ -39,7 +40,7 @@ type Runtime struct {
 	cfg Config
 
 	Table     *store.Table
-	Refs      messages.Refs
+	Refs      wire.Refs
 	Epochs    actors.Epoch
 	ConnStats connection.Stats
 	RegStats  registry.Stats

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/supabase-go/realtime/test/logbuf"
+	"github.com/supabase-go/realtime/internal/logbuf"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 

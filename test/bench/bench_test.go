@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/supabase-go/realtime/test/leakcheck"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 )
 
 // TestMain lets the test binary serve as the Go children (ours, ceiling),

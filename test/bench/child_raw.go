@@ -13,6 +13,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -23,8 +25,8 @@ import (
 // pushes in large chunks straight to the TCP connection (B6).
 type rawChild struct {
 	url     string
-	vsn     messages.Vsn
-	codec   messages.Codec
+	vsn     frame.Vsn
+	codec   wire.Codec
 	backoff time.Duration
 
 	wmu sync.Mutex // serialises writes
@@ -60,8 +62,8 @@ func (c *rawChild) handle(req request) (response, bool) {
 		}
 		q := url.Values{"apikey": {apiKey}, "vsn": {req.Vsn}, idParam: {req.ID}}
 		c.url = "ws://" + u.Host + "/realtime/v1/websocket?" + q.Encode()
-		c.vsn = messages.Vsn(req.Vsn)
-		if c.codec, err = messages.CodecFor(c.vsn); err != nil {
+		c.vsn = frame.Vsn(req.Vsn)
+		if c.codec, err = wire.CodecFor(c.vsn); err != nil {
 			return errResp("%v", err), false
 		}
 		c.backoff = timeout(req.BackoffMs, time.Second)
@@ -137,7 +139,7 @@ func (c *rawChild) dial() error {
 // readLoop reads one socket incarnation. On a drop while a rejoin is
 // armed it reconnects after the backoff and rejoins every topic.
 func (c *rawChild) readLoop(ws *websocket.Conn) {
-	var f messages.Frame
+	var f frame.Frame
 	for {
 		if a := c.arm.Load(); a != nil && a.count.Load() < a.want {
 			_, r, err := ws.NextReader()
@@ -218,7 +220,7 @@ func (c *rawChild) joinAll(topics []string, limit time.Duration) (int, error) {
 	for i, t := range topics {
 		ref, ch := c.nextRef()
 		waits[i] = ch
-		data, bin, err := c.codec.Append(nil, &messages.Frame{JoinRef: ref, Ref: ref, Topic: t, Event: "phx_join", Payload: c.cfg})
+		data, bin, err := c.codec.Append(nil, &frame.Frame{JoinRef: ref, Ref: ref, Topic: t, Event: "phx_join", Payload: c.cfg})
 		if err != nil {
 			return 0, err
 		}
@@ -253,7 +255,7 @@ func (c *rawChild) pushFrame(topic, event string, payload []byte) (ref string, c
 	body = append(body, `{"type":"broadcast","event":"`+event+`","payload":`...)
 	body = append(body, payload...)
 	body = append(body, '}')
-	data, bin, err = c.codec.Append(nil, &messages.Frame{JoinRef: jr, Ref: ref, Topic: topic, Event: "broadcast", Payload: body})
+	data, bin, err = c.codec.Append(nil, &frame.Frame{JoinRef: jr, Ref: ref, Topic: topic, Event: "broadcast", Payload: body})
 	return ref, ch, data, bin, err
 }
 
@@ -317,12 +319,12 @@ func (c *rawChild) send(req request) response {
 	body = append(body, `{"type":"broadcast","event":"`+broadcastName+`","payload":`...)
 	body = append(body, cursorPayload(0)...)
 	body = append(body, '}')
-	f := messages.Frame{JoinRef: jr, Topic: topic, Event: "broadcast", Payload: body}
+	f := frame.Frame{JoinRef: jr, Topic: topic, Event: "broadcast", Payload: body}
 	if req.Typed {
 		// realtime-js's format on vsn 2.0.0: a binary kind-3 user
 		// broadcast push with a JSON payload.
-		f = messages.Frame{Kind: messages.KindUserBroadcastPush, JoinRef: jr, Topic: topic, Event: "broadcast",
-			UserEvent: broadcastName, Encoding: messages.EncodingJSON, Payload: cursorPayload(0)}
+		f = frame.Frame{Kind: frame.KindUserBroadcastPush, JoinRef: jr, Topic: topic, Event: "broadcast",
+			UserEvent: broadcastName, Encoding: frame.EncodingJSON, Payload: cursorPayload(0)}
 	}
 	var chunk []byte
 	for i := 0; i < perChunk; i++ {

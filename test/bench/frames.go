@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
@@ -15,11 +15,11 @@ const (
 )
 
 // vsnOf returns the serializer a variant needs.
-func vsnOf(variant string) messages.Vsn {
+func vsnOf(variant string) frame.Vsn {
 	if variant == variantV1Text {
-		return messages.V1
+		return frame.V1
 	}
-	return messages.V2
+	return frame.V2
 }
 
 // cursorPayload is the ~150 byte user payload of every benchmark
@@ -35,16 +35,16 @@ func encodeBroadcast(variant, topic string, seq int) ([]byte, bool, error) {
 	user := cursorPayload(seq)
 	switch variant {
 	case variantV2Binary:
-		return realtimetest.EncodeFrame(messages.V2, messages.Frame{
-			Kind: messages.KindUserBroadcast, Topic: topic, Event: "broadcast",
-			UserEvent: broadcastName, Encoding: messages.EncodingJSON, Payload: user,
+		return realtimetest.EncodeFrame(frame.V2, frame.Frame{
+			Kind: frame.KindUserBroadcast, Topic: topic, Event: "broadcast",
+			UserEvent: broadcastName, Encoding: frame.EncodingJSON, Payload: user,
 		})
 	case variantV2Text, variantV1Text:
 		body := make([]byte, 0, len(user)+64)
 		body = append(body, `{"type":"broadcast","event":"`+broadcastName+`","payload":`...)
 		body = append(body, user...)
 		body = append(body, '}')
-		return realtimetest.EncodeFrame(vsnOf(variant), messages.Frame{Topic: topic, Event: "broadcast", Payload: body})
+		return realtimetest.EncodeFrame(vsnOf(variant), frame.Frame{Topic: topic, Event: "broadcast", Payload: body})
 	}
 	return nil, false, fmt.Errorf("unknown variant %q", variant)
 }

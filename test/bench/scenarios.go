@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
@@ -37,7 +38,7 @@ type client struct {
 }
 
 // start starts a child of kind and connects it with vsn.
-func (b *bench) start(srv *realtimetest.Server, kind string, vsn messages.Vsn, backoff time.Duration) (*client, error) {
+func (b *bench) start(srv *realtimetest.Server, kind string, vsn frame.Vsn, backoff time.Duration) (*client, error) {
 	b.seq++
 	id := fmt.Sprintf("%s-%d", kind, b.seq)
 	p, err := startPeer(b.cfg, kind, id)
@@ -227,7 +228,7 @@ func (b *bench) b2() error {
 		}
 	}()
 	for _, kind := range b.cfg.clients {
-		c, err := b.start(srv, kind, messages.V2, time.Second)
+		c, err := b.start(srv, kind, frame.V2, time.Second)
 		if err != nil {
 			return err
 		}
@@ -270,7 +271,7 @@ func (b *bench) b3() error {
 			if gaveUp[kind] {
 				continue
 			}
-			c, err := b.start(srv, kind, messages.V2, time.Second)
+			c, err := b.start(srv, kind, frame.V2, time.Second)
 			if err != nil {
 				return err
 			}
@@ -320,7 +321,7 @@ func (b *bench) startAll(srv *realtimetest.Server, backoff time.Duration, setup 
 		}
 	}
 	for _, kind := range b.cfg.clients {
-		c, err := b.start(srv, kind, messages.V2, backoff)
+		c, err := b.start(srv, kind, frame.V2, backoff)
 		if err != nil {
 			stop()
 			return nil, nil, err
@@ -340,7 +341,7 @@ func (b *bench) b3Smaller(srv *realtimetest.Server, kind string, n int) error {
 	if n < 1 {
 		return nil
 	}
-	c, err := b.start(srv, kind, messages.V2, time.Second)
+	c, err := b.start(srv, kind, frame.V2, time.Second)
 	if err != nil {
 		return err
 	}

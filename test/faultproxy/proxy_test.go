@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/supabase-go/realtime/internal/leakcheck"
 	"github.com/supabase-go/realtime/test/faultproxy"
-	"github.com/supabase-go/realtime/test/leakcheck"
 )
 
 // echoServer echoes every connection until closed.

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // DefaultTokenCheckInterval is the longest delay between two expiry
@@ -546,15 +546,15 @@ func (c *Conn) ChannelClaims(topic string) map[string]any {
 // as [join_ref,null,topic,"broadcast",{…,"meta":{"replayed":true,"id":…}}],
 // binary rows as kind 4 with the same metadata (dropped for V1 sockets by
 // the encoder).
-func replayFrames(topic, joinRef string, msgs []StoredMessage) []*messages.Frame {
-	out := make([]*messages.Frame, 0, len(msgs))
+func replayFrames(topic, joinRef string, msgs []StoredMessage) []*frame.Frame {
+	out := make([]*frame.Frame, 0, len(msgs))
 	for _, m := range msgs {
 		id, _ := json.Marshal(m.ID)
 		meta := []byte(`{"replayed":true,"id":` + string(id) + `}`)
 		if m.Binary != nil {
-			out = append(out, &messages.Frame{
-				Kind: messages.KindUserBroadcast, Topic: topic, Event: eventBroadcast,
-				UserEvent: m.Event, Encoding: messages.EncodingBinary, Meta: meta, Payload: m.Binary,
+			out = append(out, &frame.Frame{
+				Kind: frame.KindUserBroadcast, Topic: topic, Event: eventBroadcast,
+				UserEvent: m.Event, Encoding: frame.EncodingBinary, Meta: meta, Payload: m.Binary,
 			})
 			continue
 		}
@@ -567,7 +567,7 @@ func replayFrames(topic, joinRef string, msgs []StoredMessage) []*messages.Frame
 		p = append(p, `,"type":"broadcast","meta":`...)
 		p = append(p, meta...)
 		p = append(p, '}')
-		out = append(out, &messages.Frame{JoinRef: joinRef, Topic: topic, Event: eventBroadcast, Payload: p})
+		out = append(out, &frame.Frame{JoinRef: joinRef, Topic: topic, Event: eventBroadcast, Payload: p})
 	}
 	return out
 }

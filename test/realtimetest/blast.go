@@ -6,7 +6,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 )
 
 // WebSocket opcodes of data frames (RFC 6455 §5.2).
@@ -43,11 +44,11 @@ func AppendWebSocketFrame(dst []byte, binaryFrame bool, payload []byte) []byte {
 // version vsn: the V2 codec (text array or binary), or for V1 the
 // server→client object form {"topic","event","payload","ref"} (§2.1). It
 // is the message body only; wrap it with AppendWebSocketFrame.
-func EncodeFrame(vsn messages.Vsn, f messages.Frame) (data []byte, binaryFrame bool, err error) {
-	if vsn == messages.V1 && f.Kind == messages.KindText {
+func EncodeFrame(vsn frame.Vsn, f frame.Frame) (data []byte, binaryFrame bool, err error) {
+	if vsn == frame.V1 && f.Kind == frame.KindText {
 		return appendV1ServerFrame(nil, &f), false, nil
 	}
-	codec, err := messages.CodecFor(vsn)
+	codec, err := wire.CodecFor(vsn)
 	if err != nil {
 		return nil, false, err
 	}

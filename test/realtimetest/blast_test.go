@@ -10,7 +10,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
+	iwire "github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
@@ -112,24 +113,24 @@ var _ = Describe("Blast", func() {
 	})
 
 	It("encodes frames as the server sends them, for each vsn", func() {
-		f := messages.Frame{Topic: "realtime:room", Event: "broadcast", Payload: []byte(`{"type":"broadcast","event":"cursor","payload":{"x":1}}`)}
-		v2, bin, err := realtimetest.EncodeFrame(messages.V2, f)
+		f := frame.Frame{Topic: "realtime:room", Event: "broadcast", Payload: []byte(`{"type":"broadcast","event":"cursor","payload":{"x":1}}`)}
+		v2, bin, err := realtimetest.EncodeFrame(frame.V2, f)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(bin).To(BeFalse())
 		Expect(string(v2)).To(Equal(`[null,null,"realtime:room","broadcast",{"type":"broadcast","event":"cursor","payload":{"x":1}}]`))
-		v1, bin, err := realtimetest.EncodeFrame(messages.V1, f)
+		v1, bin, err := realtimetest.EncodeFrame(frame.V1, f)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(bin).To(BeFalse())
 		Expect(string(v1)).To(Equal(`{"topic":"realtime:room","event":"broadcast","payload":{"type":"broadcast","event":"cursor","payload":{"x":1}},"ref":null}`))
-		k4, bin, err := realtimetest.EncodeFrame(messages.V2, messages.Frame{
-			Kind: messages.KindUserBroadcast, Topic: "realtime:room", Event: "broadcast",
-			UserEvent: "cursor", Encoding: messages.EncodingJSON, Payload: []byte(`{"x":1}`),
+		k4, bin, err := realtimetest.EncodeFrame(frame.V2, frame.Frame{
+			Kind: frame.KindUserBroadcast, Topic: "realtime:room", Event: "broadcast",
+			UserEvent: "cursor", Encoding: frame.EncodingJSON, Payload: []byte(`{"x":1}`),
 		})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(bin).To(BeTrue())
-		var back messages.Frame
-		Expect(messages.CodecV2.Decode(k4, true, &back)).To(Succeed())
-		Expect(back.Kind).To(Equal(messages.KindUserBroadcast))
+		var back frame.Frame
+		Expect(iwire.CodecV2.Decode(k4, true, &back)).To(Succeed())
+		Expect(back.Kind).To(Equal(frame.KindUserBroadcast))
 		Expect(back.Topic).To(Equal("realtime:room"))
 		Expect(back.UserEvent).To(Equal("cursor"))
 		Expect(string(back.Payload)).To(Equal(`{"x":1}`))

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // handleBroadcast implements §5.1–5.3 for a push on a joined channel: size
 // check, fan-out by origin and receiver version (§5.2), self and ack.
-func (c *Conn) handleBroadcast(ch *channel, f *messages.Frame) {
+func (c *Conn) handleBroadcast(ch *channel, f *frame.Frame) {
 	c.broadcasts.Add(1)
 	ack := ch.cfg.ack
 	if !c.writeAllowed(ch, extBroadcast) {
@@ -26,16 +26,16 @@ func (c *Conn) handleBroadcast(ch *channel, f *messages.Frame) {
 	}
 	var d delivery
 	switch f.Kind {
-	case messages.KindText:
+	case frame.KindText:
 		// JSON pushes are forwarded verbatim, whatever the map holds.
-		d = sameForAll(&messages.Frame{Topic: f.Topic, Event: eventBroadcast, Payload: f.Payload})
-	case messages.KindUserBroadcastPush:
+		d = sameForAll(&frame.Frame{Topic: f.Topic, Event: eventBroadcast, Payload: f.Payload})
+	case frame.KindUserBroadcastPush:
 		// Client metadata is discarded by the server.
 		d = userBroadcastDelivery(f.Topic, f.UserEvent, f.Encoding, f.Payload)
-	case messages.KindPush:
+	case frame.KindPush:
 		// A kind-0 binary push is fanned out as Phoenix's kind 2, which
 		// realtime-js cannot read; V1 sockets never get binary frames.
-		d = delivery{v2: &messages.Frame{Kind: messages.KindBroadcast, Topic: f.Topic, Event: eventBroadcast, Payload: f.Payload}}
+		d = delivery{v2: &frame.Frame{Kind: frame.KindBroadcast, Topic: f.Topic, Event: eventBroadcast, Payload: f.Payload}}
 	default:
 		c.srv.log.Debug("realtimetest: unexpected broadcast kind", "conn", c.id, "kind", f.Kind)
 		return
@@ -54,16 +54,16 @@ func (c *Conn) handleBroadcast(ch *channel, f *messages.Frame) {
 // userBroadcastDelivery builds the §5.2 "user broadcast" delivery: binary
 // kind 4 for V2 receivers; for V1 receivers the JSON-converted text form
 // {"event","payload","type"} when the payload is JSON, nothing otherwise.
-func userBroadcastDelivery(topic, event string, enc messages.Encoding, payload []byte) delivery {
-	d := delivery{v2: &messages.Frame{
-		Kind:      messages.KindUserBroadcast,
+func userBroadcastDelivery(topic, event string, enc frame.Encoding, payload []byte) delivery {
+	d := delivery{v2: &frame.Frame{
+		Kind:      frame.KindUserBroadcast,
 		Topic:     topic,
 		Event:     eventBroadcast,
 		UserEvent: event,
 		Encoding:  enc,
 		Payload:   payload,
 	}}
-	if enc == messages.EncodingJSON && json.Valid(payload) {
+	if enc == frame.EncodingJSON && json.Valid(payload) {
 		ev, _ := json.Marshal(event)
 		p := make([]byte, 0, len(payload)+len(ev)+40)
 		p = append(p, `{"event":`...)
@@ -71,7 +71,7 @@ func userBroadcastDelivery(topic, event string, enc messages.Encoding, payload [
 		p = append(p, `,"payload":`...)
 		p = append(p, payload...)
 		p = append(p, `,"type":"broadcast"}`...)
-		d.v1 = &messages.Frame{Topic: topic, Event: eventBroadcast, Payload: p}
+		d.v1 = &frame.Frame{Topic: topic, Event: eventBroadcast, Payload: p}
 	}
 	return d
 }
@@ -111,7 +111,7 @@ func (s *Server) broadcast(topic string, private bool, event string, payload any
 	body = append(body, p...)
 	body = append(body, '}')
 	topic = WireTopic(topic)
-	s.deliver(topicKey{topic, private}, nil, sameForAll(&messages.Frame{Topic: topic, Event: eventBroadcast, Payload: body}))
+	s.deliver(topicKey{topic, private}, nil, sameForAll(&frame.Frame{Topic: topic, Event: eventBroadcast, Payload: body}))
 	return nil
 }
 
@@ -119,7 +119,7 @@ func (s *Server) broadcast(topic string, private bool, event string, payload any
 // single-event API) to every subscriber of the public topic: binary kind 4
 // without metadata to V2 sockets and, when enc is EncodingJSON, the
 // JSON-converted text form to V1 sockets.
-func (s *Server) UserBroadcast(topic, event string, enc messages.Encoding, payload []byte) {
+func (s *Server) UserBroadcast(topic, event string, enc frame.Encoding, payload []byte) {
 	topic = WireTopic(topic)
 	s.deliver(topicKey{topic, false}, nil, userBroadcastDelivery(topic, event, enc, payload))
 }

@@ -11,7 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
 // TopicPrefix is the prefix of every routable topic.
@@ -209,12 +210,12 @@ func objectFields(raw []byte) map[string]json.RawMessage {
 		return nil
 	}
 	m := make(map[string]json.RawMessage, 4)
-	err := messages.ObjectEach(raw, func(key, value []byte) error {
+	err := jsonscan.ObjectEach(raw, func(key, value []byte) error {
 		k := string(key)
 		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
 			quoted := make([]byte, 0, len(key)+2)
 			quoted = append(append(append(quoted, '"'), key...), '"')
-			s, err := messages.Unquote(quoted)
+			s, err := jsonscan.Unquote(quoted)
 			if err != nil {
 				return err
 			}
@@ -279,12 +280,12 @@ func newUUID() string {
 
 // handle dispatches one decoded inbound frame; it runs on the reader
 // goroutine, so frames of one socket are handled strictly in order.
-func (c *Conn) handle(f *messages.Frame) {
+func (c *Conn) handle(f *frame.Frame) {
 	switch {
 	case f.Topic == topicPhoenix && f.Event == eventHeartbeat:
 		c.handleHeartbeat(f)
 		return
-	case f.Event == eventJoin && f.Kind == messages.KindText:
+	case f.Event == eventJoin && f.Kind == frame.KindText:
 		c.handleJoin(f)
 		return
 	case f.Event == eventLeave:
@@ -310,11 +311,11 @@ func (c *Conn) handle(f *messages.Frame) {
 	}
 }
 
-func (c *Conn) handleHeartbeat(f *messages.Frame) {
+func (c *Conn) handleHeartbeat(f *frame.Frame) {
 	if c.srv.hooks.withholdHeartbeats.Load() {
 		return
 	}
-	c.send(c.srv.hooks.replyDelay(), &messages.Frame{
+	c.send(c.srv.hooks.replyDelay(), &frame.Frame{
 		Ref:     f.Ref,
 		Topic:   topicPhoenix,
 		Event:   eventReply,
@@ -324,7 +325,7 @@ func (c *Conn) handleHeartbeat(f *messages.Frame) {
 
 // handleJoin implements §3: routing, duplicate joins, the OnJoin hook, the
 // join checks, registration and the reply (+ presence_state).
-func (c *Conn) handleJoin(f *messages.Frame) {
+func (c *Conn) handleJoin(f *frame.Frame) {
 	joinRef := f.JoinRef
 	if joinRef == "" {
 		joinRef = f.Ref
@@ -393,7 +394,7 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 	c.channels[ch.topic] = ch
 	c.mu.Unlock()
 
-	reply := &messages.Frame{
+	reply := &frame.Frame{
 		JoinRef: joinRef,
 		Ref:     f.Ref,
 		Topic:   f.Topic,
@@ -408,10 +409,10 @@ func (c *Conn) handleJoin(f *messages.Frame) {
 	// the hub lock so no fan-out can overtake them and the snapshot is
 	// consistent with diffs.
 	c.srv.hub.subscribe(ch, func(state []byte) {
-		frames := []*messages.Frame{reply}
+		frames := []*frame.Frame{reply}
 		frames = append(frames, replayFrames(f.Topic, joinRef, replayed)...)
 		if cfg.presenceEnabled && x.receives(eventPresDiff) {
-			frames = append(frames, &messages.Frame{
+			frames = append(frames, &frame.Frame{
 				JoinRef: joinRef,
 				Topic:   f.Topic,
 				Event:   eventPresState,
@@ -437,9 +438,9 @@ func joinReplyPayload(bs []binding) []byte {
 }
 
 // handleLeave implements §4.2: reply ok, then phx_close for a joined topic.
-func (c *Conn) handleLeave(f *messages.Frame) {
+func (c *Conn) handleLeave(f *frame.Frame) {
 	delay := c.srv.hooks.replyDelay()
-	reply := &messages.Frame{
+	reply := &frame.Frame{
 		JoinRef: f.JoinRef,
 		Ref:     f.Ref,
 		Topic:   f.Topic,
@@ -455,7 +456,7 @@ func (c *Conn) handleLeave(f *messages.Frame) {
 }
 
 // handleAccessToken records the token; the server never replies (§8.1).
-func (c *Conn) handleAccessToken(ch *channel, f *messages.Frame) {
+func (c *Conn) handleAccessToken(ch *channel, f *frame.Frame) {
 	tok, _ := stringField(objectFields(f.Payload), "access_token")
 	c.mu.Lock()
 	if tok != "" && !strings.HasPrefix(tok, "sb_") {
@@ -468,8 +469,8 @@ func (c *Conn) handleAccessToken(ch *channel, f *messages.Frame) {
 
 // closeFrame renders [join_ref, join_ref, topic, event, {}] for phx_close
 // and phx_error (§2.5).
-func closeFrame(ch *channel, event string) *messages.Frame {
-	return &messages.Frame{
+func closeFrame(ch *channel, event string) *frame.Frame {
+	return &frame.Frame{
 		JoinRef: ch.joinRef,
 		Ref:     ch.joinRef,
 		Topic:   ch.topic,
@@ -480,13 +481,13 @@ func closeFrame(ch *channel, event string) *messages.Frame {
 
 // replyError sends {"status":"error","response":{"reason":…}} for the push f
 // with the given join_ref ("" = null).
-func (c *Conn) replyError(f *messages.Frame, joinRef, reason string, delay time.Duration) {
+func (c *Conn) replyError(f *frame.Frame, joinRef, reason string, delay time.Duration) {
 	resp, _ := json.Marshal(map[string]string{"reason": reason})
 	c.reply(f, joinRef, "error", resp, delay)
 }
 
 // reply sends {"status":status,"response":response} for the push f.
-func (c *Conn) reply(f *messages.Frame, joinRef, status string, response []byte, delay time.Duration) {
+func (c *Conn) reply(f *frame.Frame, joinRef, status string, response []byte, delay time.Duration) {
 	st, _ := json.Marshal(status)
 	p := make([]byte, 0, len(response)+40)
 	p = append(p, `{"status":`...)
@@ -494,7 +495,7 @@ func (c *Conn) reply(f *messages.Frame, joinRef, status string, response []byte,
 	p = append(p, `,"response":`...)
 	p = append(p, response...)
 	p = append(p, '}')
-	c.send(delay, &messages.Frame{
+	c.send(delay, &frame.Frame{
 		JoinRef: joinRef,
 		Ref:     f.Ref,
 		Topic:   f.Topic,

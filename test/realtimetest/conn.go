@@ -14,6 +14,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/jsonscan"
+	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -40,8 +43,8 @@ type Conn struct {
 	srv    *Server
 	id     int
 	ws     *websocket.Conn
-	vsn    messages.Vsn
-	codec  messages.Codec
+	vsn    frame.Vsn
+	codec  wire.Codec
 	query  url.Values
 	header http.Header
 	path   string
@@ -55,14 +58,14 @@ type Conn struct {
 	mu       sync.Mutex // guards the fields below
 	closed   bool       // the reader has exited and detached every channel
 	channels map[string]*channel
-	received []messages.Frame
+	received []frame.Frame
 
 	malformed  atomic.Int64
 	broadcasts atomic.Int64 // broadcast pushes on joined channels
 	peerClose  atomic.Int64 // close code received from the client
 }
 
-func newConn(s *Server, id int, ws *websocket.Conn, vsn messages.Vsn, codec messages.Codec, r *http.Request) *Conn {
+func newConn(s *Server, id int, ws *websocket.Conn, vsn frame.Vsn, codec wire.Codec, r *http.Request) *Conn {
 	c := &Conn{
 		srv:        s,
 		id:         id,
@@ -84,7 +87,7 @@ func newConn(s *Server, id int, ws *websocket.Conn, vsn messages.Vsn, codec mess
 func (c *Conn) ID() int { return c.id }
 
 // Vsn returns the negotiated serializer version.
-func (c *Conn) Vsn() messages.Vsn { return c.vsn }
+func (c *Conn) Vsn() frame.Vsn { return c.vsn }
 
 // Query returns a copy of the upgrade request's query parameters.
 func (c *Conn) Query() url.Values { return cloneValues(c.query) }
@@ -119,10 +122,10 @@ func (c *Conn) PeerCloseCode() int { return int(c.peerClose.Load()) }
 
 // Received returns deep copies of every frame this socket sent to the
 // server and that decoded, in arrival order.
-func (c *Conn) Received() []messages.Frame {
+func (c *Conn) Received() []frame.Frame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]messages.Frame, len(c.received))
+	out := make([]frame.Frame, len(c.received))
 	for i := range c.received {
 		out[i] = copyFrame(&c.received[i])
 	}
@@ -175,7 +178,7 @@ func (c *Conn) SendRaw(binary bool, data []byte) error {
 }
 
 // Push encodes f with the socket's codec and queues it.
-func (c *Conn) Push(f messages.Frame) error {
+func (c *Conn) Push(f frame.Frame) error {
 	it, err := c.encode(&f)
 	if err != nil {
 		return err
@@ -190,8 +193,8 @@ func (c *Conn) Push(f messages.Frame) error {
 // rendered in the server→client object form {"topic","event","payload","ref"}
 // without "join_ref" (§2.1), which the codec (written for the client
 // direction) would add.
-func (c *Conn) encode(f *messages.Frame) (outItem, error) {
-	if c.vsn == messages.V1 && f.Kind == messages.KindText {
+func (c *Conn) encode(f *frame.Frame) (outItem, error) {
+	if c.vsn == frame.V1 && f.Kind == frame.KindText {
 		return outItem{data: appendV1ServerFrame(nil, f)}, nil
 	}
 	data, binary, err := c.codec.Append(nil, f)
@@ -202,11 +205,11 @@ func (c *Conn) encode(f *messages.Frame) (outItem, error) {
 }
 
 // appendV1ServerFrame appends the V1 object form of a server→client frame.
-func appendV1ServerFrame(dst []byte, f *messages.Frame) []byte {
+func appendV1ServerFrame(dst []byte, f *frame.Frame) []byte {
 	dst = append(dst, `{"topic":`...)
-	dst = messages.AppendQuote(dst, f.Topic)
+	dst = jsonscan.AppendQuote(dst, f.Topic)
 	dst = append(dst, `,"event":`...)
-	dst = messages.AppendQuote(dst, f.Event)
+	dst = jsonscan.AppendQuote(dst, f.Event)
 	dst = append(dst, `,"payload":`...)
 	if len(f.Payload) == 0 {
 		dst = append(dst, '{', '}')
@@ -217,21 +220,21 @@ func appendV1ServerFrame(dst []byte, f *messages.Frame) []byte {
 	if f.Ref == "" {
 		dst = append(dst, "null"...)
 	} else {
-		dst = messages.AppendQuote(dst, f.Ref)
+		dst = jsonscan.AppendQuote(dst, f.Ref)
 	}
 	return append(dst, '}')
 }
 
 // decode decodes one inbound message. On top of the codec it enforces the
 // server's V1 rule that "ref" is a required key (§2.1).
-func (c *Conn) decode(data []byte, binary bool, f *messages.Frame) error {
+func (c *Conn) decode(data []byte, binary bool, f *frame.Frame) error {
 	if err := c.codec.Decode(data, binary, f); err != nil {
 		return err
 	}
-	if c.vsn == messages.V1 {
+	if c.vsn == frame.V1 {
 		hasRef := false
-		_ = messages.ObjectEach(data, func(key, _ []byte) error {
-			if messages.KeyEquals(key, "ref") {
+		_ = jsonscan.ObjectEach(data, func(key, _ []byte) error {
+			if jsonscan.KeyEquals(key, "ref") {
 				hasRef = true
 			}
 			return nil
@@ -246,7 +249,7 @@ func (c *Conn) decode(data []byte, binary bool, f *messages.Frame) error {
 // send encodes and queues frames in order; the first one is held back until
 // delay has elapsed (and, the queue being FIFO, so is everything after it).
 // Encoding failures are logged and the frame skipped.
-func (c *Conn) send(delay time.Duration, frames ...*messages.Frame) {
+func (c *Conn) send(delay time.Duration, frames ...*frame.Frame) {
 	items := make([]outItem, 0, len(frames))
 	for _, f := range frames {
 		it, err := c.encode(f)
@@ -290,7 +293,7 @@ func (c *Conn) readLoop() {
 			}
 			return
 		}
-		var f messages.Frame
+		var f frame.Frame
 		if err := c.decode(data, mt == websocket.BinaryMessage, &f); err != nil {
 			c.malformed.Add(1)
 			c.srv.malformed.Add(1)
@@ -306,7 +309,7 @@ func (c *Conn) readLoop() {
 }
 
 // record stores a copy of an inbound frame on the conn and the server.
-func (c *Conn) record(f *messages.Frame) {
+func (c *Conn) record(f *frame.Frame) {
 	cp := copyFrame(f)
 	c.mu.Lock()
 	c.received = append(c.received, cp)
@@ -484,7 +487,7 @@ func (q *outQueue) close() {
 }
 
 // copyFrame deep-copies f so it no longer aliases a read buffer.
-func copyFrame(f *messages.Frame) messages.Frame {
+func copyFrame(f *frame.Frame) frame.Frame {
 	cp := *f
 	cp.JoinRef = strings.Clone(f.JoinRef)
 	cp.Ref = strings.Clone(f.Ref)

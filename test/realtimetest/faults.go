@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // serverExt is the state of the token checks, limits, HTTP API and fault
@@ -82,8 +82,8 @@ func systemPayload(subTopic, extension, status, message string) []byte {
 }
 
 // systemFrame is [join_ref,null,topic,"system",{…}], pushed by the channel.
-func systemFrame(ch *channel, extension, status, message string) *messages.Frame {
-	return &messages.Frame{
+func systemFrame(ch *channel, extension, status, message string) *frame.Frame {
+	return &frame.Frame{
 		JoinRef: ch.joinRef,
 		Topic:   ch.topic,
 		Event:   eventSystem,

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/supabase-go/realtime/filter"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -47,36 +48,36 @@ var fuzzOps = []string{"eq", "neq", "lt", "lte", "gt", "gte", "in", "like", "ili
 
 // buildCond builds one condition and its model; ok is false when the
 // documented rules say the builder must refuse it.
-func buildCond(col string, opSel uint8, val string) (messages.Filter, builtCond, bool) {
+func buildCond(col string, opSel uint8, val string) (filter.Filter, builtCond, bool) {
 	op := fuzzOps[int(opSel)%len(fuzzOps)]
 	m := builtCond{column: col, op: op, value: val}
 	ok := validColumn(col)
-	var flt messages.Filter
+	var flt filter.Filter
 	switch op {
 	case "eq":
-		flt = messages.Eq(col, val)
+		flt = filter.Eq(col, val)
 	case "neq":
-		flt = messages.Neq(col, val)
+		flt = filter.Neq(col, val)
 	case "lt":
-		flt = messages.Lt(col, val)
+		flt = filter.Lt(col, val)
 	case "lte":
-		flt = messages.Lte(col, val)
+		flt = filter.Lte(col, val)
 	case "gt":
-		flt = messages.Gt(col, val)
+		flt = filter.Gt(col, val)
 	case "gte":
-		flt = messages.Gte(col, val)
+		flt = filter.Gte(col, val)
 	case "like":
-		flt = messages.Like(col, val)
+		flt = filter.Like(col, val)
 	case "ilike":
-		flt = messages.ILike(col, val)
+		flt = filter.ILike(col, val)
 	case "match":
-		flt = messages.Match(col, val)
+		flt = filter.Match(col, val)
 	case "imatch":
-		flt = messages.IMatch(col, val)
+		flt = filter.IMatch(col, val)
 	case "isdistinct":
-		flt = messages.IsDistinct(col, val)
+		flt = filter.IsDistinct(col, val)
 	case "is":
-		flt = messages.Is(col, val)
+		flt = filter.Is(col, val)
 		m.value = strings.ToLower(val)
 		ok = ok && slices.Contains([]string{"null", "true", "false", "unknown"}, m.value)
 	case "in":
@@ -85,8 +86,8 @@ func buildCond(col string, opSel uint8, val string) (messages.Filter, builtCond,
 		for i, v := range m.values {
 			args[i] = v
 		}
-		flt = messages.In(col, args...)
-		ok = ok && len(m.values) >= 1 && len(m.values) <= messages.MaxInValues
+		flt = filter.In(col, args...)
+		ok = ok && len(m.values) >= 1 && len(m.values) <= filter.MaxInValues
 	}
 	return flt, m, ok
 }
@@ -112,17 +113,17 @@ func validColumn(c string) bool {
 func checkBuiltFilter(t *testing.T, col1 string, op1 uint8, val1 string, col2 string, op2 uint8, val2 string, flags uint8) {
 	f1, m1, ok1 := buildCond(col1, op1, val1)
 	if flags&1 != 0 {
-		f1 = messages.Not(f1)
+		f1 = filter.Not(f1)
 		m1.negate = true
 	}
 	flt, model, ok := f1, []builtCond{m1}, ok1
 	if flags&2 != 0 {
 		f2, m2, ok2 := buildCond(col2, op2, val2)
 		if flags&4 != 0 {
-			f2 = messages.Not(f2)
+			f2 = filter.Not(f2)
 			m2.negate = true
 		}
-		flt = messages.And(f1, f2)
+		flt = filter.And(f1, f2)
 		model = append(model, m2)
 		ok = ok && ok2
 	}
@@ -135,9 +136,9 @@ func checkBuiltFilter(t *testing.T, col1 string, op1 uint8, val1 string, col2 st
 		}
 	}
 	if err != nil {
-		var oe *messages.OptionError
+		var oe *filter.Error
 		if !errors.As(err, &oe) || !errors.Is(err, messages.ErrInvalidOption) {
-			t.Fatalf("refusal is not an *OptionError: %T %v", err, err)
+			t.Fatalf("refusal is not a *filter.Error: %T %v", err, err)
 		}
 		if ok {
 			t.Fatalf("builder refused a valid filter (model %+v): %v", model, err)

@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // JoinRequest describes one phx_join as seen by an OnJoin hook.
@@ -68,7 +67,7 @@ func (a JoinAction) After(d time.Duration) JoinAction {
 // ReceivedFrame is one decoded inbound frame and the socket it came on.
 type ReceivedFrame struct {
 	ConnID int
-	Frame  messages.Frame
+	Frame  frame.Frame
 }
 
 // AccessTokenPush records one access_token push on a joined channel.
@@ -105,7 +104,7 @@ func (h *hooks) join(req JoinRequest) JoinAction {
 	return fn(req)
 }
 
-func (h *hooks) recordFrame(connID int, f messages.Frame) {
+func (h *hooks) recordFrame(connID int, f frame.Frame) {
 	h.mu.Lock()
 	h.frames = append(h.frames, ReceivedFrame{ConnID: connID, Frame: f})
 	h.mu.Unlock()
@@ -206,7 +205,7 @@ const SystemDisconnectMessage = `{"extension":"system","status":"ok","message":"
 func (s *Server) SystemDisconnect() {
 	for _, c := range s.ActiveConns() {
 		for _, topic := range c.Joined() {
-			c.send(0, &messages.Frame{Topic: topic, Event: eventSystem, Payload: []byte(SystemDisconnectMessage)})
+			c.send(0, &frame.Frame{Topic: topic, Event: eventSystem, Payload: []byte(SystemDisconnectMessage)})
 		}
 		c.Close(websocket.CloseServiceRestart, "")
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // HTTP broadcast API paths (§5.6). The gateway paths are what clients use
@@ -311,7 +311,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte,
 		}
 		topic := TopicPrefix + m.topic
 		s.countEvents(1)
-		s.deliver(topicKey{topic, m.private}, nil, sameForAll(&messages.Frame{
+		s.deliver(topicKey{topic, m.private}, nil, sameForAll(&frame.Frame{
 			Topic: topic, Event: eventBroadcast, Payload: batchPayload(m),
 		}))
 	}
@@ -442,9 +442,9 @@ func (s *Server) serveSingle(w http.ResponseWriter, r *http.Request, body []byte
 		writeJSON(w, http.StatusForbidden, BodyUnauthorized)
 		return
 	}
-	enc := messages.EncodingJSON
+	enc := frame.EncodingJSON
 	if binary {
-		enc = messages.EncodingBinary
+		enc = frame.EncodingBinary
 	}
 	wire := TopicPrefix + topic
 	s.countEvents(1)

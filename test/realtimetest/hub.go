@@ -3,7 +3,7 @@ package realtimetest
 import (
 	"sync"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // topicKey identifies a fan-out namespace: public and private channels with
@@ -89,11 +89,11 @@ func (h *hub) subscribers(topic string) []*channel {
 // delivery is what one fan-out sends, per receiver serializer. A nil frame
 // means receivers of that version get nothing.
 type delivery struct {
-	v1, v2 *messages.Frame
+	v1, v2 *frame.Frame
 }
 
 // sameForAll is a delivery of one text frame to every receiver.
-func sameForAll(f *messages.Frame) delivery { return delivery{v1: f, v2: f} }
+func sameForAll(f *frame.Frame) delivery { return delivery{v1: f, v2: f} }
 
 // fanoutLocked queues d to every subscriber of ts except exclude (nil for
 // none). Each frame is encoded once per serializer version.
@@ -111,7 +111,7 @@ func (h *hub) fanoutLocked(ts *topicState, exclude *channel, d delivery) {
 			continue // private channels without read permission are skipped
 		}
 		f, idx := d.v2, 1
-		if sub.conn.vsn == messages.V1 {
+		if sub.conn.vsn == frame.V1 {
 			f, idx = d.v1, 0
 		}
 		if f == nil {

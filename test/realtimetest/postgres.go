@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
 // postgres_changes (§7) backed by a real PostgreSQL database.
@@ -280,15 +280,15 @@ func (s *Server) pushSystemLocked(ch *channel, extension, status, message string
 	}
 	p := make([]byte, 0, 96+len(message))
 	p = append(p, `{"channel":`...)
-	p = messages.AppendQuote(p, strings.TrimPrefix(ch.topic, TopicPrefix))
+	p = jsonscan.AppendQuote(p, strings.TrimPrefix(ch.topic, TopicPrefix))
 	p = append(p, `,"extension":`...)
-	p = messages.AppendQuote(p, extension)
+	p = jsonscan.AppendQuote(p, extension)
 	p = append(p, `,"message":`...)
-	p = messages.AppendQuote(p, message)
+	p = jsonscan.AppendQuote(p, message)
 	p = append(p, `,"status":`...)
-	p = messages.AppendQuote(p, status)
+	p = jsonscan.AppendQuote(p, status)
 	p = append(p, '}')
-	ch.conn.send(0, &messages.Frame{JoinRef: ch.joinRef, Topic: ch.topic, Event: eventSystem, Payload: p})
+	ch.conn.send(0, &frame.Frame{JoinRef: ch.joinRef, Topic: ch.topic, Event: eventSystem, Payload: p})
 }
 
 // state returns the ready flag, the last session error and a channel

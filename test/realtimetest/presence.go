@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 )
 
 // ReasonPresenceNotMap is the error reason of a track with a non-object
@@ -32,7 +32,7 @@ type presenceMetas struct {
 // handlePresence implements the presence push (§6.1): track/untrack
 // (case-insensitive), a reply to every push, and diffs fanned out to every
 // subscriber of the topic (including the tracker).
-func (c *Conn) handlePresence(ch *channel, f *messages.Frame) {
+func (c *Conn) handlePresence(ch *channel, f *frame.Frame) {
 	delay := c.srv.hooks.replyDelay()
 	fields := objectFields(f.Payload)
 	rawEvent, ok := fields["event"]
@@ -157,7 +157,7 @@ func (h *hub) fanoutDiffLocked(ts *topicState, topic string, joins, leaves map[s
 	if err != nil {
 		return
 	}
-	h.fanoutLocked(ts, nil, sameForAll(&messages.Frame{Topic: topic, Event: eventPresDiff, Payload: diff}))
+	h.fanoutLocked(ts, nil, sameForAll(&frame.Frame{Topic: topic, Event: eventPresDiff, Payload: diff}))
 }
 
 // presenceStateLocked renders the presence_state snapshot {key:{metas:[…]}}.

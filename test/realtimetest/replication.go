@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
-
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
 // pgStream is the state of one START_REPLICATION stream; it is owned by
@@ -442,11 +442,11 @@ func (c *pgChange) data(sel []string) []byte {
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"schema":`...)
-	b = messages.AppendQuote(b, c.rel.schema)
+	b = jsonscan.AppendQuote(b, c.rel.schema)
 	b = append(b, `,"table":`...)
-	b = messages.AppendQuote(b, c.rel.table)
+	b = jsonscan.AppendQuote(b, c.rel.table)
 	b = append(b, `,"type":`...)
-	b = messages.AppendQuote(b, c.kind)
+	b = jsonscan.AppendQuote(b, c.kind)
 	if c.noPK {
 		b = append(b, `,"commit_timestamp":null,"columns":[],"record":{}`...)
 		if c.kind == "UPDATE" {
@@ -457,7 +457,7 @@ func (c *pgChange) data(sel []string) []byte {
 		return b
 	}
 	b = append(b, `,"commit_timestamp":`...)
-	b = messages.AppendQuote(b, c.commitTime.UTC().Format("2006-01-02T15:04:05.000Z"))
+	b = jsonscan.AppendQuote(b, c.commitTime.UTC().Format("2006-01-02T15:04:05.000Z"))
 	b = append(b, `,"columns":[`...)
 	first := true
 	for i, col := range c.rel.cols {
@@ -469,13 +469,13 @@ func (c *pgChange) data(sel []string) []byte {
 		}
 		first = false
 		b = append(b, `{"name":`...)
-		b = messages.AppendQuote(b, col.name)
+		b = jsonscan.AppendQuote(b, col.name)
 		b = append(b, `,"type":`...)
 		name := ""
 		if col.typ != nil {
 			name = col.typ.name
 		}
-		b = messages.AppendQuote(b, name)
+		b = jsonscan.AppendQuote(b, name)
 		b = append(b, '}')
 	}
 	b = append(b, ']')
@@ -503,7 +503,7 @@ func (c *pgChange) appendRow(b []byte, row []pgCell, visible func(int) bool) []b
 			b = append(b, ',')
 		}
 		first = false
-		b = messages.AppendQuote(b, c.rel.cols[i].name)
+		b = jsonscan.AppendQuote(b, c.rel.cols[i].name)
 		b = append(b, ':')
 		if cell.null {
 			b = append(b, "null"...)
@@ -571,7 +571,7 @@ func (e *pgEngine) route(c *pgChange) {
 		for _, g := range groups {
 			data := c.data(g.sel)
 			if sub.legacy {
-				sub.ch.conn.send(0, &messages.Frame{Topic: sub.ch.topic, Event: c.kind, Payload: data})
+				sub.ch.conn.send(0, &frame.Frame{Topic: sub.ch.topic, Event: c.kind, Payload: data})
 				continue
 			}
 			p := make([]byte, 0, len(data)+32)
@@ -585,7 +585,7 @@ func (e *pgEngine) route(c *pgChange) {
 			p = append(p, `],"data":`...)
 			p = append(p, data...)
 			p = append(p, '}')
-			sub.ch.conn.send(0, &messages.Frame{Topic: sub.ch.topic, Event: "postgres_changes", Payload: p})
+			sub.ch.conn.send(0, &frame.Frame{Topic: sub.ch.topic, Event: "postgres_changes", Payload: p})
 		}
 	}
 	clear(e.subs[len(live):])

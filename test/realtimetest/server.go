@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
+	"github.com/supabase-go/realtime/internal/wire"
 )
 
 // WebSocket paths served by every Server. The first is what clients use
@@ -288,7 +288,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusForbidden, "")
 		return
 	}
-	codec, err := messages.CodecFor(vsn)
+	codec, err := wire.CodecFor(vsn)
 	if err != nil {
 		reject(http.StatusForbidden, "")
 		return
@@ -349,17 +349,17 @@ func (s *Server) recordHandshake(h Handshake) {
 
 // negotiateVsn maps the vsn query parameter to a serializer the way Phoenix
 // does ("~> 1.0.0" / "~> 2.0.0"); absent means 1.0.0.
-func negotiateVsn(q url.Values) (messages.Vsn, bool) {
+func negotiateVsn(q url.Values) (frame.Vsn, bool) {
 	vals, present := q["vsn"]
 	if !present || len(vals) == 0 {
-		return messages.V1, true
+		return frame.V1, true
 	}
 	v := vals[len(vals)-1]
 	switch {
 	case matchPatch(v, "1.0."):
-		return messages.V1, true
+		return frame.V1, true
 	case matchPatch(v, "2.0."):
-		return messages.V2, true
+		return frame.V2, true
 	}
 	return "", false
 }

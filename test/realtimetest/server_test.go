@@ -19,7 +19,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
@@ -149,10 +149,10 @@ var _ = Describe("Server", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(conns).To(HaveLen(2))
 			Expect(conns[0].ID()).To(Equal(1))
-			Expect(conns[0].Vsn()).To(Equal(messages.V2))
+			Expect(conns[0].Vsn()).To(Equal(frame.V2))
 			Expect(conns[0].Query()).To(Equal(q))
 			Expect(conns[0].Path()).To(Equal(realtimetest.GatewayPath))
-			Expect(conns[1].Vsn()).To(Equal(messages.V1), "absent vsn means 1.0.0")
+			Expect(conns[1].Vsn()).To(Equal(frame.V1), "absent vsn means 1.0.0")
 			Expect(conns[1].Path()).To(Equal(realtimetest.SocketPath))
 
 			hs := srv.Handshakes()
@@ -574,7 +574,7 @@ var _ = Describe("Server", func() {
 			Expect(v1.since(m)).To(HaveLen(1), "only the heartbeat reply")
 
 			// Server-originated user broadcasts take the same route.
-			srv.UserBroadcast("room1", "srv", messages.EncodingJSON, []byte(`{"s":true}`))
+			srv.UserBroadcast("room1", "srv", frame.EncodingJSON, []byte(`{"s":true}`))
 			w = v2.expect("server kind 4", func(w wire) bool { return w.Binary && w.UserEvent == "srv" })
 			Expect(string(w.Payload)).To(Equal(`{"s":true}`))
 			w = v1.expectEvent("realtime:room1", "broadcast")
@@ -644,7 +644,7 @@ var _ = Describe("Server", func() {
 			Expect(got).To(HaveLen(3))
 			Expect(got[0].Event).To(Equal("phx_join"))
 			Expect(got[0].JoinRef).To(Equal(jr))
-			Expect(got[1].Kind).To(Equal(messages.KindUserBroadcastPush))
+			Expect(got[1].Kind).To(Equal(frame.KindUserBroadcastPush))
 			Expect(got[1].UserEvent).To(Equal("ev"))
 			Expect(string(got[1].Payload)).To(Equal(`{"k":"v"}`))
 			got[1].Payload[0] = 'X'
@@ -663,13 +663,13 @@ var _ = Describe("Server", func() {
 			defer cancel()
 			conns, err := srv.WaitForConns(ctx, 2)
 			Expect(err).NotTo(HaveOccurred())
-			if conns[0].Vsn() == messages.V2 {
+			if conns[0].Vsn() == frame.V2 {
 				conns[0], conns[1] = conns[1], conns[0]
 			}
 			Expect(conns[1].SendRaw(true, []byte{4, 1, 1, 0, 1, 't', 'e', '{', '}'})).To(Succeed())
 			Expect(c2.expect("raw", func(w wire) bool { return w.Binary }).Raw).To(Equal([]byte{4, 1, 1, 0, 1, 't', 'e', '{', '}'}))
 			for _, conn := range conns {
-				Expect(conn.Push(messages.Frame{JoinRef: "1", Ref: "2", Topic: "realtime:t", Event: "custom", Payload: []byte(`{"a":1}`)})).To(Succeed())
+				Expect(conn.Push(frame.Frame{JoinRef: "1", Ref: "2", Topic: "realtime:t", Event: "custom", Payload: []byte(`{"a":1}`)})).To(Succeed())
 			}
 			w := c1.expectEvent("realtime:t", "custom")
 			Expect(string(w.Raw)).To(Equal(`{"topic":"realtime:t","event":"custom","payload":{"a":1},"ref":"2"}`))

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
 // pgType is what the server knows about one PostgreSQL type (pg_type).
@@ -48,7 +48,7 @@ var numericTypes = map[string]bool{
 // else is a JSON string.
 func appendValueJSON(dst []byte, t *pgType, text []byte) []byte {
 	if t == nil {
-		return messages.AppendQuote(dst, string(text))
+		return jsonscan.AppendQuote(dst, string(text))
 	}
 	name := t.baseName()
 	switch {
@@ -74,15 +74,15 @@ func appendValueJSON(dst []byte, t *pgType, text []byte) []byte {
 			return appendArrayJSON(dst, t.elem, arr)
 		}
 	case name == "timestamptz":
-		return messages.AppendQuote(dst, isoTimestamp(string(text), true))
+		return jsonscan.AppendQuote(dst, isoTimestamp(string(text), true))
 	case name == "timestamp":
-		return messages.AppendQuote(dst, isoTimestamp(string(text), false))
+		return jsonscan.AppendQuote(dst, isoTimestamp(string(text), false))
 	case name == "timetz":
-		return messages.AppendQuote(dst, isoOffset(string(text)))
+		return jsonscan.AppendQuote(dst, isoOffset(string(text)))
 	case name == "bytea":
-		return messages.AppendQuote(dst, strings.TrimPrefix(string(text), `\x`))
+		return jsonscan.AppendQuote(dst, strings.TrimPrefix(string(text), `\x`))
 	}
-	return messages.AppendQuote(dst, string(text))
+	return jsonscan.AppendQuote(dst, string(text))
 }
 
 // isJSONNumber reports whether b is a valid JSON number literal.

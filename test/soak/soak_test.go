@@ -23,8 +23,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	realtime "github.com/supabase-go/realtime"
+	"github.com/supabase-go/realtime/internal/leakcheck"
 	"github.com/supabase-go/realtime/test/faultproxy"
-	"github.com/supabase-go/realtime/test/leakcheck"
 	"github.com/supabase-go/realtime/test/pgtest"
 )
 

@@ -1,0 +1,37 @@
+package redact
+
+import (
+	"net/url"
+	"strings"
+)
+
+// secretParams are query parameters whose values never appear in logs or
+// errors.
+var secretParams = []string{"apikey", "access_token", "token", "api_key"}
+
+// RedactURL returns raw with secret query values replaced by "REDACTED".
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparseable url>"
+	}
+	q := u.Query()
+	for _, k := range secretParams {
+		if q.Has(k) {
+			q.Set(k, "REDACTED")
+		}
+	}
+	u.RawQuery = q.Encode()
+	u.User = nil
+	return u.String()
+}
+
+// Redact replaces every occurrence of the given secrets in s.
+func Redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "REDACTED")
+		}
+	}
+	return s
+}
