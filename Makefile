@@ -24,6 +24,7 @@ pg-deps:
 fmt:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@./scripts/readme-gofmt.sh README.md
 
 vet:
 	$(GO) vet $(PKGS)

@@ -227,7 +227,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if err := c.tell(&messages.CreateChannel{Topic: topic, Name: sub, Config: cfg}); err != nil {
 		return nil, err
 	}
-	return &Channel{name: sub, topic: topic, c: c}, nil
+	return &Channel{name: sub, topic: topic, c: c, private: cfg.Private}, nil
 }
 
 // On adds a binding to a channel: which broadcasts (and, with those
