@@ -14,7 +14,7 @@ type Channel struct {
 	topic string
 	c     *Client
 	// private is Private as given to the Channel call that returned this
-	// handle, for HTTPSend before the registry has created the record.
+	// handle, for HTTPSend on a channel that has been removed since.
 	private bool
 }
 

@@ -171,9 +171,9 @@ func (c *Client) bearer(ch *Channel) string {
 	return c.rt.Token.Get()
 }
 
-// private reports whether ch is private: from its record, or, when the
-// registry has not created the record yet (Channel does not wait for it),
-// from the options the handle was made with.
+// private reports whether ch is private: from its record (Channel creates
+// it before returning), or, once the channel was removed, from the options
+// the handle was made with.
 func (c *Client) private(ch *Channel) bool {
 	if r, ok := c.rt.Table.Get(ch.topic); ok {
 		return r.Config.Private
