@@ -24,6 +24,7 @@ pg-deps:
 fmt:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@./scripts/readme-gofmt.sh README.md
 
 vet:
 	$(GO) vet $(PKGS)
@@ -67,7 +68,8 @@ soak: pg-deps
 FUZZ_TARGETS := \
 	internal/wire:FuzzDecodeV1 internal/wire:FuzzDecodeV2Text internal/wire:FuzzDecodeV2Binary \
 	internal/jsonscan:FuzzObjectEach internal/wire:FuzzParsePayloads internal/wire:FuzzParseDecodedBroadcast \
-	internal/wire:FuzzParsePostgresChange messages:FuzzDecodeRecord registry:FuzzPresence test/realtimetest:FuzzFilter
+	internal/wire:FuzzParsePostgresChange messages:FuzzDecodeRecord messages:FuzzParseTimestamp \
+	registry:FuzzPresence test/realtimetest:FuzzFilter
 
 # Longer fuzzing: FUZZ_TIME per target.
 FUZZ_TIME ?= 20s

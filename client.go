@@ -15,6 +15,7 @@ import (
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
+	"github.com/supabase-go/realtime/store"
 	"github.com/supabase-go/realtime/supervisor"
 )
 
@@ -204,6 +205,8 @@ func (c *Client) tell(msg any) error {
 // prefix is accepted and kept once). The channel is created on first use;
 // if it already exists, opts are ignored and a handle on the existing
 // channel is returned, as in realtime-js. Nothing is sent until Subscribe.
+// The channel exists when Channel returns: ListChannels lists it,
+// ChannelState is ChannelClosed, and HTTPSend sees its options.
 func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	topic := messages.Topic(name)
 	sub := messages.SubTopic(topic)
@@ -222,10 +225,20 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if cfg.Replay != nil && !cfg.Private {
 		return nil, invalid("replay", "is only allowed on private channels (add Private(true))")
 	}
+	select {
+	case <-c.rt.Stopped():
+		return nil, ErrClosed
+	default:
+	}
+	// The record is created here, not by the registry when its message
+	// arrives: ListChannels, ChannelState, HTTPSend (private flag, token)
+	// and the HTTP fallback read the Table, and must see the channel as
+	// soon as Channel returns. The registry adopts the record.
+	c.rt.Table.Create(store.Record{Topic: topic, Name: sub, Config: cfg, State: messages.ChannelClosed})
 	if err := c.tell(&messages.CreateChannel{Topic: topic, Name: sub, Config: cfg}); err != nil {
 		return nil, err
 	}
-	return &Channel{name: sub, topic: topic, c: c}, nil
+	return &Channel{name: sub, topic: topic, c: c, private: cfg.Private}, nil
 }
 
 // On adds a binding to a channel: which broadcasts (and, with those
@@ -345,7 +358,11 @@ type Stats struct {
 	FramesIn, FramesOut uint64
 	MalformedFrames     uint64 // dropped: the frame or its payload could not be decoded
 	StaleFrames         uint64 // dropped: stale join_ref
-	UnroutedFrames      uint64 // dropped: no such channel
+	UnroutedFrames      uint64 // dropped: no such channel (never created, or removed)
+	// ClosedFrames counts frames dropped because their channel is closed
+	// (after Unsubscribe, or a server phx_close): a closed channel
+	// receives nothing until it is subscribed again.
+	ClosedFrames uint64
 	// OversizedFrames counts inbound messages over the read limit
 	// (WithReadLimit); each one closed the socket with 1009 and caused a
 	// reconnect.
@@ -359,17 +376,27 @@ type Stats struct {
 	// PresenceDropped counts presence metas not applied because the
 	// channel's presence state was at its limits (WithPresenceLimits);
 	// each refusal is also reported as an ErrorEvent.
-	PresenceDropped        uint64
+	PresenceDropped uint64
+	// HeartbeatsSent counts heartbeats written to the socket;
+	// HeartbeatsAcknowledged those the server answered "ok";
+	// HeartbeatErrors those answered otherwise or not writable;
+	// HeartbeatTimeouts those unanswered when the next was due (each one
+	// closed the socket). Every outcome is also a HeartbeatEvent.
 	HeartbeatsSent         uint64
 	HeartbeatsAcknowledged uint64
-	LastHeartbeatRTT       time.Duration
-	EventsDelivered        uint64 // events a Handler has returned from
-	EventsQueued           int64  // events waiting for a Handler
-	EventsQueuedBytes      int64  // their payload bytes (bounded by WithHandlerQueueBytes)
-	HandlerDropped         uint64 // events dropped: a Handler's queue was full
-	HandlerPanics          uint64
-	Buffered               int64 // pushes waiting in the send buffer
-	BufferCapacity         int
+	HeartbeatErrors        uint64
+	HeartbeatTimeouts      uint64
+	// LastHeartbeatRTT is the round trip of the last answered heartbeat.
+	LastHeartbeatRTT time.Duration
+	// LastHeartbeat is the last heartbeat outcome ("" before the first).
+	LastHeartbeat     HeartbeatStatus
+	EventsDelivered   uint64 // events a Handler has returned from
+	EventsQueued      int64  // events waiting for a Handler
+	EventsQueuedBytes int64  // their payload bytes (bounded by WithHandlerQueueBytes)
+	HandlerDropped    uint64 // events dropped: a Handler's queue was full
+	HandlerPanics     uint64
+	Buffered          int64 // pushes waiting in the send buffer
+	BufferCapacity    int
 }
 
 // Stats returns a sample of the client's counters.
@@ -383,13 +410,17 @@ func (c *Client) Stats() Stats {
 		MalformedFrames:        cs.Malformed.Load() + rs.Malformed.Load(),
 		StaleFrames:            rs.Stale.Load(),
 		UnroutedFrames:         rs.Unrouted.Load(),
+		ClosedFrames:           rs.Closed.Load(),
 		OversizedFrames:        cs.Oversized.Load(),
 		UnknownReplies:         cs.UnknownReplies.Load() + rs.UnknownReplies.Load(),
 		UnknownEvents:          rs.UnknownEvents.Load(),
 		PresenceDropped:        rs.PresenceDropped.Load(),
 		HeartbeatsSent:         cs.HeartbeatsSent.Load(),
 		HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
+		HeartbeatErrors:        cs.HeartbeatErrors.Load(),
+		HeartbeatTimeouts:      cs.HeartbeatTimeouts.Load(),
 		LastHeartbeatRTT:       time.Duration(cs.HeartbeatRTT.Load()),
+		LastHeartbeat:          cs.LastHeartbeat.Load().Status,
 		EventsDelivered:        rs.Delivered.Load(),
 		EventsQueued:           rs.Queued.Load(),
 		EventsQueuedBytes:      rs.QueuedBytes.Load(),

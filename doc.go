@@ -6,8 +6,8 @@
 // a channel-registry actor (channel state machines, routing to your
 // Handler, the send buffer) and a store actor (channel data that survives
 // restarts). You implement Handler and receive every event — broadcasts,
-// channel status, connection state, system messages, errors — in order, one
-// at a time.
+// channel status, connection state, heartbeat outcomes, system messages,
+// errors — in order, one at a time.
 //
 //	c, err := realtime.New("https://<ref>.supabase.co", anonKey,
 //		realtime.WithHandler(realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
@@ -20,6 +20,28 @@
 //	status, err := c.Subscribe(ctx, ch)
 //	_ = c.Broadcast(ctx, ch, "cursor", map[string]int{"x": 1})
 //	defer c.Close(ctx)
+//
+// # Control plane and data plane
+//
+// The actors are the control plane: joins, leaves, replies, acks, tokens,
+// reconnection and channel state go through their mailboxes, one message at
+// a time, and a crash restarts them under the supervisor. Data frames take
+// a shorter path, the data plane: the connection's reader goroutine decodes
+// frames in batches into an Inbox (one mailbox message per batch, not per
+// frame), the registry routes each batch, and a Dispatcher goroutine per
+// Handler queue delivers events. Channel data lives in a shared table
+// (package store) that the store actor owns and the data plane reads
+// without a mailbox round trip. Both choices were measured (see
+// BENCHMARKS.md): a mailbox message and an actor turn per frame cost more
+// than the frame's own decoding.
+//
+// # Types
+//
+// The event, binding, state and error types used here are defined in
+// package messages and re-exported under the same names; `go doc
+// github.com/supabase-go/realtime/messages BroadcastEvent` shows a type's
+// fields and methods. Postgres changes filters are built with package
+// filter (filter.Eq, filter.In, filter.And, …).
 //
 // # Secrets and the server's text
 //
@@ -52,4 +74,10 @@
 // returns when no goroutine of the client is left; it is idempotent. To run
 // the tree as a child of your own protoactor actor, see NewEmbedded and
 // package supervisor.
+//
+// A channel exists as soon as Channel returns. Once closed (Unsubscribe,
+// or a phx_close from the server) it receives nothing until it is
+// subscribed again, and once removed nothing at all, as in phoenix.js,
+// which drops a closed channel from its socket; what arrives for it anyway
+// is dropped and counted (Stats.ClosedFrames, Stats.UnroutedFrames).
 package realtime

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,6 +93,11 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	hc.CheckRedirect = refuseRedirect
 	resp, err := hc.Do(req)
 	if err != nil {
+		// A *url.Error repeats the URL, unredacted: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", redact.RedactURL(u), redactErr(err, c.redact, c.apiKey, c.bearer(ch)))
 	}
 	defer resp.Body.Close()
@@ -165,9 +171,14 @@ func (c *Client) bearer(ch *Channel) string {
 	return c.rt.Token.Get()
 }
 
+// private reports whether ch is private: from its record (Channel creates
+// it before returning), or, once the channel was removed, from the options
+// the handle was made with.
 func (c *Client) private(ch *Channel) bool {
-	r, ok := c.rt.Table.Get(ch.topic)
-	return ok && r.Config.Private
+	if r, ok := c.rt.Table.Get(ch.topic); ok {
+		return r.Config.Private
+	}
+	return ch.private
 }
 
 func httpMessage(body []byte) string {

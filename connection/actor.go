@@ -61,6 +61,9 @@ type heartbeatReply struct {
 	epoch uint64
 	ref   string
 	at    time.Time
+	// status is the reply's payload status ("ok", "error"; "" when the
+	// payload did not say).
+	status string
 }
 type readerExited struct {
 	epoch uint64
@@ -119,8 +122,7 @@ func (a *connActor) Receive(ctx actor.Context) {
 			break
 		}
 		a.hbPending = ""
-		a.cfg.Stats.HeartbeatsOK.Add(1)
-		a.cfg.Stats.HeartbeatRTT.Store(int64(m.at.Sub(a.hbSentAt)))
+		a.heartbeatAnswered(ctx, m)
 	case *readerExited:
 		if m.epoch == a.epoch {
 			a.fail(a.readError(m.err))
@@ -236,18 +238,50 @@ func (a *connActor) onTick(ctx actor.Context) {
 		return
 	}
 	if a.hbPending != "" {
+		a.cfg.Stats.HeartbeatTimeouts.Add(1)
+		a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatTimeout, Ref: a.hbPending, Err: messages.ErrHeartbeatTimeout})
 		a.fail(messages.ErrHeartbeatTimeout)
 		return
 	}
 	ref := a.cfg.Refs.Next()
 	a.hbPending = ref
 	a.hbSentAt = a.cfg.Clock.Now()
-	a.cfg.Stats.HeartbeatsSent.Add(1)
 	if err := a.writeFrame(&frame.Frame{Ref: ref, Topic: "phoenix", Event: "heartbeat", Payload: emptyObject}); err != nil {
-		a.fail(&messages.CloseError{Err: err})
+		cerr := &messages.CloseError{Err: err}
+		a.cfg.Stats.HeartbeatErrors.Add(1)
+		a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatError, Ref: ref, Err: cerr})
+		a.fail(cerr)
 		return
 	}
+	a.cfg.Stats.HeartbeatsSent.Add(1)
+	a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatSent, Ref: ref})
 	a.scheduleTick()
+}
+
+// heartbeatAnswered accounts for the server's answer to the heartbeat in
+// flight: an "ok" is a HeartbeatOK, any other status a HeartbeatError
+// (phoenix.js reports both with their latency; the socket stays up, as
+// there).
+func (a *connActor) heartbeatAnswered(ctx actor.Context, m *heartbeatReply) {
+	rtt := m.at.Sub(a.hbSentAt)
+	a.cfg.Stats.HeartbeatRTT.Store(int64(rtt))
+	if m.status == "ok" {
+		a.cfg.Stats.HeartbeatsOK.Add(1)
+		a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatOK, Ref: m.ref, RTT: rtt})
+		return
+	}
+	a.cfg.Stats.HeartbeatErrors.Add(1)
+	a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatError, Ref: m.ref, RTT: rtt,
+		Err: fmt.Errorf("realtime: heartbeat answered with status %q", m.status)})
+}
+
+// heartbeatOutcome records ev for Stats and hands it to the registry,
+// which delivers it to the client's Handler.
+func (a *connActor) heartbeatOutcome(ctx actor.Context, ev messages.HeartbeatEvent) {
+	a.cfg.Stats.LastHeartbeat.Store(ev)
+	if a.cfg.Registry != nil {
+		ctx.Send(a.cfg.Registry, &messages.Heartbeat{Event: ev})
+	}
 }
 
 var emptyObject = []byte("{}")

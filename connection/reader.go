@@ -42,7 +42,7 @@ func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg Config, epoch uint64,
 			cfg.Stats.Malformed.Add(1)
 			in = messages.Inbound{Epoch: epoch, Received: in.Received, Err: err}
 		} else if in.Frame.Topic == "phoenix" && in.Frame.Event == "phx_reply" {
-			root.Send(self, &heartbeatReply{epoch: epoch, ref: in.Frame.Ref, at: in.Received})
+			root.Send(self, &heartbeatReply{epoch: epoch, ref: in.Frame.Ref, at: in.Received, status: replyStatus(in.Frame.Payload)})
 			continue
 		}
 		if inbox.Put(in) {
@@ -93,4 +93,13 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 	}
 	c.chunk = c.chunk[:end]
 	return mt, c.chunk[start:end:end], nil
+}
+
+// replyStatus is the status of a reply payload ("" if it has none).
+func replyStatus(payload []byte) string {
+	r, err := wire.ParseReply(payload)
+	if err != nil {
+		return ""
+	}
+	return r.Status
 }

@@ -139,3 +139,10 @@ type ConnectionChanged struct {
 	Attempt int
 	RetryIn time.Duration
 }
+
+// RefreshAuth asks the registry to pull a fresh token from the access
+// token callback and push it to every channel that uses the client's
+// token. Reply receives nil once the token is applied, or why not.
+type RefreshAuth struct {
+	Reply chan<- error
+}

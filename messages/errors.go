@@ -73,6 +73,9 @@ var (
 	// a channel's presence state beyond its limits; the excess metas were
 	// not applied. See *PresenceLimitError.
 	ErrPresenceLimit = errors.New("realtime: presence state limit reached")
+	// ErrNoTokenCallback: RefreshAuth needs an access token callback
+	// (WithAccessToken) to pull a token from.
+	ErrNoTokenCallback = errors.New("realtime: no access token callback to refresh from (WithAccessToken)")
 )
 
 // OptionError reports an invalid option or argument.

@@ -9,7 +9,8 @@ import (
 
 // Event is delivered to a Handler. The concrete types are value structs:
 // BroadcastEvent, PresenceEvent, ChangeEvent, ChannelStatusEvent,
-// ConnectionStateEvent, SystemEvent and ErrorEvent. Switch on the type.
+// ConnectionStateEvent, HeartbeatEvent, SystemEvent and ErrorEvent.
+// Switch on the type.
 type Event interface {
 	// ChannelName is the sub-topic the event belongs to ("room1"), or ""
 	// for connection-wide events.

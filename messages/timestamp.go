@@ -27,116 +27,112 @@ func ParseTimestamp(s string) (time.Time, error) {
 	bad := func(reason string) (time.Time, error) {
 		return time.Time{}, &valueError{"invalid timestamp: " + reason}
 	}
-	if strings.EqualFold(s, "infinity") || strings.EqualFold(s, "-infinity") {
-		return bad("infinite values are not representable")
-	}
-	year, ok1 := fixedDigits(s, 0, 4)
-	month, ok2 := fixedDigits(s, 5, 2)
-	day, ok3 := fixedDigits(s, 8, 2)
-	if !ok1 || !ok2 || !ok3 || s[4] != '-' || s[7] != '-' {
-		return bad("expected YYYY-MM-DD")
-	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) {
-		return bad("date out of range")
-	}
-	i := 10
-	if i == len(s) {
-		return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC), nil
-	}
-	if c := s[i]; c != 'T' && c != 't' && c != ' ' {
-		return bad("expected T or a space after the date")
-	}
-	i++
-	hour, ok1 := fixedDigits(s, i, 2)
-	minute, ok2 := fixedDigits(s, i+3, 2)
-	if !ok1 || !ok2 || s[i+2] != ':' {
-		return bad("expected hh:mm")
-	}
-	i += 5
-	sec, nsec := 0, 0
-	if i < len(s) && s[i] == ':' {
-		var ok bool
-		if sec, ok = fixedDigits(s, i+1, 2); !ok {
-			return bad("expected seconds")
+	if len(s) == len("2006-01-02") {
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return bad("expected YYYY-MM-DD")
 		}
-		i += 3
-		if i < len(s) && (s[i] == '.' || s[i] == ',') {
-			i++
-			start := i
-			for i < len(s) && jsonscan.IsDigit(s[i]) {
-				if i-start < 9 {
-					nsec = nsec*10 + int(s[i]-'0')
-				}
-				i++
-			}
-			if i == start {
-				return bad("empty fraction")
-			}
-			for k := i - start; k < 9; k++ {
-				nsec *= 10
-			}
-		}
+		return t, nil
 	}
-	if hour == 24 && minute == 0 && sec == 0 && nsec == 0 {
-		// 24:00:00 is the end of the day; time.Date normalises it.
-	} else if hour > 23 || minute > 59 || sec > 59 {
-		return bad("time out of range")
+	if len(s) < len("2006-01-02T15:04") {
+		return bad("expected YYYY-MM-DD or a date and a time")
 	}
-	offset := 0
-	if i < len(s) {
-		switch s[i] {
-		case 'Z', 'z':
-			i++
-		case '+', '-':
-			sign := 1
-			if s[i] == '-' {
-				sign = -1
-			}
-			i++
-			oh, ok := fixedDigits(s, i, 2)
-			if !ok {
-				return bad("invalid zone offset")
-			}
-			i += 2
-			om, os := 0, 0
-			switch {
-			case i < len(s) && s[i] == ':':
-				if om, ok = fixedDigits(s, i+1, 2); !ok {
-					return bad("invalid zone offset")
-				}
-				i += 3
-				if i < len(s) && s[i] == ':' {
-					if os, ok = fixedDigits(s, i+1, 2); !ok {
-						return bad("invalid zone offset")
-					}
-					i += 3
-				}
-			case i+2 <= len(s) && jsonscan.IsDigit(s[i]):
-				if om, ok = fixedDigits(s, i, 2); !ok {
-					return bad("invalid zone offset")
-				}
-				i += 2
-			}
-			if oh > 23 || om > 59 || os > 59 {
-				return bad("zone offset out of range")
-			}
-			offset = sign * (oh*3600 + om*60 + os)
-		default:
-			return bad("unexpected characters after the time")
-		}
+	// time.Parse knows one spelling of each part; map the others onto it:
+	// a lower-case t or a space between date and time, a lower-case z, a
+	// comma before the fraction (time.Parse takes both), and 24:00:00 for
+	// the end of the day.
+	norm := s
+	if c := s[10]; c == 't' || c == ' ' {
+		norm = s[:10] + "T" + s[11:]
 	}
-	if i != len(s) {
+	if strings.HasSuffix(norm, "z") {
+		norm = norm[:len(norm)-1] + "Z"
+	}
+	endOfDay := strings.HasPrefix(norm[11:], "24:00")
+	if endOfDay {
+		norm = norm[:11] + "00" + norm[13:]
+	}
+	layout, ok := timestampLayout(norm)
+	if !ok {
 		return bad("unexpected characters after the time")
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC).
-		Add(-time.Duration(offset) * time.Second)
+	t, err := time.Parse(layout, norm)
+	if err != nil {
+		return bad("out of range or malformed")
+	}
+	if endOfDay {
+		if t.Second() != 0 || t.Nanosecond() != 0 {
+			return bad("time out of range")
+		}
+		t = t.AddDate(0, 0, 1)
+	}
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return bad("zone offset out of range")
+	}
+	t = t.UTC()
 	if t.Year() < 0 || t.Year() > 9999 {
 		return bad("year out of range")
 	}
 	return t, nil
 }
 
-// fixedDigits parses s[i:i+n] as n decimal digits.
+// timestampLayouts holds the time.Parse layout for each shape ParseTimestamp
+// accepts: [with seconds][zone form]. The fraction needs no layout of its
+// own: time.Parse accepts one after the seconds (with '.' or ',').
+var timestampLayouts = [2][5]string{
+	{"2006-01-02T15:04", "2006-01-02T15:04Z07:00", "2006-01-02T15:04Z0700", "2006-01-02T15:04Z07", "2006-01-02T15:04Z07:00:00"},
+	{"2006-01-02T15:04:05", "2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05Z07", "2006-01-02T15:04:05Z07:00:00"},
+}
+
+// timestampLayout picks the layout for norm (date, 'T', hh:mm, then
+// optional :ss, fraction and zone) from the shape of its tail.
+func timestampLayout(norm string) (string, bool) {
+	i, sec := len("2006-01-02T15:04"), 0
+	if i < len(norm) && norm[i] == ':' {
+		sec, i = 1, i+3
+		if i < len(norm) && (norm[i] == '.' || norm[i] == ',') {
+			i++
+			for i < len(norm) && jsonscan.IsDigit(norm[i]) {
+				i++
+			}
+		}
+	}
+	zone := norm[min(i, len(norm)):]
+	switch {
+	case zone == "" || zone == "Z":
+		// "Z" parses with the ±hh:mm layout (Z07:00 accepts Z).
+		if zone == "" {
+			return timestampLayouts[sec][0], true
+		}
+		return timestampLayouts[sec][1], true
+	case zone[0] != '+' && zone[0] != '-' || !zoneInRange(zone):
+		return "", false
+	case len(zone) == len("+07:00") && zone[3] == ':':
+		return timestampLayouts[sec][1], true
+	case len(zone) == len("+0700"):
+		return timestampLayouts[sec][2], true
+	case len(zone) == len("+07"):
+		return timestampLayouts[sec][3], true
+	case len(zone) == len("+07:00:00"):
+		return timestampLayouts[sec][4], true
+	}
+	return "", false
+}
+
+// zoneInRange reports whether the zone offset ±hh[[:]mm[:ss]] has hours
+// below 24 and minutes and seconds below 60 (time.Parse checks less).
+func zoneInRange(zone string) bool {
+	digits := strings.ReplaceAll(zone[1:], ":", "")
+	for k := 0; k+2 <= len(digits); k += 2 {
+		v, ok := fixedDigits(digits, k, 2)
+		if !ok || (k == 0 && v > 23) || (k > 0 && v > 59) {
+			return false
+		}
+	}
+	return true
+}
+
+// fixedDigits reads the n-digit decimal number at s[i:i+n].
 func fixedDigits(s string, i, n int) (int, bool) {
 	if i < 0 || i+n > len(s) {
 		return 0, false
@@ -149,8 +145,4 @@ func fixedDigits(s string, i, n int) (int, bool) {
 		v = v*10 + int(s[k]-'0')
 	}
 	return v, true
-}
-
-func daysIn(m time.Month, year int) int {
-	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }

@@ -55,6 +55,11 @@ type authState struct {
 	stale int
 	// fetches tracks the callback goroutines, waited for on Stopping.
 	fetches sync.WaitGroup
+	// refreshing wait for the fetch in flight (RefreshAuth); queued
+	// arrived while a fetch they did not ask for was in flight, and get
+	// a fetch of their own after it, so none is answered with a token
+	// the callback produced before the call.
+	refreshing, queued []chan<- error
 }
 
 func (a *authState) stop() {
@@ -106,15 +111,18 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 	awaiting := r.auth.awaiting
 	r.auth.awaiting = nil
 	usable := false
+	var ferr error
 	switch {
 	case m.err != nil:
-		r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: access token callback: %w", m.err)})
+		ferr = fmt.Errorf("realtime: access token callback: %w", m.err)
+		r.deliver(nil, messages.ErrorEvent{Err: ferr})
 	case m.token == "":
 	default:
 		usable = m.token != r.cfg.Token.Get()
 		if exp, ok := wire.TokenExpiry(m.token); ok && !exp.After(r.cfg.Clock.Now()) {
 			usable = false
-			r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: the access token callback returned a token that expired at %s: %w", exp.UTC().Format(time.RFC3339), messages.ErrAuth)})
+			ferr = fmt.Errorf("realtime: the access token callback returned a token that expired at %s: %w", exp.UTC().Format(time.RFC3339), messages.ErrAuth)
+			r.deliver(nil, messages.ErrorEvent{Err: ferr})
 		}
 		r.cfg.Redact.Add(m.token)
 		if m.token != r.cfg.Token.Get() {
@@ -136,6 +144,47 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 			r.join(ch)
 		}
 	}
+	r.refreshed(ferr)
+}
+
+// refreshAuth pulls a fresh token from the callback for RefreshAuth, as
+// realtime-js setAuth() without a token does; tokenFetched applies it
+// (pushes it to every joined channel using the client's token, unblocks
+// channels an auth error closed) and answers.
+func (r *reg) refreshAuth(m *messages.RefreshAuth) {
+	if r.cfg.AccessToken == nil {
+		actors.Reply(m.Reply, messages.ErrNoTokenCallback)
+		return
+	}
+	if r.auth.fetching {
+		r.auth.queued = append(r.auth.queued, m.Reply)
+		return
+	}
+	r.auth.refreshing = append(r.auth.refreshing, m.Reply)
+	r.fetchToken()
+}
+
+// refreshed answers the RefreshAuth calls that waited for the fetch that
+// just ended, and starts the fetch the queued ones wait for.
+func (r *reg) refreshed(err error) {
+	for _, w := range r.auth.refreshing {
+		actors.Reply(w, err)
+	}
+	r.auth.refreshing, r.auth.queued = r.auth.queued, nil
+	if len(r.auth.refreshing) > 0 {
+		r.fetchToken()
+	}
+}
+
+// abortRefreshes answers every RefreshAuth call still waiting with err.
+func (r *reg) abortRefreshes(err error) {
+	for _, w := range r.auth.refreshing {
+		actors.Reply(w, err)
+	}
+	for _, w := range r.auth.queued {
+		actors.Reply(w, err)
+	}
+	r.auth.refreshing, r.auth.queued = nil, nil
 }
 
 func (r *reg) setAuth(m *messages.SetAuth) {

@@ -100,8 +100,12 @@ type Stats struct {
 	HandlerDropped atomic.Uint64
 	// Stale counts frames dropped for a stale join_ref.
 	Stale atomic.Uint64
-	// Unrouted counts frames for topics with no channel.
+	// Unrouted counts frames for topics with no channel (never created,
+	// or removed).
 	Unrouted atomic.Uint64
+	// Closed counts frames dropped because their channel is closed
+	// (unsubscribed, or closed by the server).
+	Closed atomic.Uint64
 	// Malformed counts frames dropped because their payload did not parse
 	// (broadcast, system, postgres_changes, presence); each one is also
 	// reported as an ErrorEvent.

@@ -36,6 +36,11 @@ func (r *reg) inbound(m *messages.Inbound) {
 		r.cfg.Logger.Debug("realtime: stale frame dropped", slog.String("topic", f.Topic), slog.String("event", f.Event))
 		return
 	}
+	if r.closedTo(ch, f) {
+		r.cfg.Stats.Closed.Add(1)
+		r.cfg.Logger.Debug("realtime: frame for a closed channel dropped", slog.String("topic", f.Topic), slog.String("event", f.Event))
+		return
+	}
 	f.Own()
 	switch f.Event {
 	case "broadcast":
@@ -73,6 +78,23 @@ func (r *reg) stale(ch *channel, f *frame.Frame) bool {
 		return true
 	}
 	return false
+}
+
+// closedTo reports a frame a closed channel must not receive. phoenix.js
+// removes a channel from its socket when it closes (after the leave's
+// reply, or a server phx_close), so nothing reaches it afterwards; here the
+// channel stays known in the closed state (Subscribe joins it again), so
+// its state decides. phx_close, phx_error and replies still pass: their
+// handlers know what a closed channel does with them.
+func (r *reg) closedTo(ch *channel, f *frame.Frame) bool {
+	if ch.rec.State != messages.ChannelClosed {
+		return false
+	}
+	switch f.Event {
+	case "phx_close", "phx_error", "phx_reply":
+		return false
+	}
+	return true
 }
 
 func (r *reg) broadcast(ch *channel, m *messages.Inbound) {

@@ -52,12 +52,17 @@ func (c *Conn) handlePresence(ch *channel, f *frame.Frame) {
 			c.reply(f, f.JoinRef, "error", []byte(`{}`), delay)
 			return
 		}
-		meta := objectFields(fields["payload"])
+		// presence_handler.ex: Map.get(payload, "payload", %{}).
+		rawMeta, hasMeta := fields["payload"]
+		if !hasMeta {
+			rawMeta = json.RawMessage(`{}`)
+		}
+		meta := objectFields(rawMeta)
 		if meta == nil {
 			c.replyError(f, f.JoinRef, ReasonPresenceNotMap, delay)
 			return
 		}
-		if len(fields["payload"]) > c.srv.opts.MaxPayloadBytes {
+		if len(rawMeta) > c.srv.opts.MaxPayloadBytes {
 			c.shutdownChannel(ch, MsgTrackSizeExceeded)
 			return
 		}
