@@ -49,7 +49,8 @@
 // access token it has held (WithAccessToken's, SetAuth's,
 // SetChannelAuth's), and every string the server sent that goes into an
 // error (ConnectError.Message, CloseError.Text, ChannelErrorDetail.Reason,
-// AuthError.Reason, PushError.Reason and Response, HTTPError.Message), an
+// AuthError.Reason, PushError.Reason and Response, HTTPError.Message, a
+// HeartbeatEvent's error), an
 // event's error or a log line — the client's and protoactor-go's, at every
 // level — has those replaced by "REDACTED". The one place where the
 // server's text stays verbatim is SystemEvent.Message: a Handler that logs

@@ -272,7 +272,7 @@ func (a *connActor) heartbeatAnswered(ctx actor.Context, m *heartbeatReply) {
 	}
 	a.cfg.Stats.HeartbeatErrors.Add(1)
 	a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatError, Ref: m.ref, RTT: rtt,
-		Err: fmt.Errorf("realtime: heartbeat answered with status %q", m.status)})
+		Err: fmt.Errorf("realtime: heartbeat answered with status %q", a.cfg.Redact.String(m.status))})
 }
 
 // heartbeatOutcome records ev for Stats and hands it to the registry,

@@ -315,7 +315,9 @@ var _ = Describe("Hostile server", func() {
 			logs := &logbuf.Buffer{}
 			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			var err error
-			c, err = realtime.New(srv.URL(), apiKey, fast(realtime.WithHandler(rec), realtime.WithLogger(logger))...)
+			clock := realtime.NewManualClock(time.Unix(0, 0))
+			c, err = realtime.New(srv.URL(), apiKey, fast(realtime.WithHandler(rec), realtime.WithLogger(logger),
+				realtime.WithClock(clock), realtime.WithHeartbeatInterval(time.Second))...)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(c.SetAuth(specCtx(), token)).To(Succeed())
 			echo := "key " + apiKey + " token " + token
@@ -374,6 +376,28 @@ var _ = Describe("Hostile server", func() {
 			Eventually(func() []string { return rec.systemMessages("room1") }, wait).
 				Should(ContainElement("Token has expired 0 seconds ago; " + echo))
 			Eventually(func() []error { return rec.errors() }, wait).Should(ContainElement(MatchError(realtime.ErrAuth)))
+
+			// A heartbeat answered with a status that is not "ok".
+			srv.SetWithholdHeartbeats(true)
+			clock.Advance(time.Second)
+			var hbRef string
+			Eventually(func() string {
+				for _, f := range framesFrom(srv, "heartbeat") {
+					hbRef = f.Ref
+				}
+				return hbRef
+			}, wait).ShouldNot(BeEmpty())
+			Expect(open.Push(frame.Frame{Ref: hbRef, Topic: "phoenix", Event: "phx_reply",
+				Payload: []byte(`{"status":"` + echo + `","response":{}}`)})).To(Succeed())
+			Eventually(func() []error {
+				var out []error
+				for _, ev := range rec.all() {
+					if hb, ok := ev.(realtime.HeartbeatEvent); ok && hb.Err != nil {
+						out = append(out, hb.Err)
+					}
+				}
+				return out
+			}, wait).Should(ContainElement(MatchError(ContainSubstring("REDACTED"))))
 
 			// A close reason: the connection actor fails with it, which
 			// the supervisor logs and protoactor-go logs at Info
