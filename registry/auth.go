@@ -125,7 +125,10 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 			r.deliver(nil, messages.ErrorEvent{Err: ferr})
 		}
 		r.cfg.Redact.Add(m.token)
-		if m.token != r.cfg.Token.Get() {
+		// An expired token is neither kept nor pushed (as realtime-js
+		// refuses one before sending it): the server would only refuse
+		// it, and the previous token may still be good.
+		if ferr == nil && m.token != r.cfg.Token.Get() {
 			r.cfg.Token.Set(m.token)
 			r.tokenChanged()
 		}
