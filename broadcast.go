@@ -55,8 +55,8 @@ func (c *Client) WaitForAck(ctx context.Context, ref AckRef) error {
 	if ref == NotAcknowledged {
 		return ErrAckDisabled
 	}
-	err, rerr := request(ctx, c, func(reply chan<- error) any {
-		return &messages.WaitAck{Ref: string(ref), Reply: reply}
+	err, rerr := requestClaimed(ctx, c, func(reply chan<- error, claim *actors.Claim) any {
+		return &messages.WaitAck{Ref: string(ref), Reply: reply, Claim: claim}
 	})
 	if rerr != nil {
 		return rerr

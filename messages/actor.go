@@ -80,9 +80,14 @@ type PushResult struct {
 // WaitAck waits for the reply to an acknowledged push. Reply receives nil
 // (acknowledged), ErrPushTimeout, a *PushError, ErrConnectionLost or
 // ErrUnknownAck.
+//
+// Claim, when set, is taken when the answer is written: a caller that gave
+// up before (its ctx ended) has abandoned it, and the result stays for the
+// next WaitAck of the same ref.
 type WaitAck struct {
 	Ref   string
 	Reply chan<- error
+	Claim interface{ Take() bool }
 }
 
 // SetAuth replaces the access token of every channel (Topic "") or of one
