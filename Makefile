@@ -41,9 +41,10 @@ hygiene:
 demo: pg-deps
 	$(GO) run ./cmd/realtime demo
 
-# Benchmarks (issue 6): our client, realtime-js (pinned in test/conformance)
-# and a bare gorilla/websocket ceiling against the same in-process server,
-# scenarios B1–B6, plus the Go micro-benchmarks; rewrites BENCHMARKS.md.
+# Benchmarks (targets and results in BENCHMARKS.md): our client, realtime-js
+# (pinned in test/conformance) and a bare gorilla/websocket ceiling against
+# the same in-process server, scenarios B1–B6, plus the Go micro-benchmarks;
+# rewrites BENCHMARKS.md.
 # About 10 minutes on 2 cores. Flags: make bench BENCH_FLAGS='-runs 3'
 # (go run ./test/bench -h lists them).
 BENCH_FLAGS ?=

@@ -13,7 +13,7 @@ import (
 	"github.com/supabase-go/realtime/messages"
 )
 
-// Token lifecycle (PROTOCOL §8):
+// Token lifecycle (docs/protocol.md §8):
 //   - every phx_join carries the channel's token, or the client's;
 //   - the AccessToken callback runs before every connect (connection
 //     actor) and before every rejoin (here, on a goroutine owned by the

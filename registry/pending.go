@@ -107,7 +107,7 @@ func (r *reg) joinReplied(p *pending, rep wire.Reply) {
 		reason := r.cfg.Redact.String(wire.ReplyReason(rep.Response))
 		if wire.IsAuthReason(reason) && (r.cfg.AccessToken == nil || ch.rec.Token != "") {
 			// No way to get another token: rejoining with the same one
-			// can only fail the same way (PEERS pain 1), so wait for
+			// can only fail the same way (docs/peers.md pain 1), so wait for
 			// SetAuth instead of looping.
 			r.authFailed(ch, &messages.AuthError{Topic: ch.rec.Topic, Reason: reason}, messages.ChannelError)
 			return

@@ -277,7 +277,7 @@ func (c v1Codec) Decode(data []byte, binary bool, f *frame.Frame) error {
 // vsn 2.0.0
 
 // v2Codec encodes text frames as JSON arrays [join_ref, ref, topic, event,
-// payload] and binary frames per PROTOCOL.md §2.3.
+// payload] and binary frames per docs/protocol.md §2.3.
 type v2Codec struct {
 	intern InternFunc
 	names  InternFunc // user event names (see WithNames)
@@ -380,7 +380,7 @@ func appendBinary(dst []byte, f *frame.Frame, meta []byte, strs ...string) ([]by
 // (tolerated) numbers, topic and event are strings, payload is any JSON
 // value and is returned as a raw slice of data.
 //
-// Binary messages are decoded per PROTOCOL.md §2.3 for kinds 0–4; see
+// Binary messages are decoded per docs/protocol.md §2.3 for kinds 0–4; see
 // Append for the fields each kind fills. Kind 0 is decoded with the
 // client→server layout (join_ref, ref, topic, event), the only one a Realtime
 // peer ever sends; the server→client variant without ref is never produced
@@ -544,7 +544,7 @@ func (r *binReader) take(n int, what string) ([]byte, error) {
 	return b, nil
 }
 
-// decodeBinary decodes a V2 binary frame (PROTOCOL.md §2.3).
+// decodeBinary decodes a V2 binary frame (docs/protocol.md §2.3).
 func decodeBinary(in interner, data []byte, f *frame.Frame) error {
 	if len(data) == 0 {
 		return fmt.Errorf("%w: empty binary frame", messages.ErrMalformed)

@@ -83,7 +83,7 @@ func TestKindWireByte(t *testing.T) {
 	}
 }
 
-// binaryExamples are the binary frames of PROTOCOL.md §2.3 and §10 items 15
+// binaryExamples are the binary frames of docs/protocol.md §2.3 and §10 items 15
 // and 18, with the frame each must decode to. Append of the frame must give
 // the bytes back exactly.
 var binaryExamples = []struct {
@@ -187,7 +187,7 @@ func TestBinaryDecodeAliasesInput(t *testing.T) {
 	}
 }
 
-// v2TextExamples are V2 array frames from PROTOCOL.md (§2.2, §3.4, §4.1,
+// v2TextExamples are V2 array frames from docs/protocol.md (§2.2, §3.4, §4.1,
 // §5.1, §5.3, §9.1, §10 items 2, 3, 15, 18). canonical marks those that
 // Append must reproduce byte-for-byte.
 var v2TextExamples = []struct {
@@ -278,7 +278,7 @@ func TestV2AppendDefaults(t *testing.T) {
 	}
 }
 
-// v1Examples are V1 object frames from PROTOCOL.md §2.1, §4.1 and §10.16.
+// v1Examples are V1 object frames from docs/protocol.md §2.1, §4.1 and §10.16.
 var v1Examples = []struct {
 	name  string
 	wire  string

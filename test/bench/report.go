@@ -192,7 +192,7 @@ func stripComment(s string) string {
 }
 
 func (r *report) targets(w func(string, ...any)) {
-	w("## Targets (issue 6)\n\n| target | measured | |\n|---|---|---|\n")
+	w("## Targets\n\n| target | measured | |\n|---|---|---|\n")
 	go1, js1 := r.med("B1", variantV2Text, kindGo, "rate"), r.med("B1", variantV2Text, kindJS, "rate")
 	w("| B1: ≥ 2.5× realtime-js frames/s to the Handler (vsn 2.0.0 text) | %s | %s |\n", ratio(go1, js1), met(go1 >= 2.5*js1, isNum(go1, js1)))
 	gob, jsb := r.med("B1", variantV2Binary, kindGo, "rate"), r.med("B1", variantV2Binary, kindJS, "rate")

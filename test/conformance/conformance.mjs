@@ -2,7 +2,7 @@
 // under test (test/realtimetest, started by conformance_test.go).
 //
 // Every case compares what realtime-js delivers (and, where useful, the raw
-// frames its transport saw) with what /work/shared/PROTOCOL.md says the real
+// frames its transport saw) with what docs/protocol.md says the real
 // Supabase Realtime server produces; the § of each expectation is cited next
 // to it. Each case runs once per vsn (CONFORMANCE_VSNS, default 2.0.0 and
 // 1.0.0) and prints `ok <name>` or `FAIL <name>: <reason>`; the last line is
@@ -140,7 +140,7 @@ add('heartbeat', BOTH, async (t, vsn) => {
   assert.equal(typeof reply.ref, 'string')
 })
 
-// §3.3 step 7 / §3.5 / §10 #13: join errors for bad channel tokens.
+// §3.3 step 7 / §3.5 / §10 item 13: join errors for bad channel tokens.
 const tokenErrors = [
   ['join/malformed-token', () => 'potato', (m) => assert.equal(m, 'MalformedJWT: The token provided is not a valid JWT')],
   [
@@ -472,7 +472,7 @@ add(
   25000
 )
 
-// §7.4 / §7.6 / §10 #5–6: binding errors do not fail the join; a system
+// §7.4 / §7.6 / §10 items 5–6: binding errors do not fail the join; a system
 // message with status "error" follows (realtime-js forwards it to "system").
 const pgErrors = [
   [
@@ -530,7 +530,7 @@ add('http/httpSend', BOTH, async (t, vsn) => {
     const p4 = parseKind4(a.c.wire.in.find((f) => f.binary).bytes)
     assert.deepEqual([p4.kind, p4.event, p4.encoding, p4.meta], [4, 'http-single', 1, ''])
   }
-  // §1.2 step 3 / §10 #21: POST …/api/broadcast/{topic}/events/{event}?apikey=…&vsn=…
+  // §1.2 step 3 / §10 item 21: POST …/api/broadcast/{topic}/events/{event}?apikey=…&vsn=…
   const reqs = await control(env, '/http-requests')
   const r = reqs.find((x) => x.path === `/realtime/v1/api/broadcast/${topic}/events/http-single`)
   assert.ok(r, `request to the single-event endpoint (got ${reqs.map((x) => x.path).join(', ')})`)
@@ -646,7 +646,7 @@ add('auth/accessToken-callback', BOTH, async (t, vsn) => {
   await waitFor('joined', () => ch.state === 'joined')
 })
 
-// §8.1 / §4.3 / §10 #13: refreshing with an expired token shuts the channel:
+// §8.1 / §4.3 / §10 item 13: refreshing with an expired token shuts the channel:
 // system error, then phx_close → CLOSED (no rejoin).
 add('auth/refresh-expired-token', BOTH, async (t, vsn) => {
   const c = t.client(vsn)

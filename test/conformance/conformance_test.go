@@ -68,7 +68,7 @@ const (
 var summaryRE = regexp.MustCompile(`^(\d+) passed, (\d+) failed$`)
 
 // tables are created before the server starts; the publication lists them
-// (PROTOCOL.md §7.1: only published tables can be subscribed).
+// (docs/protocol.md §7.1: only published tables can be subscribed).
 var setupSQL = []string{
 	`create table public.conformance_items (id int primary key, title text, done bool, tags text[], meta jsonb, amount numeric, at timestamptz)`,
 	`create table public.interop_items (id int primary key, title text, done bool, tags text[], meta jsonb, amount numeric, at timestamptz)`,

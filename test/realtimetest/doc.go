@@ -3,9 +3,10 @@
 //
 // A Server listens on 127.0.0.1 (random port; see Options.Addr) and speaks
 // the Realtime WebSocket protocol and HTTP broadcast API described in
-// PROTOCOL.md to real clients: this module's Go client, raw
+// docs/protocol.md to real clients: this module's Go client, raw
 // gorilla/websocket clients, net/http, or realtime-js. Command
-// cmd/realtime-server runs it standalone.
+// cmd/realtime-server runs it standalone. A bare "§N.M" in this package's
+// comments is a section of docs/protocol.md.
 //
 //	srv := realtimetest.NewServer(realtimetest.Options{APIKey: "anon"})
 //	defer srv.Close()
