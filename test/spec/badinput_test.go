@@ -119,7 +119,7 @@ var _ = Describe("Bad input from the server", func() {
 		{name: "a truncated binary user broadcast (kind 4)", binary: true, data: []byte{4, 200, 1, 0, 1, 'r'}, counter: malformed, reported: true},
 		{name: "a binary user broadcast with an unknown payload encoding", binary: true,
 			data: append([]byte{4, 14, 1, 0, 7}, "realtime:room1e{}"...), counter: malformed, reported: true},
-		// Binary frames are validated like text (PROTOCOL.md §2.3).
+		// Binary frames are validated like text (docs/protocol.md §2.3).
 		{name: "a binary broadcast (kind 2) whose payload is not JSON", binary: true,
 			data: append([]byte{2, 14, 9}, "realtime:room1broadcast{\"type\":\"broadcast\",\"event\":\"e\",\"payload\":[}}"...), counter: malformed, reported: true},
 		{name: "a binary user broadcast (kind 4) whose JSON payload is truncated", binary: true,
