@@ -12,6 +12,7 @@ import (
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
 	"github.com/supabase-go/realtime/internal/redact"
+	"github.com/supabase-go/realtime/internal/rtstate"
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
@@ -31,6 +32,7 @@ type Client struct {
 	redact *redact.Redactor
 	codec  wire.Codec
 	rt     *supervisor.Runtime
+	st     *rtstate.State     // rt's shared state
 	system *actor.ActorSystem // set when the client owns its system
 	owned  bool
 
@@ -132,6 +134,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 		Clock:          o.clock,
 		Logger:         o.logger,
 	})
+	c.st = rtstate.Of(c.rt)
 	return c, nil
 }
 
@@ -234,7 +237,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	// arrives: ListChannels, ChannelState, HTTPSend (private flag, token)
 	// and the HTTP fallback read the Table, and must see the channel as
 	// soon as Channel returns. The registry adopts the record.
-	c.rt.Table.Create(store.Record{Topic: topic, Name: sub, Config: cfg, State: messages.ChannelClosed})
+	c.st.Table.Create(store.Record{Topic: topic, Name: sub, Config: cfg, State: messages.ChannelClosed})
 	if err := c.tell(&messages.CreateChannel{Topic: topic, Name: sub, Config: cfg}); err != nil {
 		return nil, err
 	}
@@ -326,7 +329,7 @@ func (c *Client) RemoveAllChannels(ctx context.Context) error {
 // ListChannels returns the client's channels in creation order. It reads
 // the store's snapshot and never waits on an actor.
 func (c *Client) ListChannels() []ChannelInfo {
-	recs := c.rt.Table.All()
+	recs := c.st.Table.All()
 	out := make([]ChannelInfo, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, ChannelInfo{Name: r.Name, Topic: r.Topic, State: r.State, Subscribed: r.Wanted})
@@ -340,7 +343,7 @@ func (c *Client) ChannelState(ch *Channel) ChannelState {
 	if ch == nil {
 		return ""
 	}
-	r, ok := c.rt.Table.Get(ch.topic)
+	r, ok := c.st.Table.Get(ch.topic)
 	if !ok {
 		return ""
 	}
@@ -401,10 +404,10 @@ type Stats struct {
 
 // Stats returns a sample of the client's counters.
 func (c *Client) Stats() Stats {
-	cs, rs := &c.rt.ConnStats, &c.rt.RegStats
+	cs, rs := &c.st.ConnStats, &c.st.RegStats
 	return Stats{
 		State:                  c.rt.ConnectionState(),
-		ConnectionEpoch:        c.rt.Epochs.Current(),
+		ConnectionEpoch:        c.st.Epochs.Current(),
 		FramesIn:               cs.FramesIn.Load(),
 		FramesOut:              cs.FramesOut.Load(),
 		MalformedFrames:        cs.Malformed.Load() + rs.Malformed.Load(),

@@ -165,17 +165,17 @@ func addQuery(raw, k, v string) string {
 // bearer is the user token HTTP broadcasts are authorized with: the
 // channel's, else the client's ("" when there is none).
 func (c *Client) bearer(ch *Channel) string {
-	if r, ok := c.rt.Table.Get(ch.topic); ok && r.Token != "" {
+	if r, ok := c.st.Table.Get(ch.topic); ok && r.Token != "" {
 		return r.Token
 	}
-	return c.rt.Token.Get()
+	return c.st.Token.Get()
 }
 
 // private reports whether ch is private: from its record (Channel creates
 // it before returning), or, once the channel was removed, from the options
 // the handle was made with.
 func (c *Client) private(ch *Channel) bool {
-	if r, ok := c.rt.Table.Get(ch.topic); ok {
+	if r, ok := c.st.Table.Get(ch.topic); ok {
 		return r.Config.Private
 	}
 	return ch.private

@@ -75,8 +75,8 @@ func (s *supActor) Receive(ctx actor.Context) {
 		s.open = openProof{
 			epoch:       m.Epoch,
 			at:          s.rt.cfg.Clock.Now(),
-			heartbeats:  s.rt.ConnStats.HeartbeatsOK.Load(),
-			joinReplies: s.rt.RegStats.JoinReplies.Load(),
+			heartbeats:  s.rt.st.ConnStats.HeartbeatsOK.Load(),
+			joinReplies: s.rt.st.RegStats.JoinReplies.Load(),
 		}
 		s.rt.openEpoch.Store(m.Epoch)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnOpen, Token: m.Token})
@@ -101,27 +101,27 @@ func (s *supActor) start(ctx actor.Context) {
 	s.conn = actor.NewPID(s.self.Address, id+"/"+ConnectionName)
 
 	rc := s.rt.cfg.Registry
-	rc.Refs = &s.rt.Refs
-	rc.Table = s.rt.Table
+	rc.Refs = &s.rt.st.Refs
+	rc.Table = s.rt.st.Table
 	rc.Store = s.store
 	rc.Connection = s.conn
 	rc.Lifetime = s.rt.lifetime
-	rc.Stats = &s.rt.RegStats
+	rc.Stats = &s.rt.st.RegStats
 	rc.OpenEpoch = s.rt.openEpoch.Load
-	rc.Token = &s.rt.Token
-	rc.Presence = &s.rt.Presence
-	rc.Dispatch = s.rt.Dispatch
-	rc.Gens = &s.rt.Gens
+	rc.Token = &s.rt.st.Token
+	rc.Presence = &s.rt.st.Presence
+	rc.Dispatch = s.rt.st.Dispatch
+	rc.Gens = &s.rt.st.Gens
 
 	cc := s.rt.cfg.Connection
-	cc.Refs = &s.rt.Refs
-	cc.Epochs = &s.rt.Epochs
+	cc.Refs = &s.rt.st.Refs
+	cc.Epochs = &s.rt.st.Epochs
 	cc.Registry = s.registry
 	cc.Lifetime = s.rt.lifetime
-	cc.Stats = &s.rt.ConnStats
+	cc.Stats = &s.rt.st.ConnStats
 	if cc.Codec != nil {
 		// Decode known topics without allocating a string per frame.
-		if codec, err := wire.NewCodec(cc.Codec.Vsn(), s.rt.Table.Intern); err == nil {
+		if codec, err := wire.NewCodec(cc.Codec.Vsn(), s.rt.st.Table.Intern); err == nil {
 			cc.Codec = codec
 		}
 	}
@@ -131,7 +131,7 @@ func (s *supActor) start(ctx actor.Context) {
 			panic(fmt.Errorf("realtime: spawn child: %w", err))
 		}
 	}
-	must(ctx.SpawnNamed(store.Props(s.rt.Table), StoreName))
+	must(ctx.SpawnNamed(store.Props(s.rt.st.Table), StoreName))
 	must(ctx.SpawnNamed(registry.Props(rc), RegistryName))
 	must(ctx.SpawnNamed(connection.Props(cc), ConnectionName))
 	s.rt.bind(ctx.ActorSystem(), s.self)
@@ -165,7 +165,7 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 		return
 	}
 	s.sup = sup
-	s.failedEpoch = s.rt.Epochs.Current()
+	s.failedEpoch = s.rt.st.Epochs.Current()
 	if s.healthy() {
 		s.attempts = 0
 	}
@@ -175,7 +175,7 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	old := s.rt.ConnectionState()
 	s.rt.state.Store(messages.ConnClosed)
 	s.rt.openEpoch.Store(0)
-	ev := &messages.ConnectionChanged{Epoch: s.rt.Epochs.Current(), Old: old, New: messages.ConnClosed, Err: err, Attempt: s.attempts}
+	ev := &messages.ConnectionChanged{Epoch: s.rt.st.Epochs.Current(), Old: old, New: messages.ConnClosed, Err: err, Attempt: s.attempts}
 	if max := s.rt.cfg.MaxAttempts; max > 0 && s.attempts >= max {
 		s.given = true
 		ev.Err = errors.Join(messages.ErrReconnectLimit, err)
@@ -215,14 +215,14 @@ type openProof struct {
 // then backs off once more, never less).
 func (s *supActor) healthy() bool {
 	p := s.open
-	if p.epoch == 0 || p.epoch != s.rt.Epochs.Current() {
+	if p.epoch == 0 || p.epoch != s.rt.st.Epochs.Current() {
 		// None open, or a late Opened of an earlier connection: failures
 		// are handled before messages, so an accept-then-close connection
 		// can fail before its Opened arrives.
 		return false
 	}
-	return s.rt.ConnStats.HeartbeatsOK.Load() > p.heartbeats ||
-		s.rt.RegStats.JoinReplies.Load() > p.joinReplies ||
+	return s.rt.st.ConnStats.HeartbeatsOK.Load() > p.heartbeats ||
+		s.rt.st.RegStats.JoinReplies.Load() > p.joinReplies ||
 		s.rt.cfg.Clock.Now().Sub(p.at) >= s.rt.cfg.HealthyAfter
 }
 
