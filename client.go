@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
 	"github.com/supabase-go/realtime/internal/wire"
@@ -25,8 +25,6 @@ type Client struct {
 	apiKey string // never logged or put in errors
 	codec  wire.Codec
 	rt     *supervisor.Runtime
-	system *actor.ActorSystem // set when the client owns its system
-	owned  bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -40,19 +38,33 @@ type Client struct {
 // New validates every option, starts the actor tree and begins connecting
 // in the background; it does not wait for the socket. Watch
 // ConnectionStateEvent or ConnectionState, or just Subscribe, which waits.
+//
+// Every client made with New runs its tree in one actor system shared by
+// the whole process, created by the first New and kept for the life of
+// the process (it costs a few megabytes once and runs no goroutine while
+// no client does). Each client is a subtree of its own, named after
+// WithName plus a number unique in the process, so clients with the same
+// name coexist; closing one stops its subtree only and leaves nothing of it
+// behind. To run a client in an actor system of your own, use NewEmbedded.
 func New(projectURL, apiKey string, opts ...Option) (*Client, error) {
 	c, err := build(projectURL, apiKey, opts)
 	if err != nil {
 		return nil, err
 	}
-	c.system = actors.NewSystem(c.opts.logger)
-	c.owned = true
-	if _, err := c.system.Root.SpawnNamed(supervisor.Props(c.rt), c.opts.name); err != nil {
+	system := actors.Shared()
+	name := fmt.Sprintf("%s-%d", c.opts.name, clientSeq.Add(1))
+	c.rt.AfterStop(actors.RouteLogs(name, c.opts.logger))
+	if _, err := system.Root.SpawnNamed(supervisor.Props(c.rt), name); err != nil {
+		c.rt.Cancel()
 		return nil, fmt.Errorf("realtime: start: %w", err)
 	}
 	<-c.rt.Bound()
 	return c, nil
 }
+
+// clientSeq numbers the clients of the process; the number makes each
+// client's top-level actor name unique in the shared actor system.
+var clientSeq atomic.Uint64
 
 // NewEmbedded builds a client whose actor tree you spawn yourself, as a
 // supervised child in your own protoactor tree:
@@ -60,8 +72,12 @@ func New(projectURL, apiKey string, opts ...Option) (*Client, error) {
 //	c, _ := realtime.NewEmbedded(url, key, opts...)
 //	ctx.Spawn(supervisor.Props(c.Runtime()))
 //
-// Calls made before the tree has started wait for it (bounded by their
-// ctx). Close stops the tree; so does stopping its parent.
+// or at the top of an actor system of yours, under a name unique in it
+// (system.Root.SpawnNamed(supervisor.Props(c.Runtime()), name)). Spawn it
+// once. Calls made before the tree has started wait for it (bounded by
+// their ctx). Close stops the tree; so does stopping its parent. WithLogger
+// covers the client's own records; protoactor-go's records go to your
+// system's logger.
 func NewEmbedded(projectURL, apiKey string, opts ...Option) (*Client, error) {
 	return build(projectURL, apiKey, opts)
 }
@@ -390,10 +406,13 @@ func (c *Client) Stats() Stats {
 }
 
 // Close stops the client: it closes the socket (close code 1000), stops
-// every actor and waits until every goroutine of the client has exited, or
-// ctx ends. It is idempotent; later calls return the first result. The
-// server drops the client's channels and presences when the socket
-// closes.
+// every actor of its tree and returns once every goroutine the client
+// started has exited (the actors' mailboxes, the socket reader, the dial
+// and the Handler calls in progress, whose context is cancelled first), or
+// when ctx ends (then with ctx's error; the client still stops, and a later
+// Close waits again). It is idempotent. The server drops the client's
+// channels and presences when the socket closes. Other clients, and the
+// actor system they share, are not affected.
 func (c *Client) Close(ctx context.Context) error {
 	c.closeOnce.Do(func() {
 		c.rt.Cancel()
@@ -406,21 +425,12 @@ func (c *Client) Close(ctx context.Context) error {
 		c.rt.System().Root.Poison(c.rt.PID())
 	})
 	select {
-	case <-c.rt.Stopped():
-		return c.closeErr
-	case <-ctx.Done():
-		return ctx.Err()
-	default:
-	}
-	select {
 	case <-c.rt.Bound():
 	default:
 		return nil
 	}
-	select {
-	case <-c.rt.Stopped():
-		return c.closeErr
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := c.rt.Wait(ctx); err != nil {
+		return err
 	}
+	return c.closeErr
 }
