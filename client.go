@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/supabase-go/realtime/actors"
@@ -28,6 +27,10 @@ type Client struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// number is the client's number in clientNumbers (0: NewEmbedded),
+	// released once by the first Close that saw the tree gone.
+	number      uint64
+	releaseOnce sync.Once
 }
 
 // New starts a client for a Supabase project. projectURL is the project's
@@ -43,8 +46,8 @@ type Client struct {
 // the whole process, created by the first New and kept for the life of
 // the process (it costs a few megabytes once and runs no goroutine while
 // no client does). Each client is a subtree of its own, named after
-// WithName plus a number unique in the process, so clients with the same
-// name coexist; closing one stops its subtree only and leaves nothing of it
+// WithName plus a number unique among the live clients of the process
+// (reused after Close), so clients with the same name coexist; closing one stops its subtree only and leaves nothing of it
 // behind. To run a client in an actor system of your own, use NewEmbedded.
 func New(projectURL, apiKey string, opts ...Option) (*Client, error) {
 	c, err := build(projectURL, apiKey, opts)
@@ -52,7 +55,8 @@ func New(projectURL, apiKey string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	system := actors.Shared()
-	name := fmt.Sprintf("%s-%d", c.opts.name, clientSeq.Add(1))
+	c.number = clientNumbers.take()
+	name := fmt.Sprintf("%s-%d", c.opts.name, c.number)
 	c.rt.AfterStop(actors.RouteLogs(name, c.opts.logger))
 	if _, err := system.Root.SpawnNamed(supervisor.Props(c.rt), name); err != nil {
 		c.rt.Cancel()
@@ -62,9 +66,38 @@ func New(projectURL, apiKey string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// clientSeq numbers the clients of the process; the number makes each
-// client's top-level actor name unique in the shared actor system.
-var clientSeq atomic.Uint64
+// clientNumbers numbers the live clients made with New; the number makes
+// each client's top-level actor name unique in the shared actor system.
+// A number is reused once its client has closed and every goroutine of it
+// has exited, so the names, and the entries they take in protoactor-go's
+// process registry (1,024 × 32 Go maps, which never shrink), stay as many
+// as the clients alive at once rather than growing with every client ever
+// made.
+var clientNumbers numbers
+
+type numbers struct {
+	mu   sync.Mutex
+	last uint64
+	free []uint64
+}
+
+func (n *numbers) take() uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if k := len(n.free); k > 0 {
+		x := n.free[k-1]
+		n.free = n.free[:k-1]
+		return x
+	}
+	n.last++
+	return n.last
+}
+
+func (n *numbers) release(x uint64) {
+	n.mu.Lock()
+	n.free = append(n.free, x)
+	n.mu.Unlock()
+}
 
 // NewEmbedded builds a client whose actor tree you spawn yourself, as a
 // supervised child in your own protoactor tree:
@@ -431,6 +464,9 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 	if err := c.rt.Wait(ctx); err != nil {
 		return err
+	}
+	if c.number != 0 {
+		c.releaseOnce.Do(func() { clientNumbers.release(c.number) })
 	}
 	return c.closeErr
 }

@@ -49,9 +49,10 @@
 // megabytes once, holds no goroutine while no client runs, and is not
 // shut down when the last client closes (a later New reuses it). Each
 // client is a supervised subtree of its own in that system, under its
-// WithName plus a number unique in the process, so clients may share a
-// name; a failure or a Close in one never touches another, and a closed
-// client leaves nothing behind in the system. An idle client with one
+// WithName plus a number unique among the live clients (reused after a
+// Close), so clients may share a name; a failure or a Close in one never
+// touches another, and a closed client leaves nothing behind in the
+// system. An idle client with one
 // joined channel costs one goroutine (the socket reader) and its buffers;
 // see README.md for the measured figures.
 package realtime

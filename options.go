@@ -100,8 +100,9 @@ func invalid(option, reason string) error {
 }
 
 // WithName names the client: its top-level actor is named after it plus a
-// number unique in the process ("realtime-7"), so any number of clients may
-// share a name. It must not contain "/". Default: "realtime".
+// number unique among the live clients of the process ("realtime-7"), so
+// any number of clients may share a name. It must not contain "/".
+// Default: "realtime".
 func WithName(name string) Option {
 	return func(o *options) error {
 		if name == "" {

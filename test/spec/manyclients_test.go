@@ -117,5 +117,20 @@ var _ = Describe("Many clients in one process", func() {
 			_, err := c.Channel("after-close")
 			Expect(err).To(MatchError(realtime.ErrClosed))
 		}
+
+		// The names of closed clients are taken again by new ones, which
+		// work as the first did.
+		for i := range 10 {
+			r := &recorder{}
+			c, err := realtime.New(srv.URL(), "k", realtime.WithName("tenant"), realtime.WithHandler(r))
+			Expect(err).NotTo(HaveOccurred())
+			clients[i] = c
+			ch, err := c.Channel(fmt.Sprintf("again-%d", i), realtime.BroadcastSelf(true))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(c.On(ch, realtime.Broadcast{})).To(Succeed())
+			Expect(c.Subscribe(ctx, ch)).To(Equal(realtime.Subscribed))
+			Expect(c.Broadcast(ctx, ch, "reborn", nil)).To(Succeed())
+			Eventually(r.broadcastPayloads, wait).Should(Equal([]string{"reborn {}"}))
+		}
 	})
 })
