@@ -28,11 +28,12 @@ var (
 // spawned in it must have a unique name.
 //
 // protoactor-go logs through the system; the shared system hands each
-// record that names an actor (dead letters, failures) to the logger
-// registered with RouteLogs for that actor's top-level name, sanitized as
-// LoggerFactory does, and drops the others (such as "actor system
-// started"). Dead-letter logging is throttled to one line per second for
-// the whole process.
+// record that names an actor (an actor's failure and recovery, for
+// instance) to the logger registered with RouteLogs for that actor's
+// top-level name, sanitized as LoggerFactory does, and drops the others
+// (such as "actor system started"). Dead letters are throttled as in
+// NewSystem, for the whole process: protoactor-go then logs only their
+// count, which names no actor and is dropped.
 func Shared() *actor.ActorSystem {
 	sharedOnce.Do(func() {
 		sharedSystem = actor.NewActorSystem(

@@ -134,3 +134,19 @@ func TestInboxParkRecyclesTheBufferOnceEveryFrameIsReleased(t *testing.T) {
 		t.Fatal("a buffer taken back was recycled")
 	}
 }
+
+// BenchmarkInboxParkUnpark is what the reader adds per message to hand its
+// read chunk over while it waits (frames still held, so no recycling).
+func BenchmarkInboxParkUnpark(b *testing.B) {
+	q := NewInbox()
+	q.Put(messages.Inbound{})
+	buf := new([]byte)
+	recycle := func(*[]byte) { b.Fatal("recycled while a frame is held") }
+	b.ReportAllocs()
+	for b.Loop() {
+		q.Park(buf, recycle)
+		if q.Unpark() != buf {
+			b.Fatal("lost the parked buffer")
+		}
+	}
+}
