@@ -2,6 +2,7 @@ package spec_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -132,5 +133,31 @@ var _ = Describe("Many clients in one process", func() {
 			Expect(c.Broadcast(ctx, ch, "reborn", nil)).To(Succeed())
 			Eventually(r.broadcastPayloads, wait).Should(Equal([]string{"reborn {}"}))
 		}
+	})
+
+	It("starts, joins and closes 50 clients from as many goroutines at once", func() {
+		ctx := specCtx()
+		const m = 50
+		errs := make(chan error, m)
+		for i := range m {
+			go func() {
+				defer GinkgoRecover()
+				c, err := realtime.New(srv.URL(), "k", realtime.WithName("burst"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				ch, err := c.Channel(fmt.Sprintf("burst-%d", i))
+				if err == nil {
+					_, err = c.Subscribe(ctx, ch)
+				}
+				errs <- errors.Join(err, c.Close(ctx))
+			}()
+		}
+		for range m {
+			Expect(<-errs).NotTo(HaveOccurred())
+		}
+		Expect(processGoroutinesOfClients()).NotTo(ContainElement(Satisfy(blocked)))
+		Eventually(processGoroutinesOfClients, wait).Should(BeEmpty())
 	})
 })
