@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
 	"github.com/supabase-go/realtime/internal/redact"
@@ -32,12 +31,14 @@ type Client struct {
 	redact *redact.Redactor
 	codec  wire.Codec
 	rt     *supervisor.Runtime
-	st     *rtstate.State     // rt's shared state
-	system *actor.ActorSystem // set when the client owns its system
-	owned  bool
+	st     *rtstate.State // rt's shared state
 
 	closeOnce sync.Once
 	closeErr  error
+	// number is the client's number in clientNumbers (0: NewEmbedded),
+	// released once by the first Close that saw the tree gone.
+	number      uint64
+	releaseOnce sync.Once
 }
 
 // New starts a client for a Supabase project. projectURL is the project's
@@ -48,18 +49,62 @@ type Client struct {
 // New validates every option, starts the actor tree and begins connecting
 // in the background; it does not wait for the socket. Watch
 // ConnectionStateEvent or ConnectionState, or just Subscribe, which waits.
+//
+// Every client made with New runs its tree in one actor system shared by
+// the whole process, created by the first New and kept for the life of
+// the process (it costs a few megabytes once and runs no goroutine while
+// no client does). Each client is a subtree of its own, named after
+// WithName plus a number unique among the live clients of the process
+// (reused after Close), so clients with the same name coexist; closing one stops its subtree only and leaves nothing of it
+// behind. To run a client in an actor system of your own, use NewEmbedded.
 func New(projectURL, apiKey string, opts ...Option) (*Client, error) {
 	c, err := build(projectURL, apiKey, opts)
 	if err != nil {
 		return nil, err
 	}
-	c.system = actors.NewSystem(c.opts.logger)
-	c.owned = true
-	if _, err := c.system.Root.SpawnNamed(supervisor.Props(c.rt), c.opts.name); err != nil {
+	system := actors.Shared()
+	c.number = clientNumbers.take()
+	name := fmt.Sprintf("%s-%d", c.opts.name, c.number)
+	c.rt.AfterStop(actors.RouteLogs(name, c.opts.logger))
+	if _, err := system.Root.SpawnNamed(supervisor.Props(c.rt), name); err != nil {
+		c.rt.Cancel()
 		return nil, fmt.Errorf("realtime: start: %w", err)
 	}
 	<-c.rt.Bound()
 	return c, nil
+}
+
+// clientNumbers numbers the live clients made with New; the number makes
+// each client's top-level actor name unique in the shared actor system.
+// A number is reused once its client has closed and every goroutine of it
+// has exited, so the names, and the entries they take in protoactor-go's
+// process registry (1,024 × 32 Go maps, which never shrink), stay as many
+// as the clients alive at once rather than growing with every client ever
+// made.
+var clientNumbers numbers
+
+type numbers struct {
+	mu   sync.Mutex
+	last uint64
+	free []uint64
+}
+
+func (n *numbers) take() uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if k := len(n.free); k > 0 {
+		x := n.free[k-1]
+		n.free = n.free[:k-1]
+		return x
+	}
+	n.last++
+	return n.last
+}
+
+func (n *numbers) release(x uint64) {
+	n.mu.Lock()
+	n.free = append(n.free, x)
+	n.mu.Unlock()
 }
 
 // NewEmbedded builds a client whose actor tree you spawn yourself, as a
@@ -68,8 +113,12 @@ func New(projectURL, apiKey string, opts ...Option) (*Client, error) {
 //	c, _ := realtime.NewEmbedded(url, key, opts...)
 //	ctx.Spawn(supervisor.Props(c.Runtime()))
 //
-// Calls made before the tree has started wait for it (bounded by their
-// ctx). Close stops the tree; so does stopping its parent.
+// or at the top of an actor system of yours, under a name unique in it
+// (system.Root.SpawnNamed(supervisor.Props(c.Runtime()), name)). Spawn it
+// once. Calls made before the tree has started wait for it (bounded by
+// their ctx). Close stops the tree; so does stopping its parent. WithLogger
+// covers the client's own records; protoactor-go's records go to your
+// system's logger.
 func NewEmbedded(projectURL, apiKey string, opts ...Option) (*Client, error) {
 	return build(projectURL, apiKey, opts)
 }
@@ -435,10 +484,13 @@ func (c *Client) Stats() Stats {
 }
 
 // Close stops the client: it closes the socket (close code 1000), stops
-// every actor and waits until every goroutine of the client has exited, or
-// ctx ends. It is idempotent; later calls return the first result. The
-// server drops the client's channels and presences when the socket
-// closes.
+// every actor of its tree and returns once every goroutine the client
+// started has exited (the actors' mailboxes, the socket reader, the dial
+// and the Handler calls in progress, whose context is cancelled first), or
+// when ctx ends (then with ctx's error; the client still stops, and a later
+// Close waits again). It is idempotent. The server drops the client's
+// channels and presences when the socket closes. Other clients, and the
+// actor system they share, are not affected.
 func (c *Client) Close(ctx context.Context) error {
 	c.closeOnce.Do(func() {
 		c.rt.Cancel()
@@ -451,21 +503,15 @@ func (c *Client) Close(ctx context.Context) error {
 		c.rt.System().Root.Poison(c.rt.PID())
 	})
 	select {
-	case <-c.rt.Stopped():
-		return c.closeErr
-	case <-ctx.Done():
-		return ctx.Err()
-	default:
-	}
-	select {
 	case <-c.rt.Bound():
 	default:
 		return nil
 	}
-	select {
-	case <-c.rt.Stopped():
-		return c.closeErr
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := c.rt.Wait(ctx); err != nil {
+		return err
 	}
+	if c.number != 0 {
+		c.releaseOnce.Do(func() { clientNumbers.release(c.number) })
+	}
+	return c.closeErr
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -98,12 +99,17 @@ func invalid(option, reason string) error {
 	return &messages.OptionError{Option: option, Reason: reason}
 }
 
-// WithName names the client; it prefixes the actor names and is added to
-// log records. Default: "realtime".
+// WithName names the client: its top-level actor is named after it plus a
+// number unique among the live clients of the process ("realtime-7"), so
+// any number of clients may share a name. It must not contain "/".
+// Default: "realtime".
 func WithName(name string) Option {
 	return func(o *options) error {
 		if name == "" {
 			return invalid("name", "must not be empty")
+		}
+		if strings.Contains(name, "/") {
+			return invalid("name", `must not contain "/"`)
 		}
 		o.name = name
 		return nil

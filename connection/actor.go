@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -26,12 +27,22 @@ import (
 // that ignores its context.
 const teardownWait = 5 * time.Second
 
+// writeBufferPool holds the write buffers of every socket of the process
+// that uses gorilla/websocket's default write buffer size (see Props).
+var writeBufferPool = &sync.Pool{}
+
 // Props returns the props of a connection actor.
 func Props(cfg Config) *actor.Props {
-	if cfg.Dialer == nil {
-		d := *websocket.DefaultDialer
-		cfg.Dialer = &d
+	d := *websocket.DefaultDialer
+	if cfg.Dialer != nil {
+		d = *cfg.Dialer
 	}
+	if d.WriteBufferPool == nil && d.WriteBufferSize == 0 {
+		// The write buffer (gorilla's default size) is needed only while
+		// a message is written: idle sockets share them.
+		d.WriteBufferPool = writeBufferPool
+	}
+	cfg.Dialer = &d
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
 	}

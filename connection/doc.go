@@ -18,6 +18,15 @@
 // dropped as malformed (the socket stays up); heartbeat replies for an
 // unknown ref are counted (Stats.UnknownReplies).
 //
+// Memory: an idle socket holds gorilla/websocket's 4 KiB read buffer (a
+// few small Realtime frames per read call) and nothing else of size. Read
+// chunks (64 KiB) come from a pool shared by the process: the reader takes
+// one when a message arrives and parks it in its Inbox while it waits; the
+// Inbox recycles it once the registry has released every frame read into
+// it. Write buffers come from a websocket.BufferPool shared by every
+// socket with the default write buffer size and are held only while a
+// message is written.
+//
 // # Concurrency
 //
 // The actor is the socket's single writer (gorilla/websocket allows one

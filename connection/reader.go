@@ -10,8 +10,8 @@ import (
 )
 
 // chunkSize is the size of the buffers frames are read into. Frames are
-// read back to back into a chunk, so the reader allocates once per chunk,
-// not once per frame. The registry copies what it keeps (see
+// read back to back into a chunk, taken from a pool (chunkpool.go), so the
+// reader allocates nothing per frame. The registry copies what it keeps (see
 // messages.Inbound), so a chunk is garbage once its frames are handled and
 // an event kept by a Handler never pins it. A message larger than a chunk
 // gets a buffer of its own, dropped after it (next).
@@ -26,11 +26,12 @@ const chunkSize = 64 << 10
 func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
 	defer close(done)
 	codec := readerCodec(cfg.Codec)
-	var rd chunkReader
+	rd := chunkReader{inbox: inbox}
 	// in is reused: decoding into a local would move it to the heap on
 	// every frame (Decode is an interface call); Put copies it.
 	var in messages.Inbound
 	for {
+		rd.park()
 		mt, data, err := rd.next(conn)
 		if err != nil {
 			root.Send(self, &readerExited{epoch: epoch, err: err})
@@ -51,10 +52,16 @@ func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg Config, epoch uint64,
 	}
 }
 
-// chunkReader reads whole WebSocket messages into shared chunks.
+// chunkReader reads whole WebSocket messages into shared chunks, taken
+// from chunkPool (see chunkpool.go).
 type chunkReader struct {
 	chunk []byte // frames are appended at len(chunk)
+	buf   *[]byte
+	inbox *wire.Inbox
 }
+
+// minRoom is the room a chunk must have left to start a message in it.
+const minRoom = 512
 
 // next reads the next message. The returned slice's capacity ends where
 // the message does, so nothing appended to it can reach the next frame.
@@ -70,8 +77,9 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 		c.chunk = nil
 	}
 	start := len(c.chunk)
-	if cap(c.chunk)-start < 512 {
-		c.chunk, start = make([]byte, 0, chunkSize), 0
+	if cap(c.chunk)-start < minRoom {
+		c.chunk = c.fresh()
+		start = len(c.chunk)
 	}
 	end := start
 	for {

@@ -23,9 +23,11 @@ const (
 )
 
 // Props returns the props of the supervisor actor of rt. Spawn it once,
-// either in a system of its own or as a child of an actor of yours.
+// either at the top of a system (under a name unique in it) or as a child
+// of an actor of yours. Every actor of the tree runs its mailbox on
+// goroutines the runtime counts (see Runtime.Wait).
 func Props(rt *Runtime) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &supActor{rt: rt} })
+	return actor.PropsFromProducer(func() actor.Actor { return &supActor{rt: rt} }, rt.dispatcher())
 }
 
 // restartConnection is sent by a backoff timer; gen ties it to one failure.
@@ -131,9 +133,9 @@ func (s *supActor) start(ctx actor.Context) {
 			panic(fmt.Errorf("realtime: spawn child: %w", err))
 		}
 	}
-	must(ctx.SpawnNamed(store.Props(s.rt.st.Table), StoreName))
-	must(ctx.SpawnNamed(registry.Props(rc), RegistryName))
-	must(ctx.SpawnNamed(connection.Props(cc), ConnectionName))
+	must(ctx.SpawnNamed(store.Props(s.rt.st.Table).Configure(s.rt.dispatcher()), StoreName))
+	must(ctx.SpawnNamed(registry.Props(rc).Configure(s.rt.dispatcher()), RegistryName))
+	must(ctx.SpawnNamed(connection.Props(cc).Configure(s.rt.dispatcher()), ConnectionName))
 	s.rt.bind(ctx.ActorSystem(), s.self)
 }
 

@@ -34,4 +34,8 @@
 // Poisoning the supervisor (PoisonFuture) stops the whole tree: each child
 // tears down before the supervisor reports Stopped, which closes
 // Runtime.Stopped. ActorSystem.Shutdown stops nothing in protoactor-go.
+// Every actor of the tree runs on mailbox goroutines counted by the
+// runtime, so Runtime.Wait returns only once the tree has stopped and all
+// of them have returned; the tree never stops the actor system it runs in,
+// which may hold other trees.
 package supervisor

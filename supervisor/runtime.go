@@ -66,6 +66,10 @@ type Runtime struct {
 	// early holds messages for the registry told before the supervisor
 	// started; bind delivers them in order.
 	early []any
+	// goroutines runs every mailbox of the tree (see Wait).
+	goroutines actors.Goroutines
+	// afterStop runs once the tree has stopped (see AfterStop).
+	afterStop []func()
 }
 
 func init() {
@@ -175,5 +179,42 @@ const handlerWait = 5 * time.Second
 func (rt *Runtime) markStopped() {
 	rt.cancel()
 	rt.st.Dispatch.Close(handlerWait)
-	rt.stopOnce.Do(func() { close(rt.stopped) })
+	rt.stopOnce.Do(func() {
+		rt.mu.Lock()
+		fns := rt.afterStop
+		rt.afterStop = nil
+		rt.mu.Unlock()
+		for _, f := range fns {
+			f()
+		}
+		close(rt.stopped)
+	})
+}
+
+// AfterStop registers f to run once, on the supervisor's goroutine, when
+// the tree has stopped (before Stopped is closed). Call it before the
+// supervisor is spawned.
+func (rt *Runtime) AfterStop(f func()) {
+	rt.mu.Lock()
+	rt.afterStop = append(rt.afterStop, f)
+	rt.mu.Unlock()
+}
+
+func (rt *Runtime) dispatcher() actor.PropsOption {
+	return actor.WithDispatcher(&rt.goroutines)
+}
+
+// Wait returns nil once the tree has stopped and every goroutine it
+// started has returned: the actors' mailbox goroutines, the socket reader
+// and the dial (both joined by the connection actor as it stops) and the
+// Handler goroutines (joined, for at most 5 s each, when the tree stops).
+// It returns ctx's error if ctx ends first. Backoff and heartbeat timers
+// are stopped with the actors that own them.
+func (rt *Runtime) Wait(ctx context.Context) error {
+	select {
+	case <-rt.stopped:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return rt.goroutines.Wait(ctx)
 }

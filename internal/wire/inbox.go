@@ -26,6 +26,12 @@ const InboxLimit = 4096
 // registry, which runs no user code (Handlers have queues of their own),
 // is that far behind; it never waits on a Handler. Close releases a
 // waiting Put for good.
+//
+// The Inbox also knows when every frame put has been released, which is
+// when the reader's read buffer holds nothing anyone uses: Park hands the
+// buffer over while the reader waits for the socket, and the buffer is
+// recycled at once or by the Release that brings the count to zero,
+// unless the reader takes it back first (Unpark).
 type Inbox struct {
 	// Ready is the message that tells the registry to Take. It is
 	// allocated once per Inbox and sent by pointer.
@@ -37,6 +43,9 @@ type Inbox struct {
 	spare     []messages.Inbound
 	signalled bool
 	closed    bool
+	held      int     // frames put and not yet released
+	parked    *[]byte // see Park
+	recycle   func(*[]byte)
 }
 
 // InboxReady tells the registry that its Inbox has frames.
@@ -63,6 +72,7 @@ func (q *Inbox) Put(in messages.Inbound) (signal bool) {
 		return false
 	}
 	q.items = append(q.items, in)
+	q.held++
 	if !q.signalled {
 		q.signalled = true
 		signal = true
@@ -87,12 +97,53 @@ func (q *Inbox) Take() []messages.Inbound {
 // Release hands a handled batch back for reuse. The frames in it must not
 // be used afterwards.
 func (q *Inbox) Release(batch []messages.Inbound) {
+	n := len(batch)
 	clear(batch) // drop references to frame bytes
 	q.mu.Lock()
 	if q.spare == nil || cap(batch) > cap(q.spare) {
 		q.spare = batch[:0]
 	}
+	q.held -= n
+	buf, recycle := q.drained()
 	q.mu.Unlock()
+	if buf != nil {
+		recycle(buf)
+	}
+}
+
+// Park hands the reader's read buffer to the Inbox while the reader waits
+// for the next message. Once every frame put so far has been released
+// (at once, or at the Release that brings the count to zero), the buffer
+// is passed to recycle, unless Unpark took it back first. Nothing may use
+// the buffer after Park except through Unpark.
+func (q *Inbox) Park(buf *[]byte, recycle func(*[]byte)) {
+	q.mu.Lock()
+	q.parked, q.recycle = buf, recycle
+	buf, recycle = q.drained()
+	q.mu.Unlock()
+	if buf != nil {
+		recycle(buf)
+	}
+}
+
+// Unpark takes back the parked buffer, or returns nil if it was recycled
+// (or none was parked).
+func (q *Inbox) Unpark() *[]byte {
+	q.mu.Lock()
+	buf := q.parked
+	q.parked, q.recycle = nil, nil
+	q.mu.Unlock()
+	return buf
+}
+
+// drained takes the parked buffer when no frame is held. q.mu is held.
+func (q *Inbox) drained() (*[]byte, func(*[]byte)) {
+	if q.held != 0 || q.parked == nil {
+		return nil, nil
+	}
+	buf, recycle := q.parked, q.recycle
+	q.parked, q.recycle = nil, nil
+	return buf, recycle
 }
 
 // Close releases a Put waiting for room and makes later Puts drop their

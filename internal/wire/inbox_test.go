@@ -90,3 +90,63 @@ func TestFrameOwnCopiesAndKeepsNil(t *testing.T) {
 		t.Fatal("Own of an empty frame allocated")
 	}
 }
+
+func TestInboxParkRecyclesTheBufferOnceEveryFrameIsReleased(t *testing.T) {
+	q := NewInbox()
+	var recycled []*[]byte
+	recycle := func(b *[]byte) { recycled = append(recycled, b) }
+
+	// Nothing held: recycled at once.
+	a := new([]byte)
+	q.Park(a, recycle)
+	if len(recycled) != 1 || recycled[0] != a {
+		t.Fatalf("idle Park did not recycle the buffer: %v", recycled)
+	}
+	if q.Unpark() != nil {
+		t.Fatal("Unpark returned a recycled buffer")
+	}
+
+	// Frames held: kept until the Release that brings the count to zero.
+	q.Put(messages.Inbound{Epoch: 1})
+	q.Put(messages.Inbound{Epoch: 2})
+	first := q.Take()
+	q.Put(messages.Inbound{Epoch: 3})
+	b := new([]byte)
+	q.Park(b, recycle)
+	q.Release(first)
+	if len(recycled) != 1 {
+		t.Fatal("recycled while a frame was still held")
+	}
+	q.Release(q.Take())
+	if len(recycled) != 2 || recycled[1] != b {
+		t.Fatalf("the draining Release did not recycle the parked buffer: %v", recycled)
+	}
+
+	// Taken back before the frames are released: never recycled.
+	q.Put(messages.Inbound{Epoch: 4})
+	c := new([]byte)
+	q.Park(c, recycle)
+	if got := q.Unpark(); got != c {
+		t.Fatalf("Unpark = %p, want the parked buffer %p", got, c)
+	}
+	q.Release(q.Take())
+	if len(recycled) != 2 {
+		t.Fatal("a buffer taken back was recycled")
+	}
+}
+
+// BenchmarkInboxParkUnpark is what the reader adds per message to hand its
+// read chunk over while it waits (frames still held, so no recycling).
+func BenchmarkInboxParkUnpark(b *testing.B) {
+	q := NewInbox()
+	q.Put(messages.Inbound{})
+	buf := new([]byte)
+	recycle := func(*[]byte) { b.Fatal("recycled while a frame is held") }
+	b.ReportAllocs()
+	for b.Loop() {
+		q.Park(buf, recycle)
+		if q.Unpark() != buf {
+			b.Fatal("lost the parked buffer")
+		}
+	}
+}
