@@ -13,9 +13,11 @@ import (
 
 // bench runs the scenarios and fills the report.
 type bench struct {
-	cfg *config
-	rep *report
-	seq int
+	cfg        *config
+	rep        *report
+	seq        int
+	minimalExe string   // built ./minimal (calibration), once per run
+	cleanup    []func() // run when the scenarios are done
 }
 
 func (b *bench) logf(format string, a ...any) {
@@ -149,7 +151,7 @@ func (b *bench) receiveRun(c *client, plan blastPlan, typed bool) (rate, allocs,
 // b1 runs B1 and B1t: one channel, three frame variants; every client of
 // a variant is started once and the runs alternate between clients.
 func (b *bench) b1() error {
-	for _, variant := range []string{variantV2Text, variantV2Binary, variantV1Text} {
+	for _, variant := range b.cfg.variants {
 		if err := b.b1Variant(variant); err != nil {
 			return fmt.Errorf("%s: %w", variant, err)
 		}
@@ -181,8 +183,29 @@ func (b *bench) b1Variant(variant string) error {
 			return err
 		}
 	}
+	mins, err := b.startCalibration(srv, variant, plan.frames)
+	defer func() {
+		for _, m := range mins {
+			m.stop()
+		}
+	}()
+	if err != nil {
+		return err
+	}
 	for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
 		measured := r >= b.cfg.warmup
+		round := map[string]float64{} // this round's B1 rates by kind
+		for _, m := range mins {
+			rate, err := b.minimalRun(m, srv, plan)
+			if err != nil {
+				return err
+			}
+			b.logf("B1 %s %s run %d: %.0f frames/s", variant, m.kind, r+1, rate)
+			round[m.kind] = rate
+			if measured {
+				b.rep.add(key("B1", variant, m.kind, "rate"), rate)
+			}
+		}
 		for _, c := range clients {
 			for _, typed := range []bool{false, true} {
 				scen := "B1"
@@ -198,6 +221,9 @@ func (b *bench) b1Variant(variant string) error {
 					return err
 				}
 				b.logf("%s %s %s run %d: %.0f frames/s", scen, variant, c.kind, r+1, rate)
+				if !typed {
+					round[c.kind] = rate
+				}
 				if measured {
 					k := key(scen, variant, c.kind)
 					b.rep.add(k+"/rate", rate)
@@ -207,6 +233,9 @@ func (b *bench) b1Variant(variant string) error {
 					}
 				}
 			}
+		}
+		if measured {
+			b.calibrationRatios(variant, round)
 		}
 	}
 	return nil
@@ -393,6 +422,7 @@ func (b *bench) b4() error {
 		if !measured {
 			d = min(d, 2*time.Second) // warm-up
 		}
+		p99 := map[string]float64{}
 		for _, c := range clients {
 			resp, err := c.call(request{Op: opAcks, Topic: "acks-" + c.kind, Rate: b.cfg.b4Rate, DurationMs: int(d / time.Millisecond)},
 				d+b.cfg.waitLimit)
@@ -402,10 +432,15 @@ func (b *bench) b4() error {
 			if resp.Errors > 0 {
 				return fmt.Errorf("%s client: %d broadcasts not acknowledged: %w", c.kind, resp.Errors, errShort)
 			}
+			p99[c.kind] = percentile(resp.LatenciesUs, 99)
 			if measured {
 				b.rep.addAll(key("B4", c.kind, "latency"), resp.LatenciesUs)
+				b.rep.add(key("B4", c.kind, "p99run"), p99[c.kind])
 			}
 			b.logf("B4 %s run %d: %d acks, p99 %.0f µs", c.kind, r+1, len(resp.LatenciesUs), percentile(resp.LatenciesUs, 99))
+		}
+		if g, j := p99[kindGo], p99[kindJS]; measured && g > 0 && j > 0 {
+			b.rep.add(key("B4", "p99ratio"), g/j)
 		}
 	}
 	return nil
