@@ -117,28 +117,30 @@ func (m *minimalProc) stop() {
 }
 
 // minimalRun blasts plan on the program's socket and waits for its time
-// stamp of the last delivery: frames per second as receiveRun counts them.
-func (b *bench) minimalRun(m *minimalProc, srv *realtimetest.Server, plan blastPlan) (float64, error) {
+// stamp of the last delivery: frames per second as receiveRun counts them,
+// and the program's CPU time per frame.
+func (b *bench) minimalRun(m *minimalProc, srv *realtimetest.Server, plan blastPlan) (rate, cpuPer float64, err error) {
 	c := &client{peer: &peer{kind: m.kind, id: m.id}, srv: srv}
 	conn, err := c.conn()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.waitLimit)
 	defer cancel()
 	start := nowNs()
 	if err := conn.Blast(ctx, plan.chunk, plan.repeat); err != nil {
-		return 0, fmt.Errorf("blast to %s: %w", m.kind, err)
+		return 0, 0, fmt.Errorf("blast to %s: %w", m.kind, err)
 	}
 	line, err := m.next(b.cfg.waitLimit)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	end, err := strconv.ParseInt(line, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %q instead of a time stamp: %w", m.kind, line, errShort)
+	var end, cpu int64
+	if _, err := fmt.Sscanf(line, "%d %d", &end, &cpu); err != nil {
+		return 0, 0, fmt.Errorf("%s: %q instead of a time stamp and CPU time: %w", m.kind, line, errShort)
 	}
-	return float64(plan.frames) / (float64(end-start) / 1e9), nil
+	n := float64(plan.frames)
+	return n / (float64(end-start) / 1e9), float64(cpu) / n, nil
 }
 
 // startCalibration starts the calibration programs of the clients being

@@ -85,7 +85,7 @@ func main() {
 	flag.StringVar(&clients, "clients", "go,js,raw", "clients to run: go (ours), js (realtime-js), raw (gorilla ceiling)")
 	flag.StringVar(&variants, "variants", strings.Join(allVariants, ","), "B1 frame variants to run")
 	flag.StringVar(&scen, "scenarios", "B1,B1t,B2,B3,B4,B5,B6", "scenarios to run")
-	flag.BoolVar(&cfg.micro, "micro", cfg.micro, "also run the Go micro-benchmarks of ./messages/ and ./registry/")
+	flag.BoolVar(&cfg.micro, "micro", cfg.micro, "also run the Go micro-benchmarks of ./messages/, ./internal/wire/ and ./registry/")
 	flag.BoolVar(&cfg.calibrate, "calibrate", cfg.calibrate, "B1: also run the minimal counting programs (test/bench/js/minimal.mjs, test/bench/minimal) as calibration rows")
 	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress lines on stderr")
 	flag.IntVar(&cfg.runs, "runs", cfg.runs, "measured runs per cell of B1, B1t, B2 and B6 (median reported)")

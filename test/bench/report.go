@@ -78,7 +78,7 @@ func runMicro(cfg *config) (string, error) {
 	if goBin == "" {
 		goBin = "go"
 	}
-	cmd := exec.Command(goBin, "test", "-run=^$", "-bench=.", "-benchmem", "-count=1", "./messages/", "./registry/")
+	cmd := exec.Command(goBin, "test", "-run=^$", "-bench=.", "-benchmem", "-count=1", "./messages/", "./internal/wire/", "./registry/")
 	cmd.Dir = cfg.root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -169,7 +169,7 @@ func (r *report) markdown() string {
 	if r.micro == "" {
 		w("Not run (`-micro=false`).\n\n")
 	} else {
-		w("`go test -run='^$' -bench=. -benchmem -count=1 ./messages/ ./registry/`, same run:\n\n```\n%s\n```\n\n", r.micro)
+		w("`go test -run='^$' -bench=. -benchmem -count=1 ./messages/ ./internal/wire/ ./registry/`, same run:\n\n```\n%s\n```\n\n", r.micro)
 	}
 	w("## Profile notes (hand-written)\n\n%s\n", strings.TrimSpace(stripComment(notes)))
 	w("\n")
@@ -263,6 +263,16 @@ func (r *report) b1Tables(w func(string, ...any)) {
 				ratio(g, j), ratio(g, c), ratio(j, c), fixed(r.med("B1", v, kindGo, "allocs"), 2), fixed(r.med("B1", v, kindGo, "bytes"), 0))
 		}
 		w("\n%s\n\n", r.ceilingCheck("B1"))
+		w("CPU time per frame: the client process's user + system CPU time from arm to the end of the run (all\n")
+		w("its threads: reader, actors, Handler, garbage collector; realtime-js: `process.cpuUsage()`), divided by\n")
+		w("the frames. On a shared machine it moves far less than frames/s. Median of %d runs (min–max).\n\n", r.cfg.runs)
+		w("| frames | ours | realtime-js | ceiling | js ÷ ours |\n|---|---:|---:|---:|---:|\n")
+		for _, v := range r.cfg.variants {
+			g, j, c := r.med("B1", v, kindGo, "cpu"), r.med("B1", v, kindJS, "cpu"), r.med("B1", v, kindRaw, "cpu")
+			w("| %s | %s ns%s | %s ns%s | %s ns%s | %s |\n", variantNames[v], thousands(g), r.spread("B1", v, kindGo, "cpu"),
+				thousands(j), r.spread("B1", v, kindJS, "cpu"), thousands(c), r.spread("B1", v, kindRaw, "cpu"), ratio(j, g))
+		}
+		w("\n")
 		r.calibrationTable(w)
 	}
 	if r.cfg.scen["B1t"] {
@@ -456,7 +466,8 @@ func (r *report) calibrationTable(w func(string, ...any)) {
 	w("`Channel`, `On`, `Subscribe`, a counting `HandlerFunc`; test/bench/minimal). Same server, same frames, same\n")
 	w("clock (blast start to last delivery). *Harness ÷ minimal* is the median of the per-round ratios (min–max):\n")
 	w("the two ran back to back, so the ratio is steadier than either rate.\n\n")
-	w("| frames | client | harness child | minimal program | harness ÷ minimal | within 15 %% |\n|---|---|---:|---:|---:|---|\n")
+	w("CPU ns/frame is each process's CPU time over the run ÷ frames (see B1).\n\n")
+	w("| frames | client | harness child | minimal program | harness ÷ minimal | within 15 %% | CPU ns/frame, harness | CPU ns/frame, minimal |\n|---|---|---:|---:|---:|---|---:|---:|\n")
 	for _, v := range r.cfg.variants {
 		for _, pair := range [][2]string{{kindGo, kindGoMin}, {kindJS, kindJSMin}} {
 			c := r.samples[key("B1", v, pair[0], "calibration")]
@@ -469,10 +480,12 @@ func (r *report) calibrationTable(w func(string, ...any)) {
 			if q < 0.85 || q > 1.15 {
 				agree = "**no**"
 			}
-			w("| %s | %s | %s%s | %s%s | %s (%s–%s) | %s |\n", variantNames[v], clientNames[pair[0]],
+			w("| %s | %s | %s%s | %s%s | %s (%s–%s) | %s | %s%s | %s%s |\n", variantNames[v], clientNames[pair[0]],
 				thousands(r.med("B1", v, pair[0], "rate")), r.spread("B1", v, pair[0], "rate"),
 				thousands(r.med("B1", v, pair[1], "rate")), r.spread("B1", v, pair[1], "rate"),
-				fixed(q, 2), fixed(lo, 2), fixed(hi, 2), agree)
+				fixed(q, 2), fixed(lo, 2), fixed(hi, 2), agree,
+				thousands(r.med("B1", v, pair[0], "cpu")), r.spread("B1", v, pair[0], "cpu"),
+				thousands(r.med("B1", v, pair[1], "cpu")), r.spread("B1", v, pair[1], "cpu"))
 		}
 	}
 	w("\n")

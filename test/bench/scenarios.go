@@ -123,29 +123,30 @@ func newBlastPlan(variant string, topics []string, frames int) (blastPlan, error
 // receiveRun arms the client, blasts the plan on its socket and waits for
 // every frame: frames per second from the blast start to the last
 // delivery, and (Go) allocations per frame.
-func (b *bench) receiveRun(c *client, plan blastPlan, typed bool) (rate, allocs, bytesPer float64, err error) {
+func (b *bench) receiveRun(c *client, plan blastPlan, typed bool) (rate, allocs, bytesPer, cpuPer float64, err error) {
 	if _, err := c.call(request{Op: opArm, N: plan.frames, Typed: typed}, time.Minute); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	conn, err := c.conn()
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.waitLimit)
 	defer cancel()
 	start := nowNs()
 	if err := conn.Blast(ctx, plan.chunk, plan.repeat); err != nil {
-		return 0, 0, 0, fmt.Errorf("blast to %s client: %w", c.kind, err)
+		return 0, 0, 0, 0, fmt.Errorf("blast to %s client: %w", c.kind, err)
 	}
 	resp, err := c.call(request{Op: opWait, TimeoutMs: int(b.cfg.waitLimit / time.Millisecond)}, b.cfg.waitLimit+time.Minute)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	if resp.Delivered != plan.frames || resp.Bad != 0 {
-		return 0, 0, 0, fmt.Errorf("%s client: %d of %d frames delivered, %d malformed: %w", c.kind, resp.Delivered, plan.frames, resp.Bad, errShort)
+		return 0, 0, 0, 0, fmt.Errorf("%s client: %d of %d frames delivered, %d malformed: %w", c.kind, resp.Delivered, plan.frames, resp.Bad, errShort)
 	}
 	sec := float64(resp.EndNs-start) / 1e9
-	return float64(plan.frames) / sec, float64(resp.Mallocs) / float64(plan.frames), float64(resp.Bytes) / float64(plan.frames), nil
+	n := float64(plan.frames)
+	return n / sec, float64(resp.Mallocs) / n, float64(resp.Bytes) / n, float64(resp.CPUNs) / n, nil
 }
 
 // b1 runs B1 and B1t: one channel, three frame variants; every client of
@@ -192,45 +193,70 @@ func (b *bench) b1Variant(variant string) error {
 	if err != nil {
 		return err
 	}
+	// One step per run of a round: each calibration program, then each
+	// client untyped and typed. The order rotates round by round, so that
+	// no client always follows the same one (a Go process that has just
+	// finished a blast still collects garbage and returns memory to the
+	// kernel for a while, on the same two cores).
+	type step struct {
+		m     *minimalProc
+		c     *client
+		typed bool
+	}
+	var steps []step
+	for _, m := range mins {
+		steps = append(steps, step{m: m})
+	}
+	for _, c := range clients {
+		for _, typed := range []bool{false, true} {
+			scen := "B1"
+			if typed {
+				scen = "B1t"
+			}
+			// B1t: vsn 2.0.0 text only; the ceiling has no Handler.
+			if !b.cfg.scen[scen] || (typed && (c.kind == kindRaw || variant != variantV2Text)) {
+				continue
+			}
+			steps = append(steps, step{c: c, typed: typed})
+		}
+	}
 	for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
 		measured := r >= b.cfg.warmup
 		round := map[string]float64{} // this round's B1 rates by kind
-		for _, m := range mins {
-			rate, err := b.minimalRun(m, srv, plan)
-			if err != nil {
-				return err
-			}
-			b.logf("B1 %s %s run %d: %.0f frames/s", variant, m.kind, r+1, rate)
-			round[m.kind] = rate
-			if measured {
-				b.rep.add(key("B1", variant, m.kind, "rate"), rate)
-			}
-		}
-		for _, c := range clients {
-			for _, typed := range []bool{false, true} {
-				scen := "B1"
-				if typed {
-					scen = "B1t"
-				}
-				// B1t: vsn 2.0.0 text only; the ceiling has no Handler.
-				if !b.cfg.scen[scen] || (typed && (c.kind == kindRaw || variant != variantV2Text)) {
-					continue
-				}
-				rate, allocs, bytesPer, err := b.receiveRun(c, plan, typed)
+		for i := range steps {
+			st := steps[(i+r)%len(steps)]
+			if st.m != nil {
+				rate, cpuPer, err := b.minimalRun(st.m, srv, plan)
 				if err != nil {
 					return err
 				}
-				b.logf("%s %s %s run %d: %.0f frames/s", scen, variant, c.kind, r+1, rate)
-				if !typed {
-					round[c.kind] = rate
-				}
+				b.logf("B1 %s %s run %d: %.0f frames/s, %.0f CPU ns/frame", variant, st.m.kind, r+1, rate, cpuPer)
+				round[st.m.kind] = rate
 				if measured {
-					k := key(scen, variant, c.kind)
-					b.rep.add(k+"/rate", rate)
-					if c.kind == kindGo {
-						b.rep.add(k+"/allocs", allocs)
-						b.rep.add(k+"/bytes", bytesPer)
-					}
+					b.rep.add(key("B1", variant, st.m.kind, "rate"), rate)
+					b.rep.add(key("B1", variant, st.m.kind, "cpu"), cpuPer)
+				}
+				continue
+			}
+			c, scen := st.c, "B1"
+			if st.typed {
+				scen = "B1t"
+			}
+			rate, allocs, bytesPer, cpuPer, err := b.receiveRun(c, plan, st.typed)
+			if err != nil {
+				return err
+			}
+			b.logf("%s %s %s run %d: %.0f frames/s, %.0f CPU ns/frame", scen, variant, c.kind, r+1, rate, cpuPer)
+			if !st.typed {
+				round[c.kind] = rate
+			}
+			if measured {
+				k := key(scen, variant, c.kind)
+				b.rep.add(k+"/rate", rate)
+				b.rep.add(k+"/cpu", cpuPer)
+				if c.kind == kindGo {
+					b.rep.add(k+"/allocs", allocs)
+					b.rep.add(k+"/bytes", bytesPer)
 				}
 			}
 		}
@@ -268,13 +294,14 @@ func (b *bench) b2() error {
 	}
 	for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
 		for _, c := range clients {
-			rate, allocs, bytesPer, err := b.receiveRun(c, plan, false)
+			rate, allocs, bytesPer, cpuPer, err := b.receiveRun(c, plan, false)
 			if err != nil {
 				return err
 			}
 			b.logf("B2 %s run %d: %.0f frames/s", c.kind, r+1, rate)
 			if r >= b.cfg.warmup {
 				b.rep.add(key("B2", c.kind, "rate"), rate)
+				b.rep.add(key("B2", c.kind, "cpu"), cpuPer)
 				if c.kind == kindGo {
 					b.rep.add(key("B2", c.kind, "allocs"), allocs)
 					b.rep.add(key("B2", c.kind, "bytes"), bytesPer)

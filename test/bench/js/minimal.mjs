@@ -4,8 +4,9 @@
 // transport, bind on('broadcast', {event}), count callbacks.
 //
 // Usage: node minimal.mjs URL VSN ID N
-// Prints "ready" once the channel is SUBSCRIBED, then the wall-clock Unix
-// nanoseconds at every N-th callback; exits when stdin closes.
+// Prints "ready" once the channel is SUBSCRIBED, then at every N-th
+// callback the wall-clock Unix nanoseconds and the CPU nanoseconds the
+// process used since the previous line; exits when stdin closes.
 
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -26,13 +27,22 @@ const client = new RealtimeClient(url.replace(/^http/, 'ws') + '/realtime/v1', {
   params: { apikey: 'bench-anon-key', bench_id: id },
 })
 let count = 0
+let cpu0 = process.cpuUsage()
 client
   .channel('room')
   .on('broadcast', { event: 'cursor' }, () => {
-    if (++count % want === 0) process.stdout.write(`${nowNs()}\n`)
+    if (++count % want === 0) {
+      const end = nowNs()
+      const cpu = process.cpuUsage(cpu0)
+      cpu0 = process.cpuUsage()
+      process.stdout.write(`${end} ${(cpu.user + cpu.system) * 1000}\n`)
+    }
   })
   .subscribe((status) => {
-    if (status === 'SUBSCRIBED') process.stdout.write('ready\n')
+    if (status === 'SUBSCRIBED') {
+      cpu0 = process.cpuUsage()
+      process.stdout.write('ready\n')
+    }
   })
 
 process.stdin.on('end', () => process.exit(0))

@@ -5,8 +5,9 @@
 // (test/bench/calibrate.go).
 //
 // Usage: minimal URL VSN ID N
-// Prints "ready" once the channel is SUBSCRIBED, then the wall-clock Unix
-// nanoseconds at every N-th delivery; exits when stdin closes. A dropped
+// Prints "ready" once the channel is SUBSCRIBED, then at every N-th
+// delivery the wall-clock Unix nanoseconds and the CPU nanoseconds the
+// process used since the previous line; exits when stdin closes. A dropped
 // event (Handler queue full) is printed as "dropped" and ends the program.
 package main
 
@@ -18,6 +19,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	realtime "github.com/supabase-go/realtime"
@@ -39,12 +42,14 @@ func run(args []string) error {
 		return fmt.Errorf("N: %q is not a positive count", args[3])
 	}
 	marks := make(chan string, 64)
-	count := 0 // the Handler runs one call at a time
+	count := 0            // the Handler runs one call at a time
+	var cpu0 atomic.Int64 // set before "ready", then by the Handler
 	h := realtime.HandlerFunc(func(_ context.Context, ev realtime.Event) {
 		switch e := ev.(type) {
 		case realtime.BroadcastEvent:
 			if count++; count%want == 0 {
-				marks <- strconv.FormatInt(time.Now().UnixNano(), 10)
+				end, cpu := time.Now().UnixNano(), cpuNs()
+				marks <- fmt.Sprintf("%d %d", end, cpu-cpu0.Swap(cpu))
 			}
 		case realtime.ErrorEvent:
 			var over *realtime.HandlerOverflowError
@@ -77,6 +82,7 @@ func run(args []string) error {
 	if st, err := c.Subscribe(ctx, ch); err != nil || st != realtime.Subscribed {
 		return fmt.Errorf("subscribe: %s %v", st, err)
 	}
+	cpu0.Store(cpuNs()) // before "ready": the Handler sees no broadcast until the first blast
 	fmt.Println("ready")
 	eof := make(chan struct{})
 	go func() {
@@ -91,4 +97,13 @@ func run(args []string) error {
 			return nil
 		}
 	}
+}
+
+// cpuNs returns the CPU time (user and system) this process has used.
+func cpuNs() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
