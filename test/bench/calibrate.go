@@ -22,6 +22,9 @@ const (
 	kindGoMin = "go-min" // ours, minimal counting program (public API, defaults)
 )
 
+// minimalOf names the calibration program of a harness client kind.
+var minimalOf = map[string]string{kindGo: kindGoMin, kindJS: kindJSMin}
+
 // minimalProc is one started calibration program.
 type minimalProc struct {
 	kind, id string

@@ -39,7 +39,7 @@ func run(args []string) error {
 	}
 	want, err := strconv.Atoi(args[3])
 	if err != nil || want <= 0 {
-		return fmt.Errorf("N: %q is not a positive count", args[3])
+		return fmt.Errorf("frame count %q is not a positive number", args[3])
 	}
 	marks := make(chan string, 64)
 	count := 0            // the Handler runs one call at a time
