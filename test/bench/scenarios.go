@@ -193,8 +193,8 @@ func (b *bench) b1Variant(variant string) error {
 	if err != nil {
 		return err
 	}
-	// One step per run of a round: each calibration program, then each
-	// client untyped and typed. The order rotates round by round, so that
+	// One step per run of a round: each client untyped and typed, each
+	// preceded by its calibration program. The order rotates round by round, so that
 	// no client always follows the same one (a Go process that has just
 	// finished a blast still collects garbage and returns memory to the
 	// kernel for a while, on the same two cores).
@@ -204,10 +204,14 @@ func (b *bench) b1Variant(variant string) error {
 		typed bool
 	}
 	var steps []step
-	for _, m := range mins {
-		steps = append(steps, step{m: m})
-	}
 	for _, c := range clients {
+		// A calibration program runs right before its harness child, so
+		// that the pair sees the same moment of the machine.
+		for _, m := range mins {
+			if m.kind == minimalOf[c.kind] {
+				steps = append(steps, step{m: m})
+			}
+		}
 		for _, typed := range []bool{false, true} {
 			scen := "B1"
 			if typed {
