@@ -24,6 +24,7 @@ pg-deps:
 fmt:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@./scripts/readme-gofmt.sh README.md
 
 vet:
 	$(GO) vet $(PKGS)
@@ -40,9 +41,10 @@ hygiene:
 demo: pg-deps
 	$(GO) run ./cmd/realtime demo
 
-# Benchmarks (issue 6): our client, realtime-js (pinned in test/conformance)
-# and a bare gorilla/websocket ceiling against the same in-process server,
-# scenarios B1–B6, plus the Go micro-benchmarks; rewrites BENCHMARKS.md.
+# Benchmarks (targets and results in BENCHMARKS.md): our client, realtime-js
+# (pinned in test/conformance) and a bare gorilla/websocket ceiling against
+# the same in-process server, scenarios B1–B6, plus the Go micro-benchmarks;
+# rewrites BENCHMARKS.md.
 # About 10 minutes on 2 cores. Flags: make bench BENCH_FLAGS='-runs 3'
 # (go run ./test/bench -h lists them).
 BENCH_FLAGS ?=
@@ -67,7 +69,8 @@ soak: pg-deps
 FUZZ_TARGETS := \
 	internal/wire:FuzzDecodeV1 internal/wire:FuzzDecodeV2Text internal/wire:FuzzDecodeV2Binary \
 	internal/jsonscan:FuzzObjectEach internal/wire:FuzzParsePayloads internal/wire:FuzzParseDecodedBroadcast \
-	internal/wire:FuzzParsePostgresChange messages:FuzzDecodeRecord registry:FuzzPresence test/realtimetest:FuzzFilter
+	internal/wire:FuzzParsePostgresChange messages:FuzzDecodeRecord messages:FuzzParseTimestamp \
+	registry:FuzzPresence test/realtimetest:FuzzFilter
 
 # Longer fuzzing: FUZZ_TIME per target.
 FUZZ_TIME ?= 20s

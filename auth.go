@@ -25,7 +25,29 @@ func (c *Client) SetChannelAuth(ctx context.Context, ch *Channel, token string) 
 	return c.setAuth(ctx, ch.topic, token)
 }
 
+// RefreshAuth pulls a fresh token from the access token callback
+// (WithAccessToken) now, like realtime-js setAuth() without a token, and
+// waits until it is applied: it becomes the client's token, joined
+// channels without a token of their own get it at once as an access_token
+// message (when it differs from the one they have), later joins carry it,
+// and channels closed by an authorization error rejoin. It returns
+// ErrNoTokenCallback without a callback, the callback's error (wrapped),
+// or an error wrapping ErrAuth when the token has already expired; then
+// the previous token stays. A call made while another fetch is running
+// waits for a fetch of its own, so the token is never older than the call.
+// The callback runs with the client's timeout (WithTimeout).
+func (c *Client) RefreshAuth(ctx context.Context) error {
+	err, rerr := request(ctx, c, func(reply chan<- error) any {
+		return &messages.RefreshAuth{Reply: reply}
+	})
+	if rerr != nil {
+		return rerr
+	}
+	return err
+}
+
 func (c *Client) setAuth(ctx context.Context, topic, token string) error {
+	c.redact.Add(token)
 	err, rerr := request(ctx, c, func(reply chan<- error) any {
 		return &messages.SetAuth{Topic: topic, Token: token, Reply: reply}
 	})

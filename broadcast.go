@@ -47,15 +47,16 @@ func (c *Client) BroadcastWithAck(ctx context.Context, ch *Channel, event string
 // It returns nil when the server acknowledged it; ErrPushTimeout when no
 // answer came within the timeout; ErrAckDisabled for NotAcknowledged; a
 // *PushError for an error answer (such as "payload_size_exceeded");
-// ErrConnectionLost when the socket dropped after the message was sent;
+// ErrConnectionLost when the socket died after the message was sent,
+// however it died (it wraps the cause: a *CloseError, ErrHeartbeatTimeout);
 // ErrUnknownAck for a ref already waited for. A result is kept until it is
 // waited for (the 1024 newest are kept).
 func (c *Client) WaitForAck(ctx context.Context, ref AckRef) error {
 	if ref == NotAcknowledged {
 		return ErrAckDisabled
 	}
-	err, rerr := request(ctx, c, func(reply chan<- error) any {
-		return &messages.WaitAck{Ref: string(ref), Reply: reply}
+	err, rerr := requestClaimed(ctx, c, func(reply chan<- error, claim *actors.Claim) any {
+		return &messages.WaitAck{Ref: string(ref), Reply: reply, Claim: claim}
 	})
 	if rerr != nil {
 		return rerr

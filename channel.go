@@ -13,6 +13,9 @@ type Channel struct {
 	name  string
 	topic string
 	c     *Client
+	// private is Private as given to the Channel call that returned this
+	// handle, for HTTPSend on a channel that has been removed since.
+	private bool
 }
 
 // Name returns the channel name (the sub-topic), e.g. "room1".

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
+	"github.com/supabase-go/realtime/internal/redact"
+	"github.com/supabase-go/realtime/internal/rtstate"
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
+	"github.com/supabase-go/realtime/store"
 	"github.com/supabase-go/realtime/supervisor"
 )
 
@@ -23,8 +27,12 @@ type Client struct {
 	opts   options
 	url    string
 	apiKey string // never logged or put in errors
+	// redact knows the API key and every token the client has held; the
+	// server's text passes through it on its way into errors and logs.
+	redact *redact.Redactor
 	codec  wire.Codec
 	rt     *supervisor.Runtime
+	st     *rtstate.State     // rt's shared state
 	system *actor.ActorSystem // set when the client owns its system
 	owned  bool
 
@@ -84,7 +92,11 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{opts: o, url: u, codec: codec, apiKey: apiKey}
+	// Redaction is a property of the client: one redactor, and every log
+	// line — the client's and protoactor-go's — goes through it.
+	red := redact.NewRedactor(apiKey)
+	o.logger = slog.New(redact.Handler(o.logger.Handler(), red))
+	c := &Client{opts: o, url: u, codec: codec, apiKey: apiKey, redact: red}
 	var h messages.Handler
 	if o.handler != nil {
 		h = o.handler
@@ -101,6 +113,7 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			AccessToken: o.accessToken,
 			Clock:       o.clock,
 			Logger:      o.logger,
+			Redact:      red,
 		},
 		Registry: registry.Config{
 			Handler:           h,
@@ -114,12 +127,14 @@ func build(projectURL, apiKey string, opts []Option) (*Client, error) {
 			PresenceMaxBytes:  o.presenceBytes,
 			Clock:             o.clock,
 			Logger:            o.logger,
+			Redact:            red,
 		},
 		ReconnectAfter: o.reconnectAfter,
 		MaxAttempts:    o.maxAttempts,
 		Clock:          o.clock,
 		Logger:         o.logger,
 	})
+	c.st = rtstate.Of(c.rt)
 	return c, nil
 }
 
@@ -193,6 +208,8 @@ func (c *Client) tell(msg any) error {
 // prefix is accepted and kept once). The channel is created on first use;
 // if it already exists, opts are ignored and a handle on the existing
 // channel is returned, as in realtime-js. Nothing is sent until Subscribe.
+// The channel exists when Channel returns: ListChannels lists it,
+// ChannelState is ChannelClosed, and HTTPSend sees its options.
 func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	topic := messages.Topic(name)
 	sub := messages.SubTopic(topic)
@@ -211,10 +228,20 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if cfg.Replay != nil && !cfg.Private {
 		return nil, invalid("replay", "is only allowed on private channels (add Private(true))")
 	}
+	select {
+	case <-c.rt.Stopped():
+		return nil, ErrClosed
+	default:
+	}
+	// The record is created here, not by the registry when its message
+	// arrives: ListChannels, ChannelState, HTTPSend (private flag, token)
+	// and the HTTP fallback read the Table, and must see the channel as
+	// soon as Channel returns. The registry adopts the record.
+	c.st.Table.Create(store.Record{Topic: topic, Name: sub, Config: cfg, State: messages.ChannelClosed})
 	if err := c.tell(&messages.CreateChannel{Topic: topic, Name: sub, Config: cfg}); err != nil {
 		return nil, err
 	}
-	return &Channel{name: sub, topic: topic, c: c}, nil
+	return &Channel{name: sub, topic: topic, c: c, private: cfg.Private}, nil
 }
 
 // On adds a binding to a channel: which broadcasts (and, with those
@@ -302,7 +329,7 @@ func (c *Client) RemoveAllChannels(ctx context.Context) error {
 // ListChannels returns the client's channels in creation order. It reads
 // the store's snapshot and never waits on an actor.
 func (c *Client) ListChannels() []ChannelInfo {
-	recs := c.rt.Table.All()
+	recs := c.st.Table.All()
 	out := make([]ChannelInfo, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, ChannelInfo{Name: r.Name, Topic: r.Topic, State: r.State, Subscribed: r.Wanted})
@@ -316,7 +343,7 @@ func (c *Client) ChannelState(ch *Channel) ChannelState {
 	if ch == nil {
 		return ""
 	}
-	r, ok := c.rt.Table.Get(ch.topic)
+	r, ok := c.st.Table.Get(ch.topic)
 	if !ok {
 		return ""
 	}
@@ -334,7 +361,11 @@ type Stats struct {
 	FramesIn, FramesOut uint64
 	MalformedFrames     uint64 // dropped: the frame or its payload could not be decoded
 	StaleFrames         uint64 // dropped: stale join_ref
-	UnroutedFrames      uint64 // dropped: no such channel
+	UnroutedFrames      uint64 // dropped: no such channel (never created, or removed)
+	// ClosedFrames counts frames dropped because their channel is closed
+	// (after Unsubscribe, or a server phx_close): a closed channel
+	// receives nothing until it is subscribed again.
+	ClosedFrames uint64
 	// OversizedFrames counts inbound messages over the read limit
 	// (WithReadLimit); each one closed the socket with 1009 and caused a
 	// reconnect.
@@ -348,37 +379,51 @@ type Stats struct {
 	// PresenceDropped counts presence metas not applied because the
 	// channel's presence state was at its limits (WithPresenceLimits);
 	// each refusal is also reported as an ErrorEvent.
-	PresenceDropped        uint64
+	PresenceDropped uint64
+	// HeartbeatsSent counts heartbeats written to the socket;
+	// HeartbeatsAcknowledged those the server answered "ok";
+	// HeartbeatErrors those answered otherwise or not writable;
+	// HeartbeatTimeouts those unanswered when the next was due (each one
+	// closed the socket). Every outcome is also a HeartbeatEvent.
 	HeartbeatsSent         uint64
 	HeartbeatsAcknowledged uint64
-	LastHeartbeatRTT       time.Duration
-	EventsDelivered        uint64 // events a Handler has returned from
-	EventsQueued           int64  // events waiting for a Handler
-	EventsQueuedBytes      int64  // their payload bytes (bounded by WithHandlerQueueBytes)
-	HandlerDropped         uint64 // events dropped: a Handler's queue was full
-	HandlerPanics          uint64
-	Buffered               int64 // pushes waiting in the send buffer
-	BufferCapacity         int
+	HeartbeatErrors        uint64
+	HeartbeatTimeouts      uint64
+	// LastHeartbeatRTT is the round trip of the last answered heartbeat.
+	LastHeartbeatRTT time.Duration
+	// LastHeartbeat is the last heartbeat outcome ("" before the first).
+	LastHeartbeat     HeartbeatStatus
+	EventsDelivered   uint64 // events a Handler has returned from
+	EventsQueued      int64  // events waiting for a Handler
+	EventsQueuedBytes int64  // their payload bytes (bounded by WithHandlerQueueBytes)
+	HandlerDropped    uint64 // events dropped: a Handler's queue was full
+	HandlerPanics     uint64
+	Buffered          int64 // pushes waiting in the send buffer
+	BufferCapacity    int
 }
 
 // Stats returns a sample of the client's counters.
 func (c *Client) Stats() Stats {
-	cs, rs := &c.rt.ConnStats, &c.rt.RegStats
+	cs, rs := &c.st.ConnStats, &c.st.RegStats
 	return Stats{
 		State:                  c.rt.ConnectionState(),
-		ConnectionEpoch:        c.rt.Epochs.Current(),
+		ConnectionEpoch:        c.st.Epochs.Current(),
 		FramesIn:               cs.FramesIn.Load(),
 		FramesOut:              cs.FramesOut.Load(),
 		MalformedFrames:        cs.Malformed.Load() + rs.Malformed.Load(),
 		StaleFrames:            rs.Stale.Load(),
 		UnroutedFrames:         rs.Unrouted.Load(),
+		ClosedFrames:           rs.Closed.Load(),
 		OversizedFrames:        cs.Oversized.Load(),
 		UnknownReplies:         cs.UnknownReplies.Load() + rs.UnknownReplies.Load(),
 		UnknownEvents:          rs.UnknownEvents.Load(),
 		PresenceDropped:        rs.PresenceDropped.Load(),
 		HeartbeatsSent:         cs.HeartbeatsSent.Load(),
 		HeartbeatsAcknowledged: cs.HeartbeatsOK.Load(),
+		HeartbeatErrors:        cs.HeartbeatErrors.Load(),
+		HeartbeatTimeouts:      cs.HeartbeatTimeouts.Load(),
 		LastHeartbeatRTT:       time.Duration(cs.HeartbeatRTT.Load()),
+		LastHeartbeat:          cs.LastHeartbeat.Load().Status,
 		EventsDelivered:        rs.Delivered.Load(),
 		EventsQueued:           rs.Queued.Load(),
 		EventsQueuedBytes:      rs.QueuedBytes.Load(),

@@ -6,8 +6,8 @@
 // a channel-registry actor (channel state machines, routing to your
 // Handler, the send buffer) and a store actor (channel data that survives
 // restarts). You implement Handler and receive every event — broadcasts,
-// channel status, connection state, system messages, errors — in order, one
-// at a time.
+// channel status, connection state, heartbeat outcomes, system messages,
+// errors — in order, one at a time.
 //
 //	c, err := realtime.New("https://<ref>.supabase.co", anonKey,
 //		realtime.WithHandler(realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
@@ -43,6 +43,19 @@
 // fields and methods. Postgres changes filters are built with package
 // filter (filter.Eq, filter.In, filter.And, …).
 //
+// # Secrets and the server's text
+//
+// Redaction is a property of the client: it knows its API key and every
+// access token it has held (WithAccessToken's, SetAuth's,
+// SetChannelAuth's), and every string the server sent that goes into an
+// error (ConnectError.Message, CloseError.Text, ChannelErrorDetail.Reason,
+// AuthError.Reason, PushError.Reason and Response, HTTPError.Message, a
+// HeartbeatEvent's error), an
+// event's error or a log line — the client's and protoactor-go's, at every
+// level — has those replaced by "REDACTED". The one place where the
+// server's text stays verbatim is SystemEvent.Message: a Handler that logs
+// it logs what the server wrote.
+//
 // # Concurrency
 //
 // Every Client method is safe for concurrent use. Methods that can block
@@ -62,4 +75,10 @@
 // returns when no goroutine of the client is left; it is idempotent. To run
 // the tree as a child of your own protoactor actor, see NewEmbedded and
 // package supervisor.
+//
+// A channel exists as soon as Channel returns. Once closed (Unsubscribe,
+// or a phx_close from the server) it receives nothing until it is
+// subscribed again, and once removed nothing at all, as in phoenix.js,
+// which drops a closed channel from its socket; what arrives for it anyway
+// is dropped and counted (Stats.ClosedFrames, Stats.UnroutedFrames).
 package realtime

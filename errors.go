@@ -28,6 +28,7 @@ var (
 	ErrHTTP             = messages.ErrHTTP
 	ErrFrameTooLarge    = messages.ErrFrameTooLarge
 	ErrPresenceLimit    = messages.ErrPresenceLimit
+	ErrNoTokenCallback  = messages.ErrNoTokenCallback
 )
 
 // Typed errors; match them with errors.As.

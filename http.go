@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,7 +93,12 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	hc.CheckRedirect = refuseRedirect
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", redact.RedactURL(u), redactErr(err, c.apiKey, c.bearer(ch)))
+		// A *url.Error repeats the URL, unredacted: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", redact.RedactURL(u), redactErr(err, c.redact, c.apiKey, c.bearer(ch)))
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -101,7 +107,7 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	}
 	// A server (or proxy) may echo the key or token back: redact before
 	// the message is cut to length, so no part of a secret survives.
-	clean := []byte(redact.Redact(string(data), c.apiKey, c.bearer(ch)))
+	clean := []byte(c.redact.String(redact.Redact(string(data), c.apiKey, c.bearer(ch))))
 	return &messages.HTTPError{StatusCode: resp.StatusCode, Message: httpMessage(clean)}
 }
 
@@ -159,15 +165,20 @@ func addQuery(raw, k, v string) string {
 // bearer is the user token HTTP broadcasts are authorized with: the
 // channel's, else the client's ("" when there is none).
 func (c *Client) bearer(ch *Channel) string {
-	if r, ok := c.rt.Table.Get(ch.topic); ok && r.Token != "" {
+	if r, ok := c.st.Table.Get(ch.topic); ok && r.Token != "" {
 		return r.Token
 	}
-	return c.rt.Token.Get()
+	return c.st.Token.Get()
 }
 
+// private reports whether ch is private: from its record (Channel creates
+// it before returning), or, once the channel was removed, from the options
+// the handle was made with.
 func (c *Client) private(ch *Channel) bool {
-	r, ok := c.rt.Table.Get(ch.topic)
-	return ok && r.Config.Private
+	if r, ok := c.st.Table.Get(ch.topic); ok {
+		return r.Config.Private
+	}
+	return ch.private
 }
 
 func httpMessage(body []byte) string {
@@ -190,6 +201,6 @@ func httpMessage(body []byte) string {
 	return s
 }
 
-func redactErr(err error, secrets ...string) error {
-	return fmt.Errorf("%s", redact.Redact(err.Error(), secrets...))
+func redactErr(err error, red *redact.Redactor, secrets ...string) error {
+	return fmt.Errorf("%s", red.String(redact.Redact(err.Error(), secrets...)))
 }

@@ -163,7 +163,10 @@ func WithRejoinAfter(f func(tries int) time.Duration) Option {
 }
 
 // WithMaxReconnectAttempts stops reconnecting after n consecutive failed
-// attempts; the client then stays closed and reports ErrReconnectLimit.
+// attempts; the client then stays closed and reports ErrReconnectLimit. A
+// connection that opened and closed again before it proved healthy (no
+// heartbeat and no join answered, and up less than 30 s) is a failed
+// attempt too, and so is not a reason to reset the reconnect backoff.
 // Default: 0, never give up.
 func WithMaxReconnectAttempts(n int) Option {
 	return func(o *options) error {

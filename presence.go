@@ -78,7 +78,7 @@ func (c *Client) track(ctx context.Context, ch *Channel, payload []byte, untrack
 // every presence event delivered to the Handler so far. The returned map is
 // a copy.
 func (c *Client) PresenceState(ch *Channel) PresenceState {
-	state := c.rt.Presence.Get(ch.topic)
+	state := c.st.Presence.Get(ch.topic)
 	out := make(PresenceState, len(state))
 	for k, v := range state {
 		out[k] = append([]PresenceMeta(nil), v...)

@@ -14,6 +14,11 @@ func socketURL(raw, apiKey string, o *options) (string, error) {
 	if apiKey == "" {
 		return "", invalid("api key", "must not be empty")
 	}
+	if !strings.Contains(raw, "://") {
+		// "localhost:4000" parses with scheme "localhost", and
+		// "127.0.0.1:4000" not at all: name the slip instead.
+		return "", invalid("url", "has no scheme: want http(s)://host[:port] (the project URL) or ws(s)://host[:port]/path")
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", invalid("url", "cannot be parsed")

@@ -61,6 +61,9 @@ type heartbeatReply struct {
 	epoch uint64
 	ref   string
 	at    time.Time
+	// status is the reply's payload status ("ok", "error"; "" when the
+	// payload did not say).
+	status string
 }
 type readerExited struct {
 	epoch uint64
@@ -119,8 +122,7 @@ func (a *connActor) Receive(ctx actor.Context) {
 			break
 		}
 		a.hbPending = ""
-		a.cfg.Stats.HeartbeatsOK.Add(1)
-		a.cfg.Stats.HeartbeatRTT.Store(int64(m.at.Sub(a.hbSentAt)))
+		a.heartbeatAnswered(ctx, m)
 	case *readerExited:
 		if m.epoch == a.epoch {
 			a.fail(a.readError(m.err))
@@ -155,12 +157,13 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 			return
 		}
 		token = t
+		a.cfg.Redact.Add(token)
 	}
 	dialer, release := interruptible(ctx, a.cfg.Dialer)
 	conn, resp, err := dialer.DialContext(ctx, a.cfg.URL, a.cfg.Header)
 	intact := release()
 	if err != nil {
-		res <- dialResult{err: connectError(a.cfg.URL, resp, err, token)}
+		res <- dialResult{err: connectError(a.cfg.URL, resp, err, token, a.cfg.Redact)}
 		a.root.Send(a.self, &dialed{epoch: epoch})
 		return
 	}
@@ -174,12 +177,12 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 	a.root.Send(a.self, &dialed{epoch: epoch})
 }
 
-func connectError(raw string, resp *http.Response, err error, token string) error {
+func connectError(raw string, resp *http.Response, err error, token string, red *redact.Redactor) error {
 	secrets := []string{token}
 	if u, perr := url.Parse(raw); perr == nil {
 		secrets = append(secrets, u.Query().Get("apikey"))
 	}
-	ce := &messages.ConnectError{URL: redact.RedactURL(raw), Err: errors.New(redact.Redact(err.Error(), secrets...))}
+	ce := &messages.ConnectError{URL: redact.RedactURL(raw), Err: errors.New(red.String(redact.Redact(err.Error(), secrets...)))}
 	if resp != nil {
 		ce.StatusCode = resp.StatusCode
 		if resp.Body != nil {
@@ -194,7 +197,7 @@ func connectError(raw string, resp *http.Response, err error, token string) erro
 					ce.Message = msg.Message
 				}
 				// A server (or proxy) may echo the key or token back.
-				ce.Message = redact.Redact(ce.Message, secrets...)
+				ce.Message = red.String(redact.Redact(ce.Message, secrets...))
 			}
 		}
 	}
@@ -235,18 +238,50 @@ func (a *connActor) onTick(ctx actor.Context) {
 		return
 	}
 	if a.hbPending != "" {
+		a.cfg.Stats.HeartbeatTimeouts.Add(1)
+		a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatTimeout, Ref: a.hbPending, Err: messages.ErrHeartbeatTimeout})
 		a.fail(messages.ErrHeartbeatTimeout)
 		return
 	}
 	ref := a.cfg.Refs.Next()
 	a.hbPending = ref
 	a.hbSentAt = a.cfg.Clock.Now()
-	a.cfg.Stats.HeartbeatsSent.Add(1)
 	if err := a.writeFrame(&frame.Frame{Ref: ref, Topic: "phoenix", Event: "heartbeat", Payload: emptyObject}); err != nil {
-		a.fail(&messages.CloseError{Err: err})
+		cerr := &messages.CloseError{Err: err}
+		a.cfg.Stats.HeartbeatErrors.Add(1)
+		a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatError, Ref: ref, Err: cerr})
+		a.fail(cerr)
 		return
 	}
+	a.cfg.Stats.HeartbeatsSent.Add(1)
+	a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatSent, Ref: ref})
 	a.scheduleTick()
+}
+
+// heartbeatAnswered accounts for the server's answer to the heartbeat in
+// flight: an "ok" is a HeartbeatOK, any other status a HeartbeatError
+// (phoenix.js reports both with their latency; the socket stays up, as
+// there).
+func (a *connActor) heartbeatAnswered(ctx actor.Context, m *heartbeatReply) {
+	rtt := m.at.Sub(a.hbSentAt)
+	a.cfg.Stats.HeartbeatRTT.Store(int64(rtt))
+	if m.status == "ok" {
+		a.cfg.Stats.HeartbeatsOK.Add(1)
+		a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatOK, Ref: m.ref, RTT: rtt})
+		return
+	}
+	a.cfg.Stats.HeartbeatErrors.Add(1)
+	a.heartbeatOutcome(ctx, messages.HeartbeatEvent{Status: messages.HeartbeatError, Ref: m.ref, RTT: rtt,
+		Err: fmt.Errorf("realtime: heartbeat answered with status %q", a.cfg.Redact.String(m.status))})
+}
+
+// heartbeatOutcome records ev for Stats and hands it to the registry,
+// which delivers it to the client's Handler.
+func (a *connActor) heartbeatOutcome(ctx actor.Context, ev messages.HeartbeatEvent) {
+	a.cfg.Stats.LastHeartbeat.Store(ev)
+	if a.cfg.Registry != nil {
+		ctx.Send(a.cfg.Registry, &messages.Heartbeat{Event: ev})
+	}
 }
 
 var emptyObject = []byte("{}")
@@ -344,7 +379,7 @@ func (a *connActor) teardown(graceful bool) {
 // ConnectionStateEvent of the reconnect.
 func (a *connActor) readError(err error) error {
 	if !errors.Is(err, websocket.ErrReadLimit) {
-		return closeError(err)
+		return closeError(err, a.cfg.Redact)
 	}
 	a.cfg.Stats.Oversized.Add(1)
 	tooLarge := fmt.Errorf("%w: a message exceeded %d bytes; the socket was closed with 1009 and reconnects",
@@ -353,10 +388,17 @@ func (a *connActor) readError(err error) error {
 	return &messages.CloseError{Code: websocket.CloseMessageTooBig, Text: "message too big", Err: tooLarge}
 }
 
-func closeError(err error) error {
+// closeError reports a socket that closed or failed. The close reason is
+// the server's text: it is redacted, in the CloseError and in the
+// websocket.CloseError it wraps.
+func closeError(err error, red *redact.Redactor) error {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
-		return &messages.CloseError{Code: ce.Code, Text: ce.Text, Err: err}
+		text := red.String(ce.Text)
+		if text != ce.Text {
+			err = &websocket.CloseError{Code: ce.Code, Text: text}
+		}
+		return &messages.CloseError{Code: ce.Code, Text: text, Err: err}
 	}
 	return &messages.CloseError{Err: err}
 }

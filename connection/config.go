@@ -2,6 +2,7 @@ package connection
 
 import (
 	"context"
+	"github.com/supabase-go/realtime/internal/redact"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/internal/wire"
+	"github.com/supabase-go/realtime/messages"
 )
 
 // Config configures the connection actor. All fields are required unless
@@ -49,6 +51,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Stats counts what the connection sees (optional).
 	Stats *Stats
+	// Redact removes the client's secrets from the server's text (close
+	// reasons, rejected-upgrade bodies) before it goes into an error
+	// (optional; nil redacts only the key and token of the dial).
+	Redact *redact.Redactor
 }
 
 // Stats are counters shared with the client. Safe for concurrent use.
@@ -62,10 +68,19 @@ type Stats struct {
 	// UnknownReplies counts heartbeat replies whose ref is not the
 	// heartbeat in flight.
 	UnknownReplies atomic.Uint64
+	// HeartbeatsSent counts heartbeats written to the socket.
 	HeartbeatsSent atomic.Uint64
-	HeartbeatsOK   atomic.Uint64
+	// HeartbeatsOK counts heartbeats the server answered with "ok".
+	HeartbeatsOK atomic.Uint64
+	// HeartbeatErrors counts heartbeats answered with another status or
+	// that could not be written.
+	HeartbeatErrors atomic.Uint64
+	// HeartbeatTimeouts counts heartbeats unanswered when the next was due.
+	HeartbeatTimeouts atomic.Uint64
 	// HeartbeatRTT is the last heartbeat round trip, in nanoseconds.
 	HeartbeatRTT atomic.Int64
+	// LastHeartbeat is the last heartbeat outcome.
+	LastHeartbeat messages.HeartbeatRecord
 }
 
 // DefaultReadLimit is the read limit when Config.ReadLimit is 0: 4 MiB.

@@ -13,7 +13,8 @@ import (
 // read back to back into a chunk, so the reader allocates once per chunk,
 // not once per frame. The registry copies what it keeps (see
 // messages.Inbound), so a chunk is garbage once its frames are handled and
-// an event kept by a Handler never pins it.
+// an event kept by a Handler never pins it. A message larger than a chunk
+// gets a buffer of its own, dropped after it (next).
 const chunkSize = 64 << 10
 
 // readLoop is the reader goroutine of one incarnation. It decodes frames
@@ -41,7 +42,7 @@ func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg Config, epoch uint64,
 			cfg.Stats.Malformed.Add(1)
 			in = messages.Inbound{Epoch: epoch, Received: in.Received, Err: err}
 		} else if in.Frame.Topic == "phoenix" && in.Frame.Event == "phx_reply" {
-			root.Send(self, &heartbeatReply{epoch: epoch, ref: in.Frame.Ref, at: in.Received})
+			root.Send(self, &heartbeatReply{epoch: epoch, ref: in.Frame.Ref, at: in.Received, status: replyStatus(in.Frame.Payload)})
 			continue
 		}
 		if inbox.Put(in) {
@@ -61,6 +62,12 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 	mt, r, err := conn.NextReader()
 	if err != nil {
 		return 0, nil, err
+	}
+	if cap(c.chunk) > chunkSize {
+		// The last message outgrew a chunk and got a buffer of its own;
+		// keep nothing of it, or one large message would pin its size
+		// for the life of the socket.
+		c.chunk = nil
 	}
 	start := len(c.chunk)
 	if cap(c.chunk)-start < 512 {
@@ -86,4 +93,13 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 	}
 	c.chunk = c.chunk[:end]
 	return mt, c.chunk[start:end:end], nil
+}
+
+// replyStatus is the status of a reply payload ("" if it has none).
+func replyStatus(payload []byte) string {
+	r, err := wire.ParseReply(payload)
+	if err != nil {
+		return ""
+	}
+	return r.Status
 }

@@ -16,17 +16,39 @@ import (
 // bytes inside strings through to the Handler. The client drops such a
 // message as malformed — counted in Stats.Malformed and reported — and
 // keeps the socket: one bad message need not cost every channel a rejoin.
-// Binary messages carry raw payloads and are left to the codec.
 type utf8Codec struct{ wire.Codec }
 
 // errInvalidUTF8 is the decode error of a text message with invalid UTF-8.
 var errInvalidUTF8 = fmt.Errorf("%w: text message is not valid UTF-8", messages.ErrMalformed)
 
+// errRawPayload is the decode error of a binary kind 0–2 message whose
+// payload is not UTF-8 JSON.
+var errRawPayload = fmt.Errorf("%w: binary message: payload is not UTF-8 JSON", messages.ErrMalformed)
+
+// Decode checks text messages for UTF-8 before decoding; binary messages
+// are checked by the codec (header strings, metadata, JSON-encoded user
+// payloads) and here: the client reads the payload of kinds 0–2 (push,
+// reply, broadcast) as JSON, as it reads a text frame's, so one that is
+// not UTF-8 JSON is malformed for it.
 func (c utf8Codec) Decode(data []byte, binary bool, f *frame.Frame) error {
-	if !binary && !utf8.Valid(data) {
-		return errInvalidUTF8
+	if !binary {
+		if !utf8.Valid(data) {
+			return errInvalidUTF8
+		}
+		return c.Codec.Decode(data, binary, f)
 	}
-	return c.Codec.Decode(data, binary, f)
+	var g frame.Frame
+	if err := c.Codec.Decode(data, binary, &g); err != nil {
+		return err
+	}
+	switch g.Kind {
+	case frame.KindPush, frame.KindReply, frame.KindBroadcast:
+		if !wire.ValidUTF8JSON(g.Payload) {
+			return errRawPayload
+		}
+	}
+	*f = g
+	return nil
 }
 
 // readerCodec is the codec of one reader goroutine: it checks UTF-8 and

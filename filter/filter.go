@@ -14,7 +14,7 @@ import (
 	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
-// Filter is a postgres_changes filter (PROTOCOL.md §7.4) built from
+// Filter is a postgres_changes filter (docs/protocol.md §7.4) built from
 // conditions, for PostgresChanges.WithFilter:
 //
 //	filter.Eq("id", 1).String()                        // id=eq.1

@@ -287,7 +287,7 @@ func TestCheckFilterSyntax(t *testing.T) {
 	}
 }
 
-// refCondition is a condition as the server parses it (PROTOCOL.md §7.4).
+// refCondition is a condition as the server parses it (docs/protocol.md §7.4).
 type refCondition struct {
 	column, op string
 	negate     bool

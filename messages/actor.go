@@ -80,9 +80,14 @@ type PushResult struct {
 // WaitAck waits for the reply to an acknowledged push. Reply receives nil
 // (acknowledged), ErrPushTimeout, a *PushError, ErrConnectionLost or
 // ErrUnknownAck.
+//
+// Claim, when set, is taken when the answer is written: a caller that gave
+// up before (its ctx ended) has abandoned it, and the result stays for the
+// next WaitAck of the same ref.
 type WaitAck struct {
 	Ref   string
 	Reply chan<- error
+	Claim interface{ Take() bool }
 }
 
 // SetAuth replaces the access token of every channel (Topic "") or of one
@@ -138,4 +143,11 @@ type ConnectionChanged struct {
 	Token   string
 	Attempt int
 	RetryIn time.Duration
+}
+
+// RefreshAuth asks the registry to pull a fresh token from the access
+// token callback and push it to every channel that uses the client's
+// token. Reply receives nil once the token is applied, or why not.
+type RefreshAuth struct {
+	Reply chan<- error
 }

@@ -73,6 +73,9 @@ var (
 	// a channel's presence state beyond its limits; the excess metas were
 	// not applied. See *PresenceLimitError.
 	ErrPresenceLimit = errors.New("realtime: presence state limit reached")
+	// ErrNoTokenCallback: RefreshAuth needs an access token callback
+	// (WithAccessToken) to pull a token from.
+	ErrNoTokenCallback = errors.New("realtime: no access token callback to refresh from (WithAccessToken)")
 )
 
 // OptionError reports an invalid option or argument.
@@ -92,7 +95,7 @@ func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 // phx_error, or a system error that closed the channel.
 type ChannelErrorDetail struct {
 	Topic  string
-	Reason string // the server's reason string, verbatim
+	Reason string // the server's reason string, with the client's secrets redacted
 }
 
 func (e *ChannelErrorDetail) Error() string {
@@ -151,7 +154,7 @@ func (e *ConnectError) Unwrap() []error { return []error{ErrDial, e.Err} }
 // CloseError reports a socket that closed or failed while open.
 type CloseError struct {
 	Code int    // WebSocket close code, 0 when the socket failed without one
-	Text string // close reason text
+	Text string // close reason text (secrets redacted)
 	Err  error  // the underlying read or write error
 }
 
@@ -174,7 +177,7 @@ func (e *CloseError) Unwrap() []error { return []error{ErrConnectionLost, e.Err}
 // channel.
 type AuthError struct {
 	Topic  string
-	Reason string // the server's text, verbatim
+	Reason string // the server's text, with the client's secrets redacted
 }
 
 func (e *AuthError) Error() string {
@@ -189,8 +192,8 @@ func (e *AuthError) Unwrap() []error { return []error{ErrAuth, ErrChannelError} 
 type PushError struct {
 	Topic    string
 	Status   string // the reply status, e.g. "error"
-	Reason   string // response.reason, or the response itself when it is a string
-	Response []byte // the raw response JSON
+	Reason   string // response.reason, or the response itself when it is a string (secrets redacted)
+	Response []byte // the raw response JSON (secrets redacted)
 }
 
 func (e *PushError) Error() string {

@@ -9,7 +9,8 @@ import (
 
 // Event is delivered to a Handler. The concrete types are value structs:
 // BroadcastEvent, PresenceEvent, ChangeEvent, ChannelStatusEvent,
-// ConnectionStateEvent, SystemEvent and ErrorEvent. Switch on the type.
+// ConnectionStateEvent, HeartbeatEvent, SystemEvent and ErrorEvent.
+// Switch on the type.
 type Event interface {
 	// ChannelName is the sub-topic the event belongs to ("room1"), or ""
 	// for connection-wide events.
@@ -88,7 +89,8 @@ type ConnectionStateEvent struct {
 }
 
 // SystemEvent is a "system" message from the server, with its text
-// verbatim, e.g. postgres_changes "Subscribed to PostgreSQL" or
+// verbatim (not redacted: see "Secrets and the server's text" in package
+// realtime), e.g. postgres_changes "Subscribed to PostgreSQL" or
 // "Server requested disconnect".
 type SystemEvent struct {
 	Channel   string

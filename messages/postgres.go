@@ -11,7 +11,7 @@ import (
 	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
-// Postgres changes (PROTOCOL.md §7): the binding sent in phx_join, the
+// Postgres changes (docs/protocol.md §7): the binding sent in phx_join, the
 // check of the server's echo of it, and the parsing of change events.
 
 // PostgresEvent is the kind of row change a PostgresChanges binding listens
@@ -47,7 +47,7 @@ func (e PostgresEvent) Canonical() (PostgresEvent, bool) {
 	return e, false
 }
 
-// PostgresChanges binds database row changes (PROTOCOL.md §7.1). One
+// PostgresChanges binds database row changes (docs/protocol.md §7.1). One
 // PostgresChanges becomes one element of config.postgres_changes in the
 // join payload (see AppendJoinObject) and, once the server has echoed it
 // with an id, receives the ChangeEvents whose ids include that id.
@@ -64,7 +64,7 @@ type PostgresChanges struct {
 	// Table is the table name or "*". "" with a Schema means every table
 	// of the schema.
 	Table string
-	// Filter is a filter string in the grammar of PROTOCOL.md §7.4, e.g.
+	// Filter is a filter string in the grammar of docs/protocol.md §7.4, e.g.
 	// "id=eq.1"; see the Filter builder and WithFilter. A filter that is
 	// empty or only whitespace means no filter and is not sent.
 	Filter string
@@ -206,7 +206,7 @@ func (b PostgresChanges) MarshalJSON() ([]byte, error) {
 }
 
 // MatchesEcho checks one element of response.postgres_changes of the join
-// reply against b, the way realtime-js does (PROTOCOL.md §3.4): "event",
+// reply against b, the way realtime-js does (docs/protocol.md §3.4): "event",
 // "schema", "table" and "filter" must be equal, where a missing key, null
 // and "" are the same, events compare case-insensitively ("" ≡ "*"), and a
 // whitespace-only filter counts as none. "id", "select" and unknown keys
@@ -259,7 +259,7 @@ type Column struct {
 	Type string
 }
 
-// ChangeEvent is a row change received on a channel (PROTOCOL.md §7.2).
+// ChangeEvent is a row change received on a channel (docs/protocol.md §7.2).
 // Record and OldRecord are raw JSON objects; decode them with
 // DecodeRecord / DecodeOldRecord or the generic DecodeRecord function. The
 // slices are owned by the event and may be retained.
@@ -283,7 +283,7 @@ type ChangeEvent struct {
 	// columns (the primary key by default), nil when absent or null.
 	OldRecord json.RawMessage
 	// Errors is nil normally, otherwise the server's error strings such
-	// as "Error 413: Payload Too Large" (PROTOCOL.md §7.2).
+	// as "Error 413: Payload Too Large" (docs/protocol.md §7.2).
 	Errors []string
 	// IDs are the raw ids of the bindings this change matched (numbers or
 	// strings, as echoed in the join reply); empty for legacy events.

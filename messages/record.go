@@ -16,7 +16,7 @@ import (
 	"github.com/supabase-go/realtime/internal/pgtext"
 )
 
-// Typed decoding of postgres_changes records (PROTOCOL.md §7.3).
+// Typed decoding of postgres_changes records (docs/protocol.md §7.3).
 
 var (
 	// ErrDecode: a record (or a Numeric, or a timestamp) could not be
@@ -93,7 +93,7 @@ func (e *valueError) Unwrap() error { return ErrDecode }
 // map[string]any or any. columns is the event's column metadata (may be
 // nil: it only refines the rules below).
 //
-// The server sends typed JSON made with to_jsonb (PROTOCOL.md §7.3). The
+// The server sends typed JSON made with to_jsonb (docs/protocol.md §7.3). The
 // record is decoded with encoding/json and json.Decoder.UseNumber, after a
 // pass that adjusts values to the target field types. What maps to what:
 //

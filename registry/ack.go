@@ -13,27 +13,42 @@ const maxAckResults = 1024
 // acks tracks acknowledged pushes: waiters of pending ones and results of
 // finished ones not yet waited for.
 type acks struct {
-	waiters map[string][]chan<- error
+	waiters map[string][]ackWaiter
 	results map[string]error
 	order   []string
 }
 
+// ackWaiter is one WaitForAck call. Its claim is taken when it is
+// answered: a caller whose ctx ended first has abandoned it, and the result
+// is kept for the next call instead.
+type ackWaiter struct {
+	reply chan<- error
+	claim interface{ Take() bool }
+}
+
+func (w ackWaiter) take() bool { return w.claim == nil || w.claim.Take() }
+
 func (a *acks) init() {
 	if a.waiters == nil {
-		a.waiters = map[string][]chan<- error{}
+		a.waiters = map[string][]ackWaiter{}
 		a.results = map[string]error{}
 	}
 }
 
 // finish records the outcome of ref and answers its waiters. A result
-// that somebody already waited for is not stored.
+// that a waiter still waiting received is not stored.
 func (a *acks) finish(ref string, err error) {
 	a.init()
-	if ws, ok := a.waiters[ref]; ok {
-		delete(a.waiters, ref)
-		for _, w := range ws {
-			actors.Reply(w, err)
+	ws := a.waiters[ref]
+	delete(a.waiters, ref)
+	answered := false
+	for _, w := range ws {
+		if w.take() {
+			actors.Reply(w.reply, err)
+			answered = true
 		}
+	}
+	if answered {
 		return
 	}
 	a.results[ref] = err
@@ -44,26 +59,32 @@ func (a *acks) finish(ref string, err error) {
 	}
 }
 
-// wait answers reply now if ref has a result, or when it gets one.
-func (a *acks) wait(ref string, pending bool, reply chan<- error) {
+// wait answers w now if ref has a result, or when it gets one.
+func (a *acks) wait(ref string, pending bool, w ackWaiter) {
 	a.init()
 	if err, ok := a.results[ref]; ok {
-		delete(a.results, ref)
-		actors.Reply(reply, err)
+		if w.take() {
+			delete(a.results, ref)
+			actors.Reply(w.reply, err)
+		}
 		return
 	}
 	if !pending {
-		actors.Reply(reply, messages.ErrUnknownAck)
+		if w.take() {
+			actors.Reply(w.reply, messages.ErrUnknownAck)
+		}
 		return
 	}
-	a.waiters[ref] = append(a.waiters[ref], reply)
+	a.waiters[ref] = append(a.waiters[ref], w)
 }
 
 // abort answers every waiter with err (the registry is going away).
 func (a *acks) abort(err error) {
 	for ref, ws := range a.waiters {
 		for _, w := range ws {
-			actors.Reply(w, err)
+			if w.take() {
+				actors.Reply(w.reply, err)
+			}
 		}
 		delete(a.waiters, ref)
 	}
@@ -74,7 +95,7 @@ func (r *reg) trackAck(ch *channel, ref string) {
 	topic := ch.rec.Topic
 	r.track(&pending{kind: pendingPush, topic: topic, joinRef: ch.rec.JoinRef, done: func(rep wire.Reply, err error) {
 		if err == nil && rep.Status != "ok" {
-			err = &messages.PushError{Topic: topic, Status: rep.Status, Reason: wire.ReplyReason(rep.Response), Response: rep.Response}
+			err = r.pushError(topic, rep)
 		}
 		r.acks.finish(ref, err)
 	}}, ref)
@@ -82,5 +103,17 @@ func (r *reg) trackAck(ch *channel, ref string) {
 
 func (r *reg) waitAck(m *messages.WaitAck) {
 	p, ok := r.pending[m.Ref]
-	r.acks.wait(m.Ref, ok && p.kind == pendingPush, m.Reply)
+	r.acks.wait(m.Ref, ok && p.kind == pendingPush, ackWaiter{reply: m.Reply, claim: m.Claim})
+}
+
+// pushError is the error of a push answered with a status other than ok;
+// the server's reason and response are redacted.
+func (r *reg) pushError(topic string, rep wire.Reply) error {
+	red := r.cfg.Redact
+	return &messages.PushError{
+		Topic:    topic,
+		Status:   red.String(rep.Status),
+		Reason:   red.String(wire.ReplyReason(rep.Response)),
+		Response: red.Bytes(rep.Response),
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/messages"
 )
 
@@ -26,7 +27,7 @@ func TestAckResultsAreBounded(t *testing.T) {
 	}
 	wait := func(ref string) error {
 		ch := make(chan error, 1)
-		a.wait(ref, false, ch)
+		a.wait(ref, false, ackWaiter{reply: ch})
 		return <-ch
 	}
 	if err := wait("0"); !errors.Is(err, messages.ErrUnknownAck) {
@@ -41,5 +42,26 @@ func TestAckResultsAreBounded(t *testing.T) {
 	// A result is handed out once.
 	if err := wait(fmt.Sprint(n - 2)); !errors.Is(err, messages.ErrUnknownAck) {
 		t.Fatalf("result waited for twice: %v, want ErrUnknownAck", err)
+	}
+}
+
+// A WaitForAck whose caller gave up (its claim abandoned) does not consume
+// the result: the next WaitForAck of that ref gets it.
+func TestAbandonedAckWaiterLeavesTheResult(t *testing.T) {
+	var a acks
+	gone := &actors.Claim{}
+	if !gone.Abandon() {
+		t.Fatal("Abandon on an open claim failed")
+	}
+	first := make(chan error, 1)
+	a.wait("7", true, ackWaiter{reply: first, claim: gone})
+	a.finish("7", messages.ErrPushTimeout)
+	if len(first) != 0 {
+		t.Fatalf("the abandoned waiter was answered: %v", <-first)
+	}
+	second := make(chan error, 1)
+	a.wait("7", false, ackWaiter{reply: second, claim: &actors.Claim{}})
+	if err := <-second; !errors.Is(err, messages.ErrPushTimeout) {
+		t.Fatalf("second wait = %v, want ErrPushTimeout", err)
 	}
 }

@@ -68,7 +68,6 @@ type reg struct {
 	root *actor.RootContext
 
 	channels map[string]*channel
-	seq      uint64
 	open     bool
 	// openEpoch is the epoch of the open connection the registry has
 	// accounted for.
@@ -103,6 +102,8 @@ func (r *reg) Receive(ctx actor.Context) {
 		m.Inbox.Release(batch)
 	case *messages.ConnectionChanged:
 		r.connectionChanged(m)
+	case *messages.Heartbeat:
+		r.deliver(nil, m.Event)
 	case *messages.OutboundFailed:
 		r.outboundFailed(m)
 	case *messages.CreateChannel:
@@ -123,6 +124,8 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.track_(m)
 	case *messages.SetAuth:
 		r.setAuth(m)
+	case *messages.RefreshAuth:
+		r.refreshAuth(m)
 	case *tokenFetched:
 		r.tokenFetched(m)
 	case *refreshDue:
@@ -156,9 +159,6 @@ func (r *reg) start(ctx actor.Context) {
 		}
 		r.setBuffered(r.buffered + len(rec.Outbox))
 		r.channels[rec.Topic] = ch
-		if rec.Seq > r.seq {
-			r.seq = rec.Seq
-		}
 	}
 	// Resume: timers and in-flight pushes were lost with the old instance.
 	for _, ch := range r.ordered() {
@@ -200,6 +200,7 @@ func (r *reg) abortInFlight(err error) {
 		}
 	}
 	r.acks.abort(err)
+	r.abortRefreshes(err)
 }
 
 // waitFetches waits (bounded by Timeout) for access-token callbacks still
@@ -308,16 +309,19 @@ func (r *reg) setState(ch *channel, s messages.ChannelState, status messages.Sub
 	}
 }
 
+// create makes the registry own a channel. Client.Channel has normally
+// created its record in the Table already (so it is visible when Channel
+// returns); the registry adopts that record. If the record is gone (the
+// channel was removed between the Table.Create and this message), it is
+// created again from the message.
 func (r *reg) create(m *messages.CreateChannel) {
 	if _, ok := r.channels[m.Topic]; ok {
 		return
 	}
-	r.seq++
-	ch := &channel{rec: store.Record{
-		Topic: m.Topic, Name: m.Name, Config: m.Config, State: messages.ChannelClosed, Seq: r.seq,
-	}}
-	r.channels[m.Topic] = ch
-	r.persist(ch)
+	rec, _ := r.cfg.Table.Create(store.Record{
+		Topic: m.Topic, Name: m.Name, Config: m.Config, State: messages.ChannelClosed,
+	})
+	r.channels[m.Topic] = &channel{rec: rec.Clone()}
 }
 
 func (r *reg) addBinding(m *messages.AddBinding) {
@@ -426,6 +430,7 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 	r.deliver(nil, messages.ConnectionStateEvent{Old: m.Old, New: m.New, Err: m.Err, Attempt: m.Attempt, RetryIn: m.RetryIn})
 	if m.New == messages.ConnOpen {
 		if m.Token != "" {
+			r.cfg.Redact.Add(m.Token)
 			r.cfg.Token.Set(m.Token)
 			r.scheduleRefresh()
 		}
@@ -463,7 +468,7 @@ func (r *reg) connectionChanged(m *messages.ConnectionChanged) {
 		}
 		p.timer.Stop()
 		delete(r.pending, ref)
-		r.abandon(p, m.Err)
+		r.abandon(p, connectionLost(m.Err))
 	}
 	for _, ch := range r.ordered() {
 		ch.stopRejoin()

@@ -13,7 +13,7 @@ import (
 	"github.com/supabase-go/realtime/messages"
 )
 
-// Token lifecycle (PROTOCOL §8):
+// Token lifecycle (docs/protocol.md §8):
 //   - every phx_join carries the channel's token, or the client's;
 //   - the AccessToken callback runs before every connect (connection
 //     actor) and before every rejoin (here, on a goroutine owned by the
@@ -55,6 +55,11 @@ type authState struct {
 	stale int
 	// fetches tracks the callback goroutines, waited for on Stopping.
 	fetches sync.WaitGroup
+	// refreshing wait for the fetch in flight (RefreshAuth); queued
+	// arrived while a fetch they did not ask for was in flight, and get
+	// a fetch of their own after it, so none is answered with a token
+	// the callback produced before the call.
+	refreshing, queued []chan<- error
 }
 
 func (a *authState) stop() {
@@ -106,17 +111,24 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 	awaiting := r.auth.awaiting
 	r.auth.awaiting = nil
 	usable := false
+	var ferr error
 	switch {
 	case m.err != nil:
-		r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: access token callback: %w", m.err)})
+		ferr = fmt.Errorf("realtime: access token callback: %w", m.err)
+		r.deliver(nil, messages.ErrorEvent{Err: ferr})
 	case m.token == "":
 	default:
 		usable = m.token != r.cfg.Token.Get()
 		if exp, ok := wire.TokenExpiry(m.token); ok && !exp.After(r.cfg.Clock.Now()) {
 			usable = false
-			r.deliver(nil, messages.ErrorEvent{Err: fmt.Errorf("realtime: the access token callback returned a token that expired at %s: %w", exp.UTC().Format(time.RFC3339), messages.ErrAuth)})
+			ferr = fmt.Errorf("realtime: the access token callback returned a token that expired at %s: %w", exp.UTC().Format(time.RFC3339), messages.ErrAuth)
+			r.deliver(nil, messages.ErrorEvent{Err: ferr})
 		}
-		if m.token != r.cfg.Token.Get() {
+		r.cfg.Redact.Add(m.token)
+		// An expired token is neither kept nor pushed (as realtime-js
+		// refuses one before sending it): the server would only refuse
+		// it, and the previous token may still be good.
+		if ferr == nil && m.token != r.cfg.Token.Get() {
 			r.cfg.Token.Set(m.token)
 			r.tokenChanged()
 		}
@@ -135,6 +147,47 @@ func (r *reg) tokenFetched(m *tokenFetched) {
 			r.join(ch)
 		}
 	}
+	r.refreshed(ferr)
+}
+
+// refreshAuth pulls a fresh token from the callback for RefreshAuth, as
+// realtime-js setAuth() without a token does; tokenFetched applies it
+// (pushes it to every joined channel using the client's token, unblocks
+// channels an auth error closed) and answers.
+func (r *reg) refreshAuth(m *messages.RefreshAuth) {
+	if r.cfg.AccessToken == nil {
+		actors.Reply(m.Reply, messages.ErrNoTokenCallback)
+		return
+	}
+	if r.auth.fetching {
+		r.auth.queued = append(r.auth.queued, m.Reply)
+		return
+	}
+	r.auth.refreshing = append(r.auth.refreshing, m.Reply)
+	r.fetchToken()
+}
+
+// refreshed answers the RefreshAuth calls that waited for the fetch that
+// just ended, and starts the fetch the queued ones wait for.
+func (r *reg) refreshed(err error) {
+	for _, w := range r.auth.refreshing {
+		actors.Reply(w, err)
+	}
+	r.auth.refreshing, r.auth.queued = r.auth.queued, nil
+	if len(r.auth.refreshing) > 0 {
+		r.fetchToken()
+	}
+}
+
+// abortRefreshes answers every RefreshAuth call still waiting with err.
+func (r *reg) abortRefreshes(err error) {
+	for _, w := range r.auth.refreshing {
+		actors.Reply(w, err)
+	}
+	for _, w := range r.auth.queued {
+		actors.Reply(w, err)
+	}
+	r.auth.refreshing, r.auth.queued = nil, nil
 }
 
 func (r *reg) setAuth(m *messages.SetAuth) {
@@ -148,6 +201,7 @@ func (r *reg) setAuth(m *messages.SetAuth) {
 		actors.Reply(m.Reply, messages.ErrUnknownChannel)
 		return
 	}
+	r.cfg.Redact.Add(m.Token)
 	ch.rec.Token = m.Token
 	r.persist(ch)
 	r.pushToken(ch)
@@ -162,6 +216,7 @@ func (r *reg) setAuth(m *messages.SetAuth) {
 // next join.
 func (r *reg) applyClientToken(token string) {
 	changed := token != r.cfg.Token.Get()
+	r.cfg.Redact.Add(token)
 	r.cfg.Token.Set(token)
 	r.auth.stale = 0
 	if changed {

@@ -71,8 +71,8 @@ func bindingsNeedRejoin(ch *channel, b messages.Binding) bool {
 }
 
 // presenceEnabled reports whether the join asks for presence: the channel
-// has a presence binding or tracks presence (PEERS pain 24: a channel that
-// only tracks must still get presence_state).
+// has a presence binding or tracks presence (docs/peers.md pain 24: a
+// channel that only tracks must still get presence_state).
 func (ch *channel) presenceEnabled() bool {
 	if ch.rec.Tracked != nil {
 		return true

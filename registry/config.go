@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"github.com/supabase-go/realtime/internal/redact"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,10 @@ type Config struct {
 	Clock actors.Clock
 	// Logger (optional; silent).
 	Logger *slog.Logger
+	// Redact knows the client's secrets; every token the registry gets is
+	// added to it, and the server's text in errors (join and push error
+	// reasons, auth errors) passes through it (optional; nil: none).
+	Redact *redact.Redactor
 
 	// Filled in by the supervisor.
 	// Table holds the channel records; the registry writes it
@@ -95,8 +100,12 @@ type Stats struct {
 	HandlerDropped atomic.Uint64
 	// Stale counts frames dropped for a stale join_ref.
 	Stale atomic.Uint64
-	// Unrouted counts frames for topics with no channel.
+	// Unrouted counts frames for topics with no channel (never created,
+	// or removed).
 	Unrouted atomic.Uint64
+	// Closed counts frames dropped because their channel is closed
+	// (unsubscribed, or closed by the server).
+	Closed atomic.Uint64
 	// Malformed counts frames dropped because their payload did not parse
 	// (broadcast, system, postgres_changes, presence); each one is also
 	// reported as an ErrorEvent.
@@ -104,6 +113,9 @@ type Stats struct {
 	// UnknownReplies counts phx_reply frames whose ref matches no request
 	// in flight (including replies that arrive after their timeout).
 	UnknownReplies atomic.Uint64
+	// JoinReplies counts replies to joins, ok or error: the server
+	// answered on the open socket (the supervisor's proof of health).
+	JoinReplies atomic.Uint64
 	// UnknownEvents counts frames of a known channel whose event the
 	// client does not handle.
 	UnknownEvents atomic.Uint64

@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
@@ -46,6 +49,7 @@ func (r *reg) reply(ref string, p *pending, f *frame.Frame) {
 	}
 	switch p.kind {
 	case pendingJoin:
+		r.cfg.Stats.JoinReplies.Add(1)
 		r.joinReplied(p, rep)
 	default:
 		if p.done != nil {
@@ -77,10 +81,21 @@ func (r *reg) abandon(p *pending, cause error) {
 	if p.kind == pendingJoin || p.done == nil {
 		return // the channel state machine rejoins
 	}
-	if cause == nil {
-		cause = messages.ErrConnectionLost
-	}
 	p.done(wire.Reply{}, cause)
+}
+
+// connectionLost is the error of a push that was sent on a socket that
+// then died, whatever killed it (a close, a read or write error, a
+// heartbeat timeout): it is ErrConnectionLost and wraps the cause.
+func connectionLost(cause error) error {
+	switch {
+	case cause == nil:
+		return messages.ErrConnectionLost
+	case errors.Is(cause, messages.ErrConnectionLost):
+		return cause
+	default:
+		return fmt.Errorf("%w: %w", messages.ErrConnectionLost, cause)
+	}
 }
 
 func (r *reg) joinReplied(p *pending, rep wire.Reply) {
@@ -89,10 +104,10 @@ func (r *reg) joinReplied(p *pending, rep wire.Reply) {
 		return
 	}
 	if rep.Status != "ok" {
-		reason := wire.ReplyReason(rep.Response)
+		reason := r.cfg.Redact.String(wire.ReplyReason(rep.Response))
 		if wire.IsAuthReason(reason) && (r.cfg.AccessToken == nil || ch.rec.Token != "") {
 			// No way to get another token: rejoining with the same one
-			// can only fail the same way (PEERS pain 1), so wait for
+			// can only fail the same way (docs/peers.md pain 1), so wait for
 			// SetAuth instead of looping.
 			r.authFailed(ch, &messages.AuthError{Topic: ch.rec.Topic, Reason: reason}, messages.ChannelError)
 			return

@@ -122,7 +122,7 @@ func (r *reg) sendTrack(ch *channel) {
 	topic := ch.rec.Topic
 	r.track(&pending{kind: pendingPush, topic: topic, joinRef: ch.rec.JoinRef, sent: true, done: func(rep wire.Reply, err error) {
 		if err == nil && rep.Status != "ok" {
-			err = &messages.PushError{Topic: topic, Status: rep.Status, Reason: wire.ReplyReason(rep.Response), Response: rep.Response}
+			err = r.pushError(topic, rep)
 		}
 		for _, w := range waiters {
 			actors.Reply(w, err)

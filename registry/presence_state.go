@@ -18,13 +18,14 @@ import (
 //
 // Differences from phoenix.js, all deliberate:
 //
-//   - phx_ref_prev is honoured (supabase-js#2566, PEERS pain 25): a joined
-//     meta that carries phx_ref_prev replaces the meta with that ref at
-//     once, so a presence update never shows the member twice, even when
-//     the matching leave arrives in a later diff or never. A leave for a ref
-//     that was already replaced in an earlier diff is not reported again;
-//     within the same diff (the server's usual join + leave for an update)
-//     it is reported, as phoenix does. A joined meta whose ref is already
+//   - phx_ref_prev is honoured (as realtime-js does since 2.110.9;
+//     docs/peers.md pain 25): a joined meta that carries phx_ref_prev
+//     replaces the meta with that ref at once, so a presence update
+//     never shows the member twice, even when the matching leave arrives
+//     in a later diff or never. A leave for a ref that was already
+//     replaced in an earlier diff is not reported again; within the same
+//     diff (the server's usual join + leave for an update) it is
+//     reported, as phoenix does. A joined meta whose ref is already
 //     known as replaced is stale (phx_refs are unique) and is ignored.
 //   - Buffered diffs are tagged with the join_ref they arrived under; when
 //     the channel rejoins before a presence_state arrived, those of the

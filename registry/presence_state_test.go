@@ -118,7 +118,7 @@ func TestPresenceStateSequences(t *testing.T) {
 		wantList string
 	}{
 		{
-			// PROTOCOL §10 item 20 (realtime-js RealtimeChannel.presence.test.ts).
+			// docs/protocol.md §10 item 20 (realtime-js RealtimeChannel.presence.test.ts).
 			name: "realtime-js join callback",
 			steps: []presenceStep{
 				stateStep("1", `{}`, "sync"),
@@ -128,7 +128,7 @@ func TestPresenceStateSequences(t *testing.T) {
 			wantList: `user-123:[phoenix_ref{"name":"John","user_id":"user-123"}]`,
 		},
 		{
-			// PROTOCOL §10 item 10 (server presence_test.exs): the number
+			// docs/protocol.md §10 item 10 (server presence_test.exs): the number
 			// keeps its exact text.
 			name: "server track diff",
 			steps: []presenceStep{
@@ -239,7 +239,7 @@ func TestPresenceStateSequences(t *testing.T) {
 			wantList: `u:[s1{}]`,
 		},
 		{
-			// PEERS pain 25: track() with a changed payload.
+			// docs/peers.md pain 25: track() with a changed payload.
 			name: "update with join and leave in one diff",
 			steps: []presenceStep{
 				stateStep("1", `{"user-123":{"metas":[{"phx_ref":"r1","status":"online"}]}}`,

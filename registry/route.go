@@ -18,7 +18,9 @@ func (r *reg) inbound(m *messages.Inbound) {
 	}
 	f := &m.Frame
 	if f.Event == "phx_reply" && f.Ref != "" {
-		if p, ok := r.pending[f.Ref]; ok {
+		// Phoenix matches a reply on the channel of its topic: a reply on
+		// another topic that carries this ref is not this push's answer.
+		if p, ok := r.pending[f.Ref]; ok && p.topic == f.Topic {
 			f.Own()
 			r.reply(f.Ref, p, f)
 			return
@@ -32,6 +34,11 @@ func (r *reg) inbound(m *messages.Inbound) {
 	if r.stale(ch, f) {
 		r.cfg.Stats.Stale.Add(1)
 		r.cfg.Logger.Debug("realtime: stale frame dropped", slog.String("topic", f.Topic), slog.String("event", f.Event))
+		return
+	}
+	if r.closedTo(ch, f) {
+		r.cfg.Stats.Closed.Add(1)
+		r.cfg.Logger.Debug("realtime: frame for a closed channel dropped", slog.String("topic", f.Topic), slog.String("event", f.Event))
 		return
 	}
 	f.Own()
@@ -71,6 +78,23 @@ func (r *reg) stale(ch *channel, f *frame.Frame) bool {
 		return true
 	}
 	return false
+}
+
+// closedTo reports a frame a closed channel must not receive. phoenix.js
+// removes a channel from its socket when it closes (after the leave's
+// reply, or a server phx_close), so nothing reaches it afterwards; here the
+// channel stays known in the closed state (Subscribe joins it again), so
+// its state decides. phx_close, phx_error and replies still pass: their
+// handlers know what a closed channel does with them.
+func (r *reg) closedTo(ch *channel, f *frame.Frame) bool {
+	if ch.rec.State != messages.ChannelClosed {
+		return false
+	}
+	switch f.Event {
+	case "phx_close", "phx_error", "phx_reply":
+		return false
+	}
+	return true
 }
 
 func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
@@ -118,7 +142,9 @@ func (r *reg) system(ch *channel, f *frame.Frame) {
 	r.deliver(ch, messages.SystemEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, Extension: s.Extension, Status: s.Status, Message: s.Message})
 	if s.Status == "error" && s.Extension == "system" && wire.IsAuthReason(s.Message) {
 		// The server closes the channel next (phx_close).
-		ch.authErr = &messages.AuthError{Topic: ch.rec.Topic, Reason: s.Message}
+		// SystemEvent.Message above is the server's text verbatim (as
+		// documented); the error is redacted like every error.
+		ch.authErr = &messages.AuthError{Topic: ch.rec.Topic, Reason: r.cfg.Redact.String(s.Message)}
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: ch.authErr})
 	}
 }

@@ -2,6 +2,12 @@
 // that survives registry restarts, the Go counterpart of the Elixir
 // client's ETS-backed Channel.Store.
 //
+// A channel record is created in the Table by Client.Channel itself
+// (Table.Create), before Channel returns, so the channel and its config
+// (private flag, handler) are visible to every reader at once; the
+// registry adopts that record when its CreateChannel message arrives and
+// is the only writer from then on.
+//
 // The store actor owns the Table, which outlives every restart of the
 // store and of the registry. The registry writes a Record through the
 // Table after every change, synchronously (Table.Put, Table.Delete), the

@@ -18,6 +18,9 @@ import (
 type Table struct {
 	mu      sync.RWMutex
 	records map[string]Record
+	// seq numbers records in creation order (Record.Seq); it only grows,
+	// so a record created after a delete still sorts last.
+	seq uint64
 }
 
 // NewTable returns an empty table.
@@ -52,11 +55,33 @@ func (t *Table) All() []Record {
 	return out
 }
 
+// Create stores rec under its topic unless a record is there already,
+// numbering it (Record.Seq) after every record created before. It returns
+// the record now stored and whether it is rec. Creation is a single step
+// under the write lock, so two creators of one topic agree on one record:
+// Client.Channel creates its record here before it returns, which makes the
+// channel and its config visible to every reader at once, and the registry
+// adopts the same record when its CreateChannel arrives.
+func (t *Table) Create(rec Record) (Record, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old, ok := t.records[rec.Topic]; ok {
+		return old, false
+	}
+	t.seq++
+	rec.Seq = t.seq
+	t.records[rec.Topic] = rec
+	return rec, true
+}
+
 // Put stores (or replaces) a record. The record must not be mutated
 // afterwards.
 func (t *Table) Put(rec Record) {
 	t.mu.Lock()
 	t.records[rec.Topic] = rec
+	if rec.Seq > t.seq {
+		t.seq = rec.Seq
+	}
 	t.mu.Unlock()
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
@@ -41,6 +42,10 @@ type supActor struct {
 	gen      uint64
 	timer    actors.Timer
 	given    bool // gave up after MaxAttempts
+	// open describes the connection opened last, until it fails.
+	open openProof
+	// failedEpoch is the epoch of the last connection failure handled.
+	failedEpoch uint64
 	// sup is this actor's context as a Supervisor, captured in
 	// HandleFailure; it is only used on this actor's goroutine.
 	sup actor.Supervisor
@@ -56,13 +61,29 @@ func (s *supActor) Receive(ctx actor.Context) {
 		s.rt.state.Store(messages.ConnClosed)
 		s.rt.markStopped()
 	case *connection.Connecting:
+		if s.failed(m.Epoch) {
+			return
+		}
 		s.rt.openEpoch.Store(0)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnConnecting, Attempt: s.attempts})
 	case *connection.Opened:
-		s.attempts = 0
+		if s.failed(m.Epoch) {
+			return
+		}
+		// The attempt count is not reset yet: a server that accepts and
+		// then closes must still meet a growing backoff (healthy).
+		s.open = openProof{
+			epoch:       m.Epoch,
+			at:          s.rt.cfg.Clock.Now(),
+			heartbeats:  s.rt.st.ConnStats.HeartbeatsOK.Load(),
+			joinReplies: s.rt.st.RegStats.JoinReplies.Load(),
+		}
 		s.rt.openEpoch.Store(m.Epoch)
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnOpen, Token: m.Token})
 	case *connection.Closing:
+		if s.failed(m.Epoch) {
+			return
+		}
 		s.changed(ctx, &messages.ConnectionChanged{Epoch: m.Epoch, New: messages.ConnClosing})
 	case *restartConnection:
 		if m.gen == s.gen && !s.given && s.sup != nil {
@@ -80,27 +101,27 @@ func (s *supActor) start(ctx actor.Context) {
 	s.conn = actor.NewPID(s.self.Address, id+"/"+ConnectionName)
 
 	rc := s.rt.cfg.Registry
-	rc.Refs = &s.rt.Refs
-	rc.Table = s.rt.Table
+	rc.Refs = &s.rt.st.Refs
+	rc.Table = s.rt.st.Table
 	rc.Store = s.store
 	rc.Connection = s.conn
 	rc.Lifetime = s.rt.lifetime
-	rc.Stats = &s.rt.RegStats
+	rc.Stats = &s.rt.st.RegStats
 	rc.OpenEpoch = s.rt.openEpoch.Load
-	rc.Token = &s.rt.Token
-	rc.Presence = &s.rt.Presence
-	rc.Dispatch = s.rt.Dispatch
-	rc.Gens = &s.rt.Gens
+	rc.Token = &s.rt.st.Token
+	rc.Presence = &s.rt.st.Presence
+	rc.Dispatch = s.rt.st.Dispatch
+	rc.Gens = &s.rt.st.Gens
 
 	cc := s.rt.cfg.Connection
-	cc.Refs = &s.rt.Refs
-	cc.Epochs = &s.rt.Epochs
+	cc.Refs = &s.rt.st.Refs
+	cc.Epochs = &s.rt.st.Epochs
 	cc.Registry = s.registry
 	cc.Lifetime = s.rt.lifetime
-	cc.Stats = &s.rt.ConnStats
+	cc.Stats = &s.rt.st.ConnStats
 	if cc.Codec != nil {
 		// Decode known topics without allocating a string per frame.
-		if codec, err := wire.NewCodec(cc.Codec.Vsn(), s.rt.Table.Intern); err == nil {
+		if codec, err := wire.NewCodec(cc.Codec.Vsn(), s.rt.st.Table.Intern); err == nil {
 			cc.Codec = codec
 		}
 	}
@@ -110,7 +131,7 @@ func (s *supActor) start(ctx actor.Context) {
 			panic(fmt.Errorf("realtime: spawn child: %w", err))
 		}
 	}
-	must(ctx.SpawnNamed(store.Props(s.rt.Table), StoreName))
+	must(ctx.SpawnNamed(store.Props(s.rt.st.Table), StoreName))
 	must(ctx.SpawnNamed(registry.Props(rc), RegistryName))
 	must(ctx.SpawnNamed(connection.Props(cc), ConnectionName))
 	s.rt.bind(ctx.ActorSystem(), s.self)
@@ -144,12 +165,17 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 		return
 	}
 	s.sup = sup
+	s.failedEpoch = s.rt.st.Epochs.Current()
+	if s.healthy() {
+		s.attempts = 0
+	}
+	s.open = openProof{}
 	s.attempts++
 	s.stopTimer()
 	old := s.rt.ConnectionState()
 	s.rt.state.Store(messages.ConnClosed)
 	s.rt.openEpoch.Store(0)
-	ev := &messages.ConnectionChanged{Epoch: s.rt.Epochs.Current(), Old: old, New: messages.ConnClosed, Err: err, Attempt: s.attempts}
+	ev := &messages.ConnectionChanged{Epoch: s.rt.st.Epochs.Current(), Old: old, New: messages.ConnClosed, Err: err, Attempt: s.attempts}
 	if max := s.rt.cfg.MaxAttempts; max > 0 && s.attempts >= max {
 		s.given = true
 		ev.Err = errors.Join(messages.ErrReconnectLimit, err)
@@ -170,4 +196,41 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	}
 	gen, root, self := s.gen, s.root, s.self
 	s.timer = s.rt.cfg.Clock.AfterFunc(delay, func() { root.Send(self, &restartConnection{gen: gen}) })
+}
+
+// openProof is what the supervisor knew when the last connection opened.
+type openProof struct {
+	epoch       uint64    // the connection's epoch; 0: none open
+	at          time.Time // when it opened (the injected clock)
+	heartbeats  uint64    // ConnStats.HeartbeatsOK then
+	joinReplies uint64    // RegStats.JoinReplies then
+}
+
+// healthy reports whether the connection that just failed had proved
+// itself before: a heartbeat round trip, an answered join, or
+// HealthyAfter of uptime. Only then does the attempt count start over.
+// Counters are read when the failure is handled: the connection actor
+// counts a heartbeat before it fails on the same goroutine, and a join
+// reply still in the registry's mailbox is not counted (the next failure
+// then backs off once more, never less).
+func (s *supActor) healthy() bool {
+	p := s.open
+	if p.epoch == 0 || p.epoch != s.rt.st.Epochs.Current() {
+		// None open, or a late Opened of an earlier connection: failures
+		// are handled before messages, so an accept-then-close connection
+		// can fail before its Opened arrives.
+		return false
+	}
+	return s.rt.st.ConnStats.HeartbeatsOK.Load() > p.heartbeats ||
+		s.rt.st.RegStats.JoinReplies.Load() > p.joinReplies ||
+		s.rt.cfg.Clock.Now().Sub(p.at) >= s.rt.cfg.HealthyAfter
+}
+
+// failed reports news from a connection whose failure was already handled.
+// protoactor-go hands a failure (a system message) to HandleFailure before
+// the user messages queued ahead of it, so a socket that opens and dies at
+// once can report Connecting or Opened after its failure; passing those on
+// would show a dead connection as open.
+func (s *supActor) failed(epoch uint64) bool {
+	return epoch != 0 && epoch <= s.failedEpoch
 }

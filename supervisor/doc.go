@@ -7,8 +7,10 @@
 // implements actor.SupervisorStrategy itself — restarts it after a delay
 // from Policy: capped exponential backoff with jitter by default (about
 // 1 s, 2 s, 4 s, 8 s, then 10 s), or the user's ReconnectAfter function. The
-// attempt count resets when a connection opens; an optional attempt limit
-// stops the connection for good. protoactor-go's own
+// attempt count starts over only after a connection proved healthy — a
+// heartbeat answered, a join answered, or Config.HealthyAfter of uptime —
+// so a server that accepts and then closes meets a growing backoff; an
+// optional attempt limit stops the connection for good. protoactor-go's own
 // ExponentialBackoffStrategy is linear and uncapped, so it is not used.
 // The registry and the store are restarted at once if they ever fail; they
 // lose nothing, because channel records live in the store's Table.

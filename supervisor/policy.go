@@ -11,6 +11,11 @@ const (
 	BackoffBase = time.Second
 	// BackoffCap is the largest reconnect delay: 10 s.
 	BackoffCap = 10 * time.Second
+	// DefaultHealthyAfter is the uptime after which a connection counts as
+	// healthy (the attempt count starts over at its next failure) even if
+	// no heartbeat or join was answered on it: 30 s, longer than the
+	// default heartbeat interval, so a live server proves itself sooner.
+	DefaultHealthyAfter = 30 * time.Second
 )
 
 // DefaultBackoff returns the delay before reconnect attempt tries (1-based):

@@ -10,7 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/connection"
-	"github.com/supabase-go/realtime/internal/wire"
+	"github.com/supabase-go/realtime/internal/rtstate"
 	"github.com/supabase-go/realtime/messages"
 	"github.com/supabase-go/realtime/registry"
 	"github.com/supabase-go/realtime/store"
@@ -25,8 +25,14 @@ type Config struct {
 	// ReconnectAfter overrides DefaultBackoff (optional).
 	ReconnectAfter func(tries int) time.Duration
 	// MaxAttempts stops reconnecting after this many consecutive failed
-	// attempts; 0 means never give up.
+	// attempts; 0 means never give up. A connection that opened and then
+	// closed before it proved healthy (see HealthyAfter) is a failed
+	// attempt too.
 	MaxAttempts int
+	// HealthyAfter is how long an open connection must stay up to reset
+	// the attempt count when nothing else proved it healthy first (a
+	// heartbeat answered, a join answered). Default: DefaultHealthyAfter.
+	HealthyAfter time.Duration
 	// Clock drives backoff timers (optional, real clock by default).
 	Clock actors.Clock
 	// Logger (optional, silent by default).
@@ -35,20 +41,16 @@ type Config struct {
 
 // Runtime is the state of one client's actor tree that outlives every
 // actor restart: the channel table, the ref counter, the connection epoch,
-// counters and the current connection state.
+// counters and the current connection state. None of it is exported: an
+// application that embeds the tree spawns Props(rt), waits on Stopped, may
+// send actor messages (package messages) with Tell and reads
+// ConnectionState; the client API reaches the rest through
+// internal/rtstate.
 type Runtime struct {
 	cfg Config
 
-	Table     *store.Table
-	Refs      wire.Refs
-	Epochs    actors.Epoch
-	ConnStats connection.Stats
-	RegStats  registry.Stats
-	// Dispatch runs the Handlers; it outlives registry restarts.
-	Dispatch   *registry.Dispatcher
-	Token      registry.Token
-	Presence   registry.PresenceView
-	Gens       atomic.Uint64
+	// st is what the actors share with the client API (internal/rtstate).
+	st         rtstate.State
 	lifetime   context.Context
 	cancel     context.CancelFunc
 	state      atomic.Value // messages.ConnectionState
@@ -66,6 +68,10 @@ type Runtime struct {
 	early []any
 }
 
+func init() {
+	rtstate.Of = func(x any) *rtstate.State { return &x.(*Runtime).st }
+}
+
 // New returns a runtime ready to be spawned with Props.
 func New(cfg Config) *Runtime {
 	if cfg.Clock == nil {
@@ -77,14 +83,17 @@ func New(cfg Config) *Runtime {
 	if cfg.ReconnectAfter == nil {
 		cfg.ReconnectAfter = DefaultBackoff
 	}
+	if cfg.HealthyAfter <= 0 {
+		cfg.HealthyAfter = DefaultHealthyAfter
+	}
 	rt := &Runtime{
 		cfg:     cfg,
-		Table:   store.NewTable(),
 		bound:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	rt.st.Table = store.NewTable()
 	rt.lifetime, rt.cancel = context.WithCancel(context.Background())
-	rt.Dispatch = registry.NewDispatcher(cfg.Registry.HandlerQueue, &rt.RegStats, cfg.Logger, rt.lifetime).
+	rt.st.Dispatch = registry.NewDispatcher(cfg.Registry.HandlerQueue, &rt.st.RegStats, cfg.Logger, rt.lifetime).
 		LimitBytes(cfg.Registry.HandlerQueueBytes)
 	rt.state.Store(messages.ConnClosed)
 	return rt
@@ -165,6 +174,6 @@ const handlerWait = 5 * time.Second
 
 func (rt *Runtime) markStopped() {
 	rt.cancel()
-	rt.Dispatch.Close(handlerWait)
+	rt.st.Dispatch.Close(handlerWait)
 	rt.stopOnce.Do(func() { close(rt.stopped) })
 }

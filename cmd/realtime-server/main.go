@@ -12,8 +12,28 @@
 // signed with that secret; -anon-key is then the key printed for clients,
 // and when it is empty an anon JWT (role "anon", valid 10 years) is minted
 // and printed. Without -jwt-secret, -anon-key (if set) is compared
-// verbatim. -postgres enables postgres_changes from that database.
-// -log-level debug logs every frame on stderr.
+// verbatim. -log-level debug logs every frame on stderr.
+//
+// -postgres enables postgres_changes from that database, with row-level
+// security under the roles of the tokens. The database is checked at start
+// (realtimetest.CheckPostgres): an unreachable database, wal_level other
+// than logical or a role without REPLICATION is an error naming the fix;
+// a missing "supabase_realtime" publication is a warning (subscriptions
+// are refused until it exists; the server never creates it).
+//
+// The limits and delays default to the real server's (config/runtime.exs,
+// lib/realtime/tenants.ex, Phoenix's websocket timeout), one flag each; 0
+// turns one off:
+//
+//	-join-error-delay 5s       CHANNEL_ERROR_BACKOFF_MS
+//	-connect-error-delay 2s    CONNECT_ERROR_BACKOFF_MS
+//	-max-events-per-second 100 TENANT_MAX_EVENTS_PER_SECOND
+//	-max-joins-per-second 100  TENANT_MAX_JOINS_PER_SECOND
+//	-max-users 200             TENANT_MAX_CONCURRENT_USERS
+//	-max-channels 100          TENANT_MAX_CHANNELS_PER_CLIENT
+//	-presence-per-30s 5        CLIENT_PRESENCE_MAX_CALLS per CLIENT_PRESENCE_WINDOW_MS
+//	-idle-timeout 60s          Phoenix websocket timeout
+//	-rate-tick 5s              rate counters' tick (averages over 12 ticks)
 package main
 
 import (
@@ -49,47 +69,102 @@ func main() {
 // anonKeyLifetime is the validity of a minted anon key.
 const anonKeyLifetime = 10 * 365 * 24 * time.Hour
 
-// run parses args, serves until ctx ends and closes the server.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// config is the parsed command line.
+type config struct {
+	addr, secret, anonKey, dsn, logLevel string
+	opts                                 realtimetest.Options // limits and delays
+}
+
+// parseFlags parses args; the limits default to the real server's.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("realtime-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:4000", "TCP address to listen on")
-	secret := fs.String("jwt-secret", "", "JWT secret: tokens must be HS256 JWTs signed with it (empty: no JWT verification)")
-	anonKey := fs.String("anon-key", "", "API key accepted from clients (with -jwt-secret and empty: an anon JWT is minted)")
-	dsn := fs.String("postgres", "", "PostgreSQL DSN for postgres_changes (empty: none)")
-	logLevel := fs.String("log-level", "info", "log level on stderr: debug (every frame), info, warn or error")
+	c := &config{}
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:4000", "TCP address to listen on")
+	fs.StringVar(&c.secret, "jwt-secret", "", "JWT secret: tokens must be HS256 JWTs signed with it (empty: no JWT verification)")
+	fs.StringVar(&c.anonKey, "anon-key", "", "API key accepted from clients (with -jwt-secret and empty: an anon JWT is minted)")
+	fs.StringVar(&c.dsn, "postgres", "", "PostgreSQL DSN for postgres_changes (empty: none)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level on stderr: debug (every frame), info, warn or error")
+	o := &c.opts
+	d := realtimetest.RealLimits()
+	fs.DurationVar(&o.JoinErrorDelay, "join-error-delay", d.JoinErrorDelay, "hold join error replies back (real server: CHANNEL_ERROR_BACKOFF_MS, 5 s)")
+	fs.DurationVar(&o.ConnectErrorDelay, "connect-error-delay", d.ConnectErrorDelay, "hold refused handshakes back (real server: CONNECT_ERROR_BACKOFF_MS, 2 s)")
+	fs.IntVar(&o.MaxEventsPerSecond, "max-events-per-second", d.MaxEventsPerSecond, "tenant events limit, 0 = none (real server: 100)")
+	fs.IntVar(&o.MaxJoinsPerSecond, "max-joins-per-second", d.MaxJoinsPerSecond, "tenant joins limit, 0 = none (real server: 100)")
+	fs.IntVar(&o.MaxConcurrentUsers, "max-users", d.MaxConcurrentUsers, "concurrent users (sockets that joined), 0 = none (real server: 200)")
+	fs.IntVar(&o.MaxChannelsPerClient, "max-channels", d.MaxChannelsPerClient, "channels per socket (real server: 100)")
+	fs.IntVar(&o.PresencePushesPer30s, "presence-per-30s", d.PresencePushesPer30s, "client presence pushes per channel per 30 s, 0 = none (real server: 5)")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", d.IdleTimeout, "close sockets silent for this long, 0 = never (Phoenix websocket timeout: 60 s)")
+	fs.DurationVar(&o.RateTick, "rate-tick", d.RateTick, "tick of the events and joins rate counters (averaged over 12 ticks); 0 = one-second windows evaluated at every event")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	for name, v := range map[string]int{"-max-events-per-second": o.MaxEventsPerSecond, "-max-joins-per-second": o.MaxJoinsPerSecond, "-max-users": o.MaxConcurrentUsers, "-presence-per-30s": o.PresencePushesPer30s} {
+		if v < 0 {
+			return nil, fmt.Errorf("%s must not be negative", name)
+		}
+	}
+	if o.MaxChannelsPerClient < 1 {
+		return nil, errors.New("-max-channels must be at least 1")
+	}
+	for name, v := range map[string]time.Duration{"-join-error-delay": o.JoinErrorDelay, "-connect-error-delay": o.ConnectErrorDelay, "-idle-timeout": o.IdleTimeout, "-rate-tick": o.RateTick} {
+		if v < 0 {
+			return nil, fmt.Errorf("%s must not be negative", name)
+		}
+	}
+	return c, nil
+}
+
+// checkTimeout bounds the database check at start.
+const checkTimeout = 15 * time.Second
+
+// run parses args, serves until ctx ends and closes the server.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	key := *anonKey
-	if *secret != "" && key == "" {
+	key := c.anonKey
+	if c.secret != "" && key == "" {
 		now := time.Now()
-		key = realtimetest.SignJWT(*secret, map[string]any{
+		key = realtimetest.SignJWT(c.secret, map[string]any{
 			"iss":  "supabase-demo",
 			"role": "anon",
 			"iat":  now.Unix(),
 			"exp":  now.Add(anonKeyLifetime).Unix(),
 		})
 	}
-	if *secret != "" && strings.Count(key, ".") != 2 {
+	if c.secret != "" && strings.Count(key, ".") != 2 {
 		logger.Warn("realtime-server: -anon-key is not a JWT; with -jwt-secret clients presenting it will be refused")
 	}
-	opts := realtimetest.Options{
-		Addr:        *addr,
-		JWTSecret:   *secret,
-		Logger:      logger,
-		PostgresDSN: *dsn,
+	if c.dsn != "" {
+		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+		err := realtimetest.CheckPostgres(cctx, c.dsn)
+		cancel()
+		var ce *realtimetest.PostgresCheckError
+		switch {
+		case err == nil:
+		case errors.As(err, &ce) && len(ce.Problems) == 1 && errors.Is(err, realtimetest.ErrNoPublication):
+			logger.Warn(err.Error())
+		default:
+			return err
+		}
 	}
-	if *secret == "" {
+	opts := c.opts
+	opts.Addr = c.addr
+	opts.JWTSecret = c.secret
+	opts.Logger = logger
+	opts.PostgresDSN = c.dsn
+	if c.secret == "" {
 		opts.APIKey = key
 	}
 	srv, err := realtimetest.Listen(opts)
@@ -98,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer srv.Close()
 
-	host := clientHost(*addr, srv.Addr())
+	host := clientHost(c.addr, srv.Addr())
 	q := url.Values{"vsn": {"2.0.0"}}
 	if key != "" {
 		q.Set("apikey", key)
@@ -112,7 +187,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintln(stdout, "API key:        (none required)")
 	}
-	logger.Info("realtime-server: serving", "addr", srv.Addr().String(), "jwt", *secret != "", "postgres", *dsn != "")
+	logger.Info("realtime-server: serving", "addr", srv.Addr().String(), "jwt", c.secret != "", "postgres", c.dsn != "")
 
 	<-ctx.Done()
 	logger.Info("realtime-server: shutting down")

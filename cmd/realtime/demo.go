@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -11,41 +9,70 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
 
 	realtime "github.com/supabase-go/realtime"
 	"github.com/supabase-go/realtime/test/pgtest"
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
+func newDemoCmd() *cobra.Command {
+	var (
+		messages   int
+		follow     bool
+		noPostgres bool
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the scripted demo on an in-process Realtime server (and a throwaway PostgreSQL)",
+		Long: `Start an in-process Realtime server backed by a throwaway PostgreSQL (when
+PostgreSQL 15 is installed), and a watcher whose Handler prints every event
+of a short script: two users join, track presence, broadcast and leave;
+rows are inserted, updated and deleted. Ends with a summary (event counts,
+broadcast latency). Needs no project and no network.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if messages < 1 {
+				return usagef("--messages %d: must be at least 1", messages)
+			}
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), messages, follow, noPostgres)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&messages, "messages", 3, "broadcasts each user sends")
+	f.BoolVar(&follow, "follow", false, "keep running after the scenario until interrupted")
+	f.BoolVar(&noPostgres, "no-postgres", false, "skip PostgreSQL even if it is installed")
+	return cmd
+}
+
 // runDemo is the main job on an embedded default: an in-process Realtime
 // server backed by a throwaway PostgreSQL (when the binaries exist), a
 // watcher client whose Handler prints every event, and a short scripted
 // scenario — rows inserted, updated and deleted; two users who join,
-// broadcast and leave.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	messages := fs.Int("messages", 3, "broadcasts each user sends")
-	follow := fs.Bool("follow", false, "keep running after the scenario until interrupted")
-	noPostgres := fs.Bool("no-postgres", false, "skip PostgreSQL even if it is installed")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *messages < 1 {
-		return errors.New("-messages must be at least 1")
-	}
+// broadcast and leave. Interrupted, it prints how far it got and returns
+// nil.
+func runDemo(ctx context.Context, stdout, stderr io.Writer, messages int, follow, noPostgres bool) (err error) {
 	start := time.Now()
 	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			fmt.Fprintf(stderr, "demo interrupted after %v\n", time.Since(start).Round(100*time.Millisecond))
+			err = nil
+		}
+	}()
 
 	// PostgreSQL, when available.
 	var (
 		cluster *pgtest.Cluster
 		db      *pgx.Conn
 	)
-	if !*noPostgres {
+	if !noPostgres {
 		var err error
 		cluster, err = pgtest.Start(runCtx, pgtest.Options{})
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
 			fmt.Fprintf(stdout, "PostgreSQL is not available (%v);\nrunning broadcast and presence only. Install postgresql-15 for postgres changes.\n", err)
 		} else {
@@ -121,7 +148,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		us[name] = user{c, ch}
 	}
-	for i := 1; i <= *messages; i++ {
+	for i := 1; i <= messages; i++ {
 		for _, name := range users {
 			msg := map[string]any{"from": name, "n": i, "sent_at": time.Now().UnixNano()}
 			if err := us[name].c.Broadcast(runCtx, us[name].ch, "chat", msg); err != nil {
@@ -157,16 +184,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		wantChanges = 4
 	}
 	err = p.waitFor(runCtx, "every event of the scenario", func() bool {
-		return p.counts["broadcast"] >= *messages*len(users) && p.counts["postgres"] >= wantChanges &&
+		return p.counts["broadcast"] >= messages*len(users) && p.counts["postgres"] >= wantChanges &&
 			p.counts["presence join"] >= len(users) && p.counts["presence leave"] >= len(users)
 	})
 	if err != nil {
 		return err
 	}
 	p.summary()
-	if *follow {
+	if follow {
 		fmt.Fprintln(stdout, "following; press Ctrl-C to stop")
 		<-ctx.Done()
+		fmt.Fprintf(stderr, "stopped after %v\n", time.Since(start).Round(100*time.Millisecond))
 	}
 	return nil
 }
@@ -180,8 +208,9 @@ type todo struct {
 }
 
 // demoPrinter is the watcher's Handler: it prints every event and counts
-// them. HandleEvent runs on the registry actor; the mutex is for the
-// summary and waitFor, which run on the main goroutine.
+// them. HandleEvent runs on the client's Dispatcher goroutine, one event at
+// a time (see realtime.Handler); the mutex is for the summary and waitFor,
+// which run on the command's goroutine.
 type demoPrinter struct {
 	mu        sync.Mutex
 	w         io.Writer

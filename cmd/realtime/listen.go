@@ -1,120 +1,126 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	realtime "github.com/supabase-go/realtime"
 )
 
-// runListen subscribes to channels and prints what arrives until
-// interrupted; Ctrl-C leaves the channels and closes cleanly.
-func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg common
-	cfg.register(fs)
-	var channels, postgres multi
-	fs.Var(&channels, "channel", "channel to join (repeatable)")
-	broadcast := fs.String("broadcast", "", `broadcast event to print, or "*" for all`)
-	presence := fs.Bool("presence", false, "print presence join, leave and sync")
-	fs.Var(&postgres, "postgres", `postgres changes, EVENT:schema.table[:filter], e.g. "INSERT:public.todos:id=eq.1" (repeatable)`)
-	private := fs.Bool("private", false, "join the channels as private (RLS-authorized)")
-	asJSON := fs.Bool("json", false, "print one JSON object per event on stdout")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := cfg.check(); err != nil {
-		return err
-	}
-	if len(channels) == 0 {
-		return errors.New("listen: at least one --channel is needed")
-	}
-	var bindings []realtime.Binding
-	if *broadcast != "" {
-		bindings = append(bindings, realtime.Broadcast{Event: *broadcast})
-	}
-	if *presence {
-		bindings = append(bindings, realtime.Presence{})
-	}
-	for _, spec := range postgres {
-		b, err := parsePostgres(spec)
-		if err != nil {
-			return err
-		}
-		bindings = append(bindings, b)
-	}
-	if len(bindings) == 0 {
-		return errors.New("listen: nothing to listen to: pass --broadcast, --presence or --postgres")
-	}
+func newListenCmd() *cobra.Command {
+	var (
+		cfg                conn
+		channels, postgres []string
+		broadcast          string
+		presence, private  bool
+		output             string
+		asJSON             bool
+	)
+	cmd := &cobra.Command{
+		Use:   "listen --channel NAME [--broadcast EVENT] [--presence] [--postgres SPEC]...",
+		Short: "Join channels and print broadcasts, presence and postgres changes until interrupted",
+		Long: `Join channels and print what arrives until interrupted.
 
-	p := &printer{stdout: stdout, stderr: stderr, json: *asJSON}
-	f := newFatal()
-	c, err := cfg.connect(realtime.HandlerFunc(func(_ context.Context, ev realtime.Event) { p.event(ev) }), f, stderr)
-	if err != nil {
+Events go to stdout, one line each (--output json: one JSON object each);
+connection and channel status lines go to stderr. The connection is retried
+forever by default (--max-attempts changes that). The command fails (exit 1)
+when the server refuses the connection, a join or a postgres changes
+binding. Ctrl-C leaves the channels, prints a one-line summary and exits 0.`,
+		Example: `  realtime listen --channel room1 --broadcast '*' --presence
+  realtime listen --channel db --postgres 'INSERT:public.todos' --postgres 'DELETE:public.todos:id=eq.1' -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.resolve(cmd); err != nil {
+				return err
+			}
+			if asJSON {
+				output = "json"
+			}
+			if output != "pretty" && output != "json" {
+				return usagef("--output %q: want pretty or json", output)
+			}
+			if len(channels) == 0 {
+				return usagef("at least one --channel is needed")
+			}
+			var bindings []realtime.Binding
+			if broadcast != "" {
+				bindings = append(bindings, realtime.Broadcast{Event: broadcast})
+			}
+			if presence {
+				bindings = append(bindings, realtime.Presence{})
+			}
+			for _, spec := range postgres {
+				b, err := parsePostgres(spec)
+				if err != nil {
+					return err
+				}
+				bindings = append(bindings, b)
+			}
+			if len(bindings) == 0 {
+				return usagef("nothing to listen to: pass --broadcast, --presence or --postgres")
+			}
+			p := &printer{stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), json: output == "json"}
+			s := newSession(&cfg, p, p.event)
+			defer s.close()
+			return listen(cmd, s, channels, bindings, private, len(postgres) > 0)
+		},
+	}
+	cfg.register(cmd, 0)
+	f := cmd.Flags()
+	f.StringArrayVar(&channels, "channel", nil, "channel to join (repeatable)")
+	f.StringVar(&broadcast, "broadcast", "", `broadcast event to print, or "*" for all`)
+	f.BoolVar(&presence, "presence", false, "print presence join, leave and sync")
+	f.StringArrayVar(&postgres, "postgres", nil, `postgres changes to print, EVENT:schema.table[:filter], e.g. "INSERT:public.todos:id=eq.1" (repeatable)`)
+	f.BoolVar(&private, "private", false, "join the channels as private (authorized by RLS policies)")
+	f.StringVarP(&output, "output", "o", "pretty", "output format of events: pretty or json")
+	f.BoolVar(&asJSON, "json", false, "same as --output json")
+	_ = f.MarkDeprecated("json", "use --output json")
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletion("pretty", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("postgres", fixedCompletion("*:public.", "INSERT:public.", "UPDATE:public.", "DELETE:public."))
+	return cmd
+}
+
+func listen(cmd *cobra.Command, s *session, channels []string, bindings []realtime.Binding, private, pg bool) error {
+	ctx := cmd.Context()
+	if err := s.connect(); err != nil {
 		return err
 	}
-	defer c.Close(context.Background())
-
 	var joined []*realtime.Channel
 	for _, name := range channels {
-		ch, err := c.Channel(name, realtime.Private(*private))
+		ch, err := s.client.Channel(name, realtime.Private(private))
 		if err != nil {
-			return err
+			return &usageError{fmt.Errorf("--channel %q: %w", name, err)}
 		}
 		for _, b := range bindings {
-			if err := c.On(ch, b); err != nil {
+			if err := s.client.On(ch, b); err != nil {
 				return err
 			}
 		}
+		if pg {
+			s.expectPostgres(ch.Name())
+		}
 		joined = append(joined, ch)
 	}
-	for _, ch := range joined {
-		if err := subscribe(ctx, c, ch, f, cfg); err != nil {
+	names := make([]string, len(joined))
+	for i, ch := range joined {
+		names[i] = ch.Name()
+		if err := s.subscribe(ctx, ch, true); err != nil {
+			if err == errInterrupted {
+				s.p.status("stopped after %v: %s", s.elapsed(), s.connectionSummary())
+				return nil
+			}
 			return err
 		}
 	}
-	select {
-	case <-ctx.Done():
-	case err := <-f.ch:
+	if err := s.wait(ctx); err != nil {
 		return err
 	}
-	p.status("leaving")
-	leaveCtx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
-	defer cancel()
-	_ = c.RemoveAllChannels(leaveCtx)
-	return c.Close(leaveCtx)
-}
-
-// subscribe waits for the first outcome of a join, or a fatal connection
-// error, and turns failures into clear errors.
-func subscribe(ctx context.Context, c *realtime.Client, ch *realtime.Channel, f *fatal, cfg common) error {
-	type result struct {
-		status realtime.SubscribeStatus
-		err    error
+	line := fmt.Sprintf("stopped after %v: %d %s on %s", s.elapsed(), s.eventCount(), plural(s.eventCount(), "event"), strings.Join(names, ", "))
+	if c := s.connectionSummary(); c != "" {
+		line += "; " + c
 	}
-	done := make(chan result, 1)
-	sctx, cancel := context.WithTimeout(ctx, 3*cfg.timeout)
-	defer cancel()
-	go func() {
-		s, err := c.Subscribe(sctx, ch)
-		done <- result{s, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			if errors.Is(r.err, context.DeadlineExceeded) {
-				return fmt.Errorf("channel %s: no answer from %s within %v", ch.Name(), c.URL(), 3*cfg.timeout)
-			}
-			return fmt.Errorf("channel %s: %s: %w", ch.Name(), r.status, r.err)
-		}
-		return nil
-	case err := <-f.ch:
-		cancel()
-		<-done
-		return err
-	}
+	s.p.status("%s", line)
+	return nil
 }

@@ -1,20 +1,8 @@
-// Command realtime is a command-line tool over the Go Supabase Realtime
-// client.
-//
-//	realtime demo        the scripted demo on an in-process server (and PostgreSQL)
-//	realtime listen      join channels and print broadcasts, presence and changes
-//	realtime broadcast   send one broadcast (socket, with --ack, or --http)
-//	realtime track       track presence until interrupted
-//
-// SUPABASE_URL and SUPABASE_KEY (or --url and --key) select the project;
-// --token or SUPABASE_ACCESS_TOKEN sets the user JWT. Run "realtime help"
-// or "realtime <command> -h" for the flags.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,43 +17,47 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// commands maps a subcommand to its entry point.
-var commands = map[string]struct {
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}{
-	"demo":      {"run a scripted scenario against an in-process Realtime server and print every event", runDemo},
-	"listen":    {"join channels and print broadcasts, presence and postgres changes until interrupted", runListen},
-	"broadcast": {"send one broadcast over the socket (--ack waits for the server) or over HTTP (--http)", runBroadcast},
-	"track":     {"track presence on a channel until interrupted", runTrack},
-}
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
 
+// run executes the command line args and returns the exit code. ctx ends
+// on Ctrl-C or SIGTERM.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
-		return 0
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "realtime: unknown command %q\n", args[0])
-		usage(stderr)
-		return 2
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "realtime: %s\n", clean(err))
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return exitUsage
 	}
-	if err := cmd.run(ctx, args[1:], stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "realtime:", strings.TrimPrefix(err.Error(), "realtime: "))
-		return 1
-	}
-	return 0
+	fmt.Fprintf(stderr, "realtime: %s\n", clean(err))
+	return exitFailure
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: realtime <command> [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "commands:")
-	for _, name := range []string{"demo", "listen", "broadcast", "track"} {
-		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
-	}
+// usageError is a mistake on the command line: an unknown command or flag,
+// extra arguments, a malformed value or an unsupported combination. It
+// exits with exitUsage.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// clean renders err for the terminal: the library prefixes its errors with
+// "realtime: ", and the command line adds its own once, so the prefixes
+// inside the chain are removed.
+func clean(err error) string {
+	return strings.ReplaceAll(err.Error(), "realtime: ", "")
 }

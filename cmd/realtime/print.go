@@ -10,8 +10,8 @@ import (
 	realtime "github.com/supabase-go/realtime"
 )
 
-// printer writes events: data events to stdout (human lines or one JSON
-// object per line), connection and channel status to stderr.
+// printer writes data events to stdout (human lines or one JSON object per
+// line) and status lines to stderr, one line at a time.
 type printer struct {
 	mu     sync.Mutex
 	stdout io.Writer
@@ -25,36 +25,20 @@ func (p *printer) status(format string, args ...any) {
 	fmt.Fprintf(p.stderr, format+"\n", args...)
 }
 
+// logWriter writes to stderr under the printer's lock, so that log
+// records (--debug) and status lines never interleave.
+type logWriter struct{ p *printer }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.stderr.Write(b)
+}
+
+// event prints a data event: broadcast, presence or postgres change.
 func (p *printer) event(ev realtime.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch e := ev.(type) {
-	case realtime.ConnectionStateEvent:
-		if e.Err != nil {
-			fmt.Fprintf(p.stderr, "connection %s: %v\n", e.New, e.Err)
-		} else {
-			fmt.Fprintf(p.stderr, "connection %s\n", e.New)
-		}
-		return
-	case realtime.ChannelStatusEvent:
-		if e.Status != "" {
-			switch {
-			case e.Err != nil:
-				fmt.Fprintf(p.stderr, "channel %s %s: %v\n", e.Channel, e.Status, e.Err)
-			case !e.MissedSince.IsZero():
-				fmt.Fprintf(p.stderr, "channel %s %s again; events since %s were missed\n", e.Channel, e.Status, e.MissedSince.Format(time.RFC3339))
-			default:
-				fmt.Fprintf(p.stderr, "channel %s %s\n", e.Channel, e.Status)
-			}
-		}
-		return
-	case realtime.SystemEvent:
-		fmt.Fprintf(p.stderr, "channel %s system %s %s: %s\n", e.Channel, e.Extension, e.Status, e.Message)
-		return
-	case realtime.ErrorEvent:
-		fmt.Fprintf(p.stderr, "error: %v\n", e.Err)
-		return
-	}
 	if p.json {
 		out, err := json.Marshal(eventJSON(ev))
 		if err == nil {

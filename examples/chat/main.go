@@ -12,8 +12,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -29,35 +31,48 @@ type message struct {
 	Text string `json:"text"`
 }
 
-// room prints what happens in the room. HandleEvent runs on the client's
-// registry actor, one event at a time, so it needs no lock and must not
-// block.
-type room struct{ me string }
+// room prints what happens in the room. HandleEvent runs on one of the
+// client's Dispatcher goroutines, off the actors, one event at a time, so
+// it needs no lock of its own; it may block or call the client (a slow
+// Handler only delays the events queued behind it).
+type room struct {
+	me  string
+	out io.Writer
+	// present gets a value when the server's presence state first
+	// includes this user, i.e. when the track has gone round.
+	present chan struct{}
+}
 
 func (r room) HandleEvent(ctx context.Context, ev realtime.Event) {
+	if p, ok := ev.(realtime.PresenceEvent); ok && p.Type == realtime.PresenceJoin && p.Key == r.me {
+		select {
+		case r.present <- struct{}{}:
+		default:
+		}
+	}
 	switch e := ev.(type) {
 	case realtime.BroadcastEvent:
 		var m message
 		if err := e.Decode(&m); err == nil && m.From != r.me {
-			fmt.Printf("<%s> %s\n", m.From, m.Text)
+			fmt.Fprintf(r.out, "<%s> %s\n", m.From, m.Text)
 		}
 	case realtime.PresenceEvent:
 		switch e.Type {
 		case realtime.PresenceJoin:
-			if len(e.Current) == 0 {
-				fmt.Printf("* %s joined\n", e.Key)
+			if len(e.Current) == 0 && e.Key != r.me {
+				fmt.Fprintf(r.out, "* %s joined\n", e.Key)
 			}
 		case realtime.PresenceLeave:
 			if len(e.Current) == 0 {
-				fmt.Printf("* %s left\n", e.Key)
+				fmt.Fprintf(r.out, "* %s left\n", e.Key)
 			}
 		}
 	case realtime.ChannelStatusEvent:
 		if e.Err != nil {
-			fmt.Printf("! %s: %s (%v)\n", e.Channel, e.Status, e.Err)
+			fmt.Fprintf(r.out, "! %s: %s (%v)\n", e.Channel, e.Status, e.Err)
 		}
 	case realtime.ErrorEvent:
-		fmt.Printf("! %v\n", e.Err)
+		fmt.Fprintf(r.out, "! %v\n", e.Err)
 	}
 }
 
@@ -67,58 +82,82 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if err := run(ctx, os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_KEY"), *name, *roomName, os.Stdin, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
 
-	url, key := os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_KEY")
+// run chats in roomName as name until ctx ends or in ends. An empty url
+// starts the in-process server and a bot.
+func run(ctx context.Context, url, key, name, roomName string, in io.Reader, out io.Writer) error {
 	if url == "" {
 		srv := realtimetest.NewServer(realtimetest.Options{})
 		defer srv.Close()
 		url, key = srv.URL(), "local"
-		go bot(ctx, url, *roomName)
-		fmt.Println("no SUPABASE_URL: using an in-process server; a bot named bob is in the room")
+		botCtx, stopBot := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); bot(botCtx, url, roomName) }()
+		defer func() { stopBot(); <-done }()
+		fmt.Fprintln(out, "no SUPABASE_URL: using an in-process server; a bot named bob is in the room")
 	}
 
-	c, err := realtime.New(url, key, realtime.WithHandler(room{me: *name}))
+	r := room{me: name, out: out, present: make(chan struct{}, 1)}
+	c, err := realtime.New(url, key, realtime.WithHandler(r))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer c.Close(context.Background())
-	ch, err := c.Channel(*roomName, realtime.PresenceKey(*name))
+	ch, err := c.Channel(roomName, realtime.PresenceKey(name))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	_ = c.On(ch, realtime.Broadcast{Event: "message"})
 	_ = c.On(ch, realtime.Presence{})
 	if _, err := c.Subscribe(ctx, ch); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	if err := c.Track(ctx, ch, map[string]any{"online_at": time.Now().UTC()}); err != nil {
-		log.Fatal(err)
+		return err
+	}
+	// Track returns when the server accepted the state; the presence
+	// state that lists us (and whoever was already there) arrives as
+	// events right after. Wait for it before reading PresenceState.
+	select {
+	case <-r.present:
+	case <-time.After(10 * time.Second):
+		return errors.New("the server never listed us as present")
+	case <-ctx.Done():
+		return nil
 	}
 	online := make([]string, 0)
 	for k := range c.PresenceState(ch) {
 		online = append(online, k)
 	}
 	sort.Strings(online)
-	fmt.Printf("joined %s as %s; online: %v; type a message and press enter\n", *roomName, *name, online)
+	fmt.Fprintf(out, "joined %s as %s; online: %v; type a message and press enter\n", roomName, name, online)
 
 	lines := make(chan string)
 	go func() {
-		sc := bufio.NewScanner(os.Stdin)
+		defer close(lines)
+		sc := bufio.NewScanner(in)
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
 		}
-		close(lines)
 	}()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case line, ok := <-lines:
 			if !ok {
-				return
+				return nil
 			}
-			if err := c.Broadcast(ctx, ch, "message", message{From: *name, Text: line}); err != nil {
-				fmt.Println("! not sent:", err)
+			if err := c.Broadcast(ctx, ch, "message", message{From: name, Text: line}); err != nil {
+				fmt.Fprintln(out, "! not sent:", err)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"time"
@@ -27,6 +28,7 @@ import (
 // receives the broadcasts the Handler forwards to it.
 type app struct {
 	rt   *supervisor.Runtime
+	out  io.Writer
 	done chan struct{}
 }
 
@@ -37,13 +39,19 @@ func (a *app) Receive(ctx actor.Context) {
 	case *actor.Started:
 		ctx.Spawn(supervisor.Props(a.rt))
 	case *gotBroadcast:
-		fmt.Printf("app actor got %s %s\n", m.event, m.payload)
+		fmt.Fprintf(a.out, "app actor got %s %s\n", m.event, m.payload)
 		close(a.done)
 	}
 }
 
 func main() {
-	url, key := os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_KEY")
+	if err := run(os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_KEY"), os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run is the example against url (the in-process server when empty).
+func run(url, key string, out io.Writer) error {
 	if url == "" {
 		srv := realtimetest.NewServer(realtimetest.Options{})
 		defer srv.Close()
@@ -52,17 +60,19 @@ func main() {
 	system := actors.NewSystem(nil) // the application's actor system
 	var appPID *actor.PID
 
-	// The Handler forwards events into the application's actor.
+	// The Handler runs on the client's Dispatcher goroutine, off the
+	// actors; it forwards events into the application's actor.
 	c, err := realtime.NewEmbedded(url, key, realtime.WithHandler(realtime.HandlerFunc(func(_ context.Context, ev realtime.Event) {
 		if b, ok := ev.(realtime.BroadcastEvent); ok {
 			system.Root.Send(appPID, &gotBroadcast{event: b.Event, payload: string(b.Payload)})
 		}
 	})))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	a := &app{rt: c.Runtime(), done: make(chan struct{})}
+	a := &app{rt: c.Runtime(), out: out, done: make(chan struct{})}
 	appPID = system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return a }))
+	defer c.Close(context.Background())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -70,19 +80,22 @@ func main() {
 	_ = c.On(ch, realtime.Broadcast{})
 	status, err := c.Subscribe(ctx, ch) // waits until the child tree has started
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	fmt.Println("subscribed:", status)
-	_ = c.Broadcast(ctx, ch, "hello", map[string]string{"from": "main"})
+	fmt.Fprintln(out, "subscribed:", status)
+	if err := c.Broadcast(ctx, ch, "hello", map[string]string{"from": "main"}); err != nil {
+		return err
+	}
 	select {
 	case <-a.done:
 	case <-ctx.Done():
-		log.Fatal("no broadcast")
+		return fmt.Errorf("no broadcast: %w", ctx.Err())
 	}
 	// Stopping the application actor stops the realtime tree with it.
 	if err := system.Root.PoisonFuture(appPID).Wait(); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	<-c.Runtime().Stopped()
-	fmt.Println("realtime tree stopped with its parent")
+	fmt.Fprintln(out, "realtime tree stopped with its parent")
+	return nil
 }

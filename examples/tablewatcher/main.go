@@ -10,8 +10,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -36,7 +39,11 @@ type Order struct {
 	PlacedAt time.Time `json:"placed_at"`
 }
 
+// watcher prints the changes. HandleEvent runs on one of the client's
+// Dispatcher goroutines, off the actors, one event at a time; it may block
+// or call the client.
 type watcher struct {
+	out   io.Writer
 	ready chan struct{} // gets a value on "Subscribed to PostgreSQL"
 	done  chan struct{} // gets a value on the first DELETE
 }
@@ -44,25 +51,19 @@ type watcher struct {
 func (w watcher) HandleEvent(ctx context.Context, ev realtime.Event) {
 	switch e := ev.(type) {
 	case realtime.ChangeEvent:
-		raw := e.Record
 		if e.Type == realtime.PostgresDelete {
-			raw = e.OldRecord
-		}
-		o, err := realtime.DecodeRecord[Order](raw, e.Columns)
-		if err != nil {
-			fmt.Println("decode:", err)
+			w.deleted(e)
 			return
 		}
-		fmt.Printf("%-6s order %d %s total=%s tags=%v via=%s placed=%s (committed %s)\n",
-			e.Type, o.ID, o.Customer, o.Total, o.Tags, o.Meta.Channel, o.PlacedAt.Format(time.RFC3339), e.CommitTimestamp.Format(time.RFC3339Nano))
-		if e.Type == realtime.PostgresDelete {
-			select {
-			case w.done <- struct{}{}:
-			default:
-			}
+		o, err := realtime.DecodeRecord[Order](e.Record, e.Columns)
+		if err != nil {
+			fmt.Fprintln(w.out, "decode:", err)
+			return
 		}
+		fmt.Fprintf(w.out, "%-6s order %d %s total=%s tags=%v via=%s placed=%s (committed %s)\n",
+			e.Type, o.ID, o.Customer, o.Total, o.Tags, o.Meta.Channel, o.PlacedAt.Format(time.RFC3339), e.CommitTimestamp.Format(time.RFC3339Nano))
 	case realtime.SystemEvent:
-		fmt.Printf("server: %s\n", e.Message)
+		fmt.Fprintf(w.out, "server: %s\n", e.Message)
 		if e.Message == "Subscribed to PostgreSQL" {
 			select {
 			case w.ready <- struct{}{}:
@@ -71,8 +72,33 @@ func (w watcher) HandleEvent(ctx context.Context, ev realtime.Event) {
 		}
 	case realtime.ChannelStatusEvent:
 		if e.Err != nil {
-			fmt.Printf("channel %s: %v\n", e.Status, e.Err)
+			fmt.Fprintf(w.out, "channel %s: %v\n", e.Status, e.Err)
 		}
+	}
+}
+
+// deleted prints a DELETE. A deleted row has no Record; OldRecord holds
+// the old row's replica identity: only the primary key by default, every
+// column once the table is ALTER TABLE … REPLICA IDENTITY FULL. Printing
+// the other fields of a key-only OldRecord would show zero values.
+func (w watcher) deleted(e realtime.ChangeEvent) {
+	o, err := realtime.DecodeRecord[Order](e.OldRecord, e.Columns)
+	if err != nil {
+		fmt.Fprintln(w.out, "decode:", err)
+		return
+	}
+	var cols map[string]json.RawMessage
+	_ = json.Unmarshal(e.OldRecord, &cols)
+	if len(cols) > 1 {
+		fmt.Fprintf(w.out, "%-6s order %d %s total=%s (committed %s)\n",
+			e.Type, o.ID, o.Customer, o.Total, e.CommitTimestamp.Format(time.RFC3339Nano))
+	} else {
+		fmt.Fprintf(w.out, "%-6s order %d (old row: the primary key only; REPLICA IDENTITY FULL sends every column) (committed %s)\n",
+			e.Type, o.ID, e.CommitTimestamp.Format(time.RFC3339Nano))
+	}
+	select {
+	case w.done <- struct{}{}:
+	default:
 	}
 }
 
@@ -82,69 +108,78 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if err := run(ctx, os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_KEY"), *table, *filter, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
 
-	url, key := os.Getenv("SUPABASE_URL"), os.Getenv("SUPABASE_KEY")
+// run watches table until ctx ends. An empty url starts a throwaway
+// PostgreSQL and the in-process server, makes a few changes and returns
+// once the DELETE was seen.
+func run(ctx context.Context, url, key, table, filter string, out io.Writer) error {
 	var db *pgx.Conn
 	if url == "" {
 		cluster, err := pgtest.Start(ctx, pgtest.Options{})
 		if err != nil {
-			log.Fatalf("no SUPABASE_URL and no local PostgreSQL: %v", err)
+			return fmt.Errorf("no SUPABASE_URL and no local PostgreSQL: %w", err)
 		}
 		defer cluster.Stop()
 		if db, err = pgx.Connect(ctx, cluster.DSN()); err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer db.Close(context.Background())
-		if _, err := db.Exec(ctx, `create table `+pgx.Identifier{*table}.Sanitize()+` (id bigint primary key, customer text, total numeric, tags text[], meta jsonb, placed_at timestamptz)`); err != nil {
-			log.Fatal(err)
+		if _, err := db.Exec(ctx, `create table `+pgx.Identifier{table}.Sanitize()+` (id bigint primary key, customer text, total numeric, tags text[], meta jsonb, placed_at timestamptz)`); err != nil {
+			return err
 		}
 		srv := realtimetest.NewServer(realtimetest.Options{PostgresDSN: cluster.DSN()})
 		defer srv.Close()
 		if err := srv.WaitPostgres(ctx); err != nil {
-			log.Fatal(err)
+			return err
 		}
 		url, key = srv.URL(), "local"
-		fmt.Println("no SUPABASE_URL: using a throwaway PostgreSQL and the in-process server")
+		fmt.Fprintln(out, "no SUPABASE_URL: using a throwaway PostgreSQL and the in-process server")
 	}
 
-	w := watcher{ready: make(chan struct{}, 1), done: make(chan struct{}, 1)}
+	w := watcher{out: out, ready: make(chan struct{}, 1), done: make(chan struct{}, 1)}
 	c, err := realtime.New(url, key, realtime.WithHandler(w))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer c.Close(context.Background())
-	ch, _ := c.Channel("table-" + *table)
-	if err := c.On(ch, realtime.PostgresChanges{Event: realtime.PostgresAll, Schema: "public", Table: *table, Filter: *filter}); err != nil {
-		log.Fatal(err)
+	ch, _ := c.Channel("table-" + table)
+	if err := c.On(ch, realtime.PostgresChanges{Event: realtime.PostgresAll, Schema: "public", Table: table, Filter: filter}); err != nil {
+		return err
 	}
 	if _, err := c.Subscribe(ctx, ch); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	if db == nil {
-		fmt.Println("watching; press Ctrl-C to stop")
+		fmt.Fprintln(out, "watching; press Ctrl-C to stop")
 		<-ctx.Done()
-		return
+		return nil
 	}
 	// Local mode: changes committed after "Subscribed to PostgreSQL" are
 	// delivered; make some.
 	select {
 	case <-w.ready:
 	case <-time.After(10 * time.Second):
-		log.Fatal("the server did not subscribe to PostgreSQL")
+		return errors.New("the server did not subscribe to PostgreSQL")
 	}
+	t := pgx.Identifier{table}.Sanitize()
 	for _, stmt := range []string{
-		`insert into orders values (9223372036854775807, 'alice', 99999999999999999999.99, '{gift,express}', '{"channel":"web"}', '2026-11-28T10:00:00Z')`,
-		`update orders set total = total + 0.01 where id = 9223372036854775807`,
-		`delete from orders where id = 9223372036854775807`,
+		`insert into ` + t + ` values (9223372036854775807, 'alice', 99999999999999999999.99, '{gift,express}', '{"channel":"web"}', '2026-11-28T10:00:00Z')`,
+		`update ` + t + ` set total = total + 0.01 where id = 9223372036854775807`,
+		`delete from ` + t + ` where id = 9223372036854775807`,
 	} {
 		if _, err := db.Exec(ctx, stmt); err != nil {
-			log.Fatal(err)
+			return err
 		}
 	}
 	select {
 	case <-w.done:
 	case <-time.After(10 * time.Second):
-		log.Fatal("no DELETE seen")
+		return errors.New("no DELETE seen")
 	case <-ctx.Done():
 	}
+	return nil
 }

@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/internal/jsonscan"
@@ -276,7 +277,7 @@ func (c v1Codec) Decode(data []byte, binary bool, f *frame.Frame) error {
 // vsn 2.0.0
 
 // v2Codec encodes text frames as JSON arrays [join_ref, ref, topic, event,
-// payload] and binary frames per PROTOCOL.md §2.3.
+// payload] and binary frames per docs/protocol.md §2.3.
 type v2Codec struct {
 	intern InternFunc
 	names  InternFunc // user event names (see WithNames)
@@ -379,13 +380,15 @@ func appendBinary(dst []byte, f *frame.Frame, meta []byte, strs ...string) ([]by
 // (tolerated) numbers, topic and event are strings, payload is any JSON
 // value and is returned as a raw slice of data.
 //
-// Binary messages are decoded per PROTOCOL.md §2.3 for kinds 0–4; see
+// Binary messages are decoded per docs/protocol.md §2.3 for kinds 0–4; see
 // Append for the fields each kind fills. Kind 0 is decoded with the
 // client→server layout (join_ref, ref, topic, event), the only one a Realtime
 // peer ever sends; the server→client variant without ref is never produced
 // by Realtime. Kinds 3 and 4 set Event to "broadcast" and Meta to nil when
-// the metadata length is 0; kind 1 sets Event to "phx_reply". Meta and
-// Payload are not validated as JSON. Every length is checked against the
+// the metadata length is 0; kind 1 sets Event to "phx_reply". As §2.3
+// requires, every header string must be UTF-8, metadata a JSON object and
+// a payload with encoding 1 UTF-8 JSON text; raw payloads (kinds 0–2,
+// encoding 0) are not looked at. Every length is checked against the
 // remaining bytes.
 //
 // All errors wrap ErrMalformed; on error f is left unchanged.
@@ -541,7 +544,7 @@ func (r *binReader) take(n int, what string) ([]byte, error) {
 	return b, nil
 }
 
-// decodeBinary decodes a V2 binary frame (PROTOCOL.md §2.3).
+// decodeBinary decodes a V2 binary frame (docs/protocol.md §2.3).
 func decodeBinary(in interner, data []byte, f *frame.Frame) error {
 	if len(data) == 0 {
 		return fmt.Errorf("%w: empty binary frame", messages.ErrMalformed)
@@ -591,6 +594,9 @@ func decodeBinary(in interner, data []byte, f *frame.Frame) error {
 		if err != nil {
 			return err
 		}
+		if !utf8.Valid(b) {
+			return fmt.Errorf("%w: binary kind %d: %s is not valid UTF-8", messages.ErrMalformed, data[0], names[i])
+		}
 		if hdr[i] == &fr.UserEvent {
 			*hdr[i] = in.name(b)
 		} else {
@@ -603,12 +609,30 @@ func decodeBinary(in interner, data []byte, f *frame.Frame) error {
 			return err
 		}
 		if len(meta) > 0 {
+			if !isJSONObject(meta) {
+				return fmt.Errorf("%w: binary kind %d: metadata is not a UTF-8 JSON object", messages.ErrMalformed, data[0])
+			}
 			fr.Meta = meta
 		}
 	}
 	fr.Payload = data[r.off:]
+	if user && fr.Encoding == frame.EncodingJSON && !ValidUTF8JSON(fr.Payload) {
+		return fmt.Errorf("%w: binary kind %d: payload declared JSON is not UTF-8 JSON", messages.ErrMalformed, data[0])
+	}
 	*f = fr
 	return nil
+}
+
+// ValidUTF8JSON reports whether b is exactly one JSON value in valid UTF-8
+// (the JSON scanner does not check UTF-8 inside strings).
+func ValidUTF8JSON(b []byte) bool {
+	return utf8.Valid(b) && jsonscan.ValidJSON(b)
+}
+
+// isJSONObject reports whether b is one JSON object in valid UTF-8.
+func isJSONObject(b []byte) bool {
+	i := jsonscan.SkipSpace(b, 0)
+	return i < len(b) && b[i] == '{' && ValidUTF8JSON(b)
 }
 
 // Codec encodes and decodes frames for one serializer version.

@@ -83,7 +83,7 @@ func TestKindWireByte(t *testing.T) {
 	}
 }
 
-// binaryExamples are the binary frames of PROTOCOL.md §2.3 and §10 items 15
+// binaryExamples are the binary frames of docs/protocol.md §2.3 and §10 items 15
 // and 18, with the frame each must decode to. Append of the frame must give
 // the bytes back exactly.
 var binaryExamples = []struct {
@@ -187,7 +187,7 @@ func TestBinaryDecodeAliasesInput(t *testing.T) {
 	}
 }
 
-// v2TextExamples are V2 array frames from PROTOCOL.md (§2.2, §3.4, §4.1,
+// v2TextExamples are V2 array frames from docs/protocol.md (§2.2, §3.4, §4.1,
 // §5.1, §5.3, §9.1, §10 items 2, 3, 15, 18). canonical marks those that
 // Append must reproduce byte-for-byte.
 var v2TextExamples = []struct {
@@ -278,7 +278,7 @@ func TestV2AppendDefaults(t *testing.T) {
 	}
 }
 
-// v1Examples are V1 object frames from PROTOCOL.md §2.1, §4.1 and §10.16.
+// v1Examples are V1 object frames from docs/protocol.md §2.1, §4.1 and §10.16.
 var v1Examples = []struct {
 	name  string
 	wire  string
@@ -369,7 +369,7 @@ func TestRoundTripBinary(t *testing.T) {
 		{Kind: frame.KindBroadcast, Topic: "realtime:r", Event: "ev\x00nt", Payload: []byte{0, 1, 2}},
 		{Kind: frame.KindUserBroadcastPush, JoinRef: "1", Ref: "2", Topic: "t", Event: "broadcast", UserEvent: long,
 			Meta: []byte(`{"id":"x"}`), Encoding: frame.EncodingJSON, Payload: []byte(`{"big":"` + long + long + `"}`)},
-		{Kind: frame.KindUserBroadcast, Topic: "t", Event: "broadcast", UserEvent: "u", Meta: []byte(long),
+		{Kind: frame.KindUserBroadcast, Topic: "t", Event: "broadcast", UserEvent: "u", Meta: []byte(`{"k":"` + long[:frame.MaxHeaderLen-8] + `"}`),
 			Encoding: frame.EncodingBinary, Payload: []byte{0xFF}},
 	}
 	for _, fr := range frames {
@@ -571,15 +571,20 @@ func headerEnd(b []byte) int {
 func TestDecodeTruncatedEveryLength(t *testing.T) {
 	// Every prefix of every example must either fail with ErrMalformed or
 	// (once the header is complete) decode to a frame with a shorter
-	// payload. Never a panic.
+	// payload; a payload declared JSON must still be JSON. Never a panic.
 	for _, ex := range binaryExamples {
 		hdr := headerEnd(ex.wire)
+		jsonPayload := ex.wire[0] >= 3 && ex.wire[1+map[byte]int{3: 5, 4: 3}[ex.wire[0]]] == byte(frame.EncodingJSON)
 		for n := 0; n <= len(ex.wire); n++ {
 			var f frame.Frame
 			err := CodecV2.Decode(ex.wire[:n], true, &f)
 			switch {
 			case n < hdr && !errors.Is(err, messages.ErrMalformed):
 				t.Errorf("%s: prefix %d: err = %v, want ErrMalformed", ex.name, n, err)
+			case n >= hdr && jsonPayload && !json.Valid(ex.wire[hdr:n]):
+				if !errors.Is(err, messages.ErrMalformed) {
+					t.Errorf("%s: prefix %d: err = %v, want ErrMalformed (payload not JSON)", ex.name, n, err)
+				}
 			case n >= hdr && err != nil:
 				t.Errorf("%s: prefix %d: err = %v", ex.name, n, err)
 			case n >= hdr && len(f.Payload) != n-hdr:

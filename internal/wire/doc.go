@@ -1,5 +1,5 @@
 // Package wire holds the wire codec of the Supabase Realtime client: the
-// Phoenix channel framing of PROTOCOL.md §2, for serializer versions 1.0.0
+// Phoenix channel framing of docs/protocol.md §2, for serializer versions 1.0.0
 // (JSON object text frames) and 2.0.0 (JSON array text frames plus binary
 // frames of kinds 0–4), and helpers to pick apart the payloads the client
 // routes on (replies, broadcasts, system messages).

@@ -17,7 +17,7 @@ type Reply struct {
 	Status string
 	// Response is the raw JSON response value: usually an object (possibly
 	// {}), sometimes a bare string such as "payload_size_exceeded"
-	// (PROTOCOL.md §5.3). It is nil when the key is absent.
+	// (docs/protocol.md §5.3). It is nil when the key is absent.
 	Response []byte
 }
 
@@ -101,7 +101,7 @@ type BroadcastPayload struct {
 
 // ParseBroadcast parses a text broadcast payload. It must be a JSON object;
 // "type" and "event" must be strings (or null) when present. The server
-// forwards broadcast maps verbatim (PROTOCOL.md §5.1), so missing keys are
+// forwards broadcast maps verbatim (docs/protocol.md §5.1), so missing keys are
 // not an error. Errors wrap ErrMalformed.
 func ParseBroadcast(payload []byte) (BroadcastPayload, error) {
 	return parseBroadcast(payload, true, nil)
@@ -150,7 +150,7 @@ func parseBroadcast(payload []byte, validate bool, intern InternFunc) (Broadcast
 }
 
 // SystemPayload is the payload of a "system" event:
-// {"extension","status","message"[,"channel"]} (PROTOCOL.md §9.1).
+// {"extension","status","message"[,"channel"]} (docs/protocol.md §9.1).
 type SystemPayload struct {
 	// Channel is the sub-topic ("room1"); "" when absent (e.g. "Server
 	// requested disconnect").

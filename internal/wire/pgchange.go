@@ -10,7 +10,7 @@ import (
 )
 
 // ParseBindingID returns the raw "id" of a binding object echoed in the
-// join reply (PROTOCOL.md §3.4): an opaque JSON scalar, a number from the
+// join reply (docs/protocol.md §3.4): an opaque JSON scalar, a number from the
 // real server and a string in some test servers. The result is a copy,
 // safe to retain; compare it with the ids of ChangeEvents using
 // ChangeEvent.HasID or SameBindingID. It is an error (wrapping
@@ -99,7 +99,7 @@ func ParsePostgresChange(payload []byte) (ids [][]byte, ev messages.ChangeEvent,
 	return ids, ev, nil
 }
 
-// ParseLegacyChange parses a change of the legacy API (PROTOCOL.md §7.9):
+// ParseLegacyChange parses a change of the legacy API (docs/protocol.md §7.9):
 // the frame event is INSERT, UPDATE or DELETE and the payload is the change
 // object itself (the shape of "data" in ParsePostgresChange), without ids.
 // The payload's "type" wins over event; event is used when "type" is

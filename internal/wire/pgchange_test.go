@@ -12,7 +12,7 @@ import (
 	"github.com/supabase-go/realtime/messages"
 )
 
-// Payloads of PROTOCOL.md §10 items 3, 4 and 19.
+// Payloads of docs/protocol.md §10 items 3, 4 and 19.
 const (
 	item3Insert = `{"ids":[40723361],"data":{"columns":[{"name":"id","type":"int4"},{"name":"details","type":"text"},{"name":"binary_data","type":"bytea"}],"commit_timestamp":"2026-08-21T10:15:30.5Z","errors":null,"record":{"details":"test","id":1},"schema":"public","table":"test","type":"INSERT"}}`
 	item4Update = `{"ids":[40723361],"data":{"columns":[{"name":"id","type":"int4"},{"name":"details","type":"text"},{"name":"binary_data","type":"bytea"}],"commit_timestamp":"2026-08-21T10:15:31Z","errors":null,"old_record":{"id":1},"record":{"binary_data":"0102030405","details":"test","id":1},"schema":"public","table":"test","type":"UPDATE"}}`

@@ -1,4 +1,4 @@
-// Command bench is the benchmark harness of issue 6: it runs this
+// Command bench is the benchmark harness behind BENCHMARKS.md: it runs this
 // module's client, @supabase/realtime-js (pinned in test/conformance, on
 // Node) and a bare gorilla/websocket client (the read-only ceiling)
 // against the same in-process test/realtimetest server, scenario by

@@ -153,12 +153,14 @@ func findRoot() (string, error) {
 		return "", err
 	}
 	for {
+		// The repository root holds go.work; test/ and cmd/ hold go.mod
+		// files of their own.
 		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("go.work not found above the working directory")
+			return "", fmt.Errorf("go.work (the repository root) not found above the working directory")
 		}
 		dir = parent
 	}

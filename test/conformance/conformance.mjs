@@ -2,7 +2,7 @@
 // under test (test/realtimetest, started by conformance_test.go).
 //
 // Every case compares what realtime-js delivers (and, where useful, the raw
-// frames its transport saw) with what /work/shared/PROTOCOL.md says the real
+// frames its transport saw) with what docs/protocol.md says the real
 // Supabase Realtime server produces; the § of each expectation is cited next
 // to it. Each case runs once per vsn (CONFORMANCE_VSNS, default 2.0.0 and
 // 1.0.0) and prints `ok <name>` or `FAIL <name>: <reason>`; the last line is
@@ -140,7 +140,7 @@ add('heartbeat', BOTH, async (t, vsn) => {
   assert.equal(typeof reply.ref, 'string')
 })
 
-// §3.3 step 7 / §3.5 / §10 #13: join errors for bad channel tokens.
+// §3.3 step 7 / §3.5 / §10 item 13: join errors for bad channel tokens.
 const tokenErrors = [
   ['join/malformed-token', () => 'potato', (m) => assert.equal(m, 'MalformedJWT: The token provided is not a valid JWT')],
   [
@@ -472,7 +472,7 @@ add(
   25000
 )
 
-// §7.4 / §7.6 / §10 #5–6: binding errors do not fail the join; a system
+// §7.4 / §7.6 / §10 items 5–6: binding errors do not fail the join; a system
 // message with status "error" follows (realtime-js forwards it to "system").
 const pgErrors = [
   [
@@ -530,7 +530,7 @@ add('http/httpSend', BOTH, async (t, vsn) => {
     const p4 = parseKind4(a.c.wire.in.find((f) => f.binary).bytes)
     assert.deepEqual([p4.kind, p4.event, p4.encoding, p4.meta], [4, 'http-single', 1, ''])
   }
-  // §1.2 step 3 / §10 #21: POST …/api/broadcast/{topic}/events/{event}?apikey=…&vsn=…
+  // §1.2 step 3 / §10 item 21: POST …/api/broadcast/{topic}/events/{event}?apikey=…&vsn=…
   const reqs = await control(env, '/http-requests')
   const r = reqs.find((x) => x.path === `/realtime/v1/api/broadcast/${topic}/events/http-single`)
   assert.ok(r, `request to the single-event endpoint (got ${reqs.map((x) => x.path).join(', ')})`)
@@ -646,7 +646,7 @@ add('auth/accessToken-callback', BOTH, async (t, vsn) => {
   await waitFor('joined', () => ch.state === 'joined')
 })
 
-// §8.1 / §4.3 / §10 #13: refreshing with an expired token shuts the channel:
+// §8.1 / §4.3 / §10 item 13: refreshing with an expired token shuts the channel:
 // system error, then phx_close → CLOSED (no rejoin).
 add('auth/refresh-expired-token', BOTH, async (t, vsn) => {
   const c = t.client(vsn)
@@ -694,6 +694,238 @@ add(
   },
   10000
 )
+
+// ---------------------------------------------------------------------------
+// The local server behaves like the real one: row-level security, the
+// database checks, the limits and the join payload details. Each case names
+// the file of supabase/realtime it follows.
+
+/** Subscribes ch to postgres_changes on binding and waits for "Subscribed to PostgreSQL"; returns the changes array. */
+async function pgSubscribed(t, ch, binding) {
+  const changes = []
+  const system = []
+  ch.on('postgres_changes', binding, (p) => changes.push(p))
+  ch.on('system', {}, (p) => system.push(p))
+  t.step('subscribe')
+  await subscribed(ch)
+  await waitFor('Subscribed to PostgreSQL', () => system.find((m) => m.message === 'Subscribed to PostgreSQL'), 10000)
+  return { changes, system }
+}
+
+// priv/repo/tenant_schema/realtime/functions/apply_rls.sql: each row is
+// checked under the subscriber's role with request.jwt.claims set; rows a
+// policy hides are not sent.
+add(
+  'rls/own-rows-only',
+  BOTH,
+  async (t, vsn) => {
+    requirePostgres()
+    const binding = { event: 'INSERT', schema: 'public', table: 'conformance_rls' }
+    const subs = []
+    for (const who of ['alice', 'bob']) {
+      const c = t.client(vsn)
+      await c.client.setAuth(userToken({ sub: `${who}-${vsn}` }))
+      const ch = c.client.channel(t.topic(`rls-${who}`))
+      subs.push(await pgSubscribed(t, ch, binding))
+    }
+    t.step('sql')
+    const base = vsn === V2 ? 100 : 200
+    await sql(env, `insert into public.conformance_rls values (${base + 1}, 'alice-${vsn}', 'for alice')`)
+    await sql(env, `insert into public.conformance_rls values (${base + 2}, 'bob-${vsn}', 'for bob')`)
+    const [alice, bob] = subs
+    await waitFor("bob's row", () => bob.changes[0], 10000)
+    await waitFor("alice's row", () => alice.changes[0], 10000)
+    assert.equal(bob.changes[0].new.id, base + 2, "bob's first change is his own row: alice's was withheld")
+    assert.equal(alice.changes[0].new.id, base + 1)
+    assert.deepEqual(alice.changes[0].new, { id: base + 1, owner: `alice-${vsn}`, body: 'for alice' })
+    assert.deepEqual(alice.changes[0].errors, null)
+  },
+  20000
+)
+
+// apply_rls.sql: "if RLS enabled, we can't secure deletes so filter to
+// pkey" — every subscriber gets the DELETE, old_record holds the key only.
+add(
+  'rls/delete-primary-key-only',
+  BOTH,
+  async (t, vsn) => {
+    requirePostgres()
+    const id = vsn === V2 ? 300 : 400
+    await sql(env, `insert into public.conformance_rls values (${id}, 'someone', 'secret body')`)
+    const c = t.client(vsn)
+    await c.client.setAuth(userToken({ sub: `deleter-${vsn}` }))
+    const ch = c.client.channel(t.topic('rls-del'))
+    const { changes } = await pgSubscribed(t, ch, { event: 'DELETE', schema: 'public', table: 'conformance_rls' })
+    t.step('sql')
+    await sql(env, `delete from public.conformance_rls where id = ${id}`)
+    const del = await waitFor('DELETE', () => changes[0], 10000)
+    assert.equal(del.eventType, 'DELETE')
+    assert.deepEqual(del.old, { id })
+  },
+  20000
+)
+
+// apply_rls.sql: a role that may not select the primary key gets
+// errors ["Error 401: Unauthorized"] and no values.
+add(
+  'rls/unauthorized-401',
+  BOTH,
+  async (t, vsn) => {
+    requirePostgres()
+    const c = t.client(vsn)
+    const ch = c.client.channel(t.topic('rls-401'))
+    const { changes } = await pgSubscribed(t, ch, { event: 'INSERT', schema: 'public', table: 'conformance_noselect' })
+    t.step('sql')
+    await sql(env, `insert into public.conformance_noselect values (${vsn === V2 ? 1 : 2})`)
+    const got = await waitFor('401 change', () => changes[0], 10000)
+    assert.deepEqual(got.errors, ['Error 401: Unauthorized'])
+    assert.deepEqual(got.new, {})
+    const raw = c.frames.find((m) => m.topic === ch.topic && m.event === 'postgres_changes')
+    assert.deepEqual(raw.payload.data.record, {})
+    assert.deepEqual(raw.payload.data.columns, [])
+  },
+  20000
+)
+
+// lib/extensions/postgres_cdc_rls/subscriptions.ex + the claims_role
+// column of realtime.subscription ((claims ->> 'role')::regrole): a role
+// that does not exist fails the subscription, the join stays.
+add(
+  'rls/missing-role',
+  BOTH,
+  async (t, vsn) => {
+    requirePostgres()
+    const c = t.client(vsn)
+    await c.client.setAuth(signJWT(env.secret, { role: 'ghost', iat: nowSec(), exp: nowSec() + 3600 }))
+    const ch = c.client.channel(t.topic('rls-ghost'))
+    const system = []
+    ch.on('postgres_changes', { event: '*', schema: 'public', table: 'conformance_rls' }, () => {})
+    ch.on('system', {}, (p) => system.push(p))
+    await subscribed(ch)
+    const sys = await waitFor('system error', () => system[0], 10000)
+    assert.deepEqual(sys, {
+      channel: ch.subTopic,
+      extension: 'postgres_changes',
+      status: 'error',
+      message:
+        'Unable to subscribe to changes with given parameters. An exception happened so please check your connect parameters: ' +
+        '[event: *, schema: public, table: conformance_rls, filters: [], select: nil]. ' +
+        'Exception: ERROR 42704 (undefined_object) role "ghost" does not exist',
+    })
+  },
+  15000
+)
+
+// lib/realtime_web/channels/realtime_channel.ex: access_token re-subscribes
+// postgres_changes with the new claims (a second "Subscribed to PostgreSQL").
+add(
+  'rls/access-token-resubscribes',
+  BOTH,
+  async (t, vsn) => {
+    requirePostgres()
+    const c = t.client(vsn)
+    await c.client.setAuth(userToken({ sub: `first-${vsn}` }))
+    const ch = c.client.channel(t.topic('rls-refresh'))
+    const { changes, system } = await pgSubscribed(t, ch, { event: 'INSERT', schema: 'public', table: 'conformance_rls' })
+    t.step('setAuth')
+    await c.client.setAuth(userToken({ sub: `second-${vsn}` }))
+    await waitFor(
+      'second Subscribed to PostgreSQL',
+      () => system.filter((m) => m.message === 'Subscribed to PostgreSQL').length === 2,
+      10000
+    )
+    t.step('sql')
+    const base = vsn === V2 ? 500 : 600
+    await sql(env, `insert into public.conformance_rls values (${base + 1}, 'first-${vsn}', 'old identity')`)
+    await sql(env, `insert into public.conformance_rls values (${base + 2}, 'second-${vsn}', 'new identity')`)
+    const got = await waitFor('change', () => changes[0], 10000)
+    assert.equal(got.new.id, base + 2, 'the refreshed claims decide')
+  },
+  20000
+)
+
+// realtime_channel.ex: Connect.lookup_or_start_connection →
+// {:error, :tenant_database_unavailable} fails the join.
+add(
+  'database/unreachable-fails-the-join',
+  BOTH,
+  async (t, vsn) => {
+    const c = t.clientAt(env.downURL, vsn)
+    const ch = c.client.channel(t.topic('down'))
+    ch.on('postgres_changes', { event: '*', schema: 'public' }, () => {})
+    const out = await subscribeOutcome(ch)
+    assert.equal(out.status, 'CHANNEL_ERROR', `status (err: ${out.err && out.err.message})`)
+    assert.equal(out.err.message, 'UnableToConnectToProject: Realtime was unable to connect to the project database')
+  },
+  15000
+)
+
+// realtime_channel.ex handle_info(:update_rate_counter): the message is
+// delivered, then the channel is shut down with "Too many messages per
+// second" (tenants.ex events_per_second_rate).
+add(
+  'limits/events-delivered-then-shutdown',
+  BOTH,
+  async (t, vsn) => {
+    const c = t.clientAt(env.limitedURL, vsn)
+    const ch = c.client.channel(t.topic('hot'), { config: { broadcast: { self: true } } })
+    const got = []
+    ch.on('broadcast', { event: '*' }, (m) => got.push(m))
+    const out = subscribeOutcome(ch)
+    assert.equal((await out).status, 'SUBSCRIBED')
+    t.step('send')
+    // Each send counts twice (the push and its delivery to self).
+    for (let i = 0; i < env.eventsLimit && !c.frames.some((m) => m.topic === ch.topic && m.event === 'system'); i++) {
+      await ch.send({ type: 'broadcast', event: 'm', payload: { i } })
+    }
+    const sys = await waitFor(
+      'Too many messages per second',
+      () => c.frames.find((m) => m.topic === ch.topic && m.event === 'system'),
+      5000
+    )
+    assert.equal(sys.payload.message, 'Too many messages per second')
+    const events = c.frames.filter((m) => m.topic === ch.topic && ['broadcast', 'system', 'phx_close'].includes(m.event)).map((m) => m.event)
+    const firstSystem = events.indexOf('system')
+    assert.ok(firstSystem > 0 && events[firstSystem - 1] === 'broadcast', `the message that hit the limit was delivered first: ${events}`)
+    await waitFor('phx_close', () => c.frames.find((m) => m.topic === ch.topic && m.event === 'phx_close'))
+  },
+  15000
+)
+
+// lib/realtime_web/channels/payloads/join.ex presence_key/1: without a key
+// the server uses a random UUID, so two clients do not merge.
+add('presence/no-key-random-uuid', BOTH, async (t, vsn) => {
+  const topic = t.topic('nokey')
+  const chans = []
+  for (let i = 0; i < 2; i++) {
+    const c = t.client(vsn)
+    const ch = c.client.channel(topic, { config: { presence: { enabled: true } } })
+    ch.on('presence', { event: 'sync' }, () => {})
+    await subscribed(ch)
+    assert.equal(await ch.track({ i }), 'ok')
+    chans.push(ch)
+  }
+  const state = await waitFor('two presences', () => {
+    const s = chans[0].presenceState()
+    return Object.keys(s).length === 2 ? s : undefined
+  })
+  for (const key of Object.keys(state)) {
+    assert.match(key, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, `presence key ${key} is a UUID`)
+  }
+})
+
+// realtime_channel.ex maybe_replay_messages + messages.ex replay/5: "since"
+// is required; limit defaults to 25. Ecto's boolean cast reads
+// private:"true" as true (payloads/join.ex), so replay is allowed.
+add('replay/since-required-and-private-string', BOTH, async (t, vsn) => {
+  const c = t.client(vsn)
+  const bad = c.client.channel(t.topic('replay'), { config: { private: true, broadcast: { replay: { limit: 3 } } } })
+  const out = await subscribeOutcome(bad)
+  assert.equal(out.status, 'CHANNEL_ERROR')
+  assert.equal(out.err.message, 'UnableToReplayMessages: Replay params are not valid')
+  const ok = c.client.channel(t.topic('replay-ok'), { config: { private: 'true', broadcast: { replay: { since: 0 } } } })
+  await subscribed(ok)
+})
 
 process.exitCode = (await runCases(env, cases)) > 0 ? 1 : 0
 // realtime-js keeps timers (rejoin, reconnect) alive; end explicitly.

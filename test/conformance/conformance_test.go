@@ -59,18 +59,33 @@ const (
 	conformanceTimeout = 100 * time.Second
 	interopTimeout     = 60 * time.Second
 	waitTimeout        = 10 * time.Second
+
+	// conformanceEventsLimit is MaxEventsPerSecond of the limited server.
+	conformanceEventsLimit = 4
 )
 
 // summaryRE matches the last line of the Node scripts.
 var summaryRE = regexp.MustCompile(`^(\d+) passed, (\d+) failed$`)
 
 // tables are created before the server starts; the publication lists them
-// (PROTOCOL.md §7.1: only published tables can be subscribed).
+// (docs/protocol.md §7.1: only published tables can be subscribed).
 var setupSQL = []string{
 	`create table public.conformance_items (id int primary key, title text, done bool, tags text[], meta jsonb, amount numeric, at timestamptz)`,
 	`create table public.interop_items (id int primary key, title text, done bool, tags text[], meta jsonb, amount numeric, at timestamptz)`,
 	`create table public.conformance_unpublished (id int primary key)`, // §7.4 "Please check Realtime is enabled…"
-	`create publication supabase_realtime for table public.conformance_items, public.interop_items`,
+	// Row-level security (apply_rls.sql): the API roles of a Supabase
+	// project, a table whose policy shows each user its own rows, and one
+	// the roles may not select (Error 401).
+	`create role anon nologin`,
+	`create role authenticated nologin`,
+	`grant usage on schema public to anon, authenticated`,
+	`create table public.conformance_rls (id int primary key, owner text not null, body text)`,
+	`alter table public.conformance_rls enable row level security`,
+	`create policy own_rows on public.conformance_rls for select to authenticated
+	   using (owner = current_setting('request.jwt.claims', true)::jsonb ->> 'sub')`,
+	`create table public.conformance_noselect (id int primary key)`,
+	`grant select on public.conformance_items, public.interop_items, public.conformance_unpublished, public.conformance_rls to anon, authenticated`,
+	`create publication supabase_realtime for table public.conformance_items, public.interop_items, public.conformance_rls, public.conformance_noselect`,
 }
 
 // env is what every sub-test shares.
@@ -81,6 +96,9 @@ type env struct {
 	dsn     string
 	anonKey string
 	control string // control endpoint URL
+
+	downURL    string // a server whose database is unreachable
+	limitedURL string // a server with MaxEventsPerSecond = conformanceEventsLimit
 
 	dbMu sync.Mutex
 	db   *pgx.Conn
@@ -99,7 +117,7 @@ func TestConformance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	cluster, err := pgtest.Start(ctx, pgtest.Options{})
+	cluster, err := pgtest.Start(ctx, pgtest.Options{NoPublication: true}) // setupSQL creates it
 	if err != nil {
 		t.Fatalf("the conformance suite needs PostgreSQL (postgres_changes cases); install it (e.g. postgresql-15) or put initdb/postgres on PATH: %v", err)
 	}
@@ -138,6 +156,29 @@ func TestConformance(t *testing.T) {
 	e.anonKey = realtimetest.SignJWT(jwtSecret, map[string]any{
 		"iss": "supabase-demo", "role": "anon", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 	})
+
+	// Two more servers for the cases of the real server's database and
+	// limit handling: one whose database is unreachable
+	// (UnableToConnectToProject), one with a small events limit.
+	down, err := realtimetest.Listen(realtimetest.Options{
+		JWTSecret:   jwtSecret,
+		PostgresDSN: "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2",
+	})
+	if err != nil {
+		t.Fatalf("start the unreachable-database server: %v", err)
+	}
+	defer down.Close()
+	e.downURL = down.URL()
+	limitedOpts := realtimetest.RealLimits()
+	limitedOpts.JWTSecret = jwtSecret
+	limitedOpts.MaxEventsPerSecond = conformanceEventsLimit
+	limitedOpts.RateTick = 0 // evaluated at every event: the case needs no 5 s tick
+	limited, err := realtimetest.Listen(limitedOpts)
+	if err != nil {
+		t.Fatalf("start the limited server: %v", err)
+	}
+	defer limited.Close()
+	e.limitedURL = limited.URL()
 
 	ctl := httptest.NewServer(e.controlHandler())
 	defer ctl.Close()
@@ -306,6 +347,9 @@ func (e *env) startNode(ctx context.Context, t *testing.T, script, echoPrefix st
 		"CONFORMANCE_JWT_SECRET="+jwtSecret,
 		"CONFORMANCE_DSN="+e.dsn,
 		"CONFORMANCE_CONTROL_URL="+e.control,
+		"CONFORMANCE_DOWN_URL="+e.downURL,
+		"CONFORMANCE_LIMITED_URL="+e.limitedURL,
+		"CONFORMANCE_EVENTS_LIMIT="+strconv.Itoa(conformanceEventsLimit),
 	)
 	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stderr = os.Stderr

@@ -23,6 +23,9 @@ import WebSocket from 'ws'
  *   CONFORMANCE_DSN          the PostgreSQL DSN the server streams changes from (required for postgres cases)
  *   CONFORMANCE_CONTROL_URL  the harness control endpoint: runs SQL on CONFORMANCE_DSN and returns the
  *                            server's recordings (access_token pushes, joins, HTTP requests)
+ *   CONFORMANCE_DOWN_URL     project URL of a server whose database is unreachable (optional)
+ *   CONFORMANCE_LIMITED_URL  project URL of a server with a small events limit (optional)
+ *   CONFORMANCE_EVENTS_LIMIT that server's events per second
  *   CONFORMANCE_VSNS         comma-separated vsn list, default "2.0.0,1.0.0"
  *   CONFORMANCE_ONLY         optional regular expression selecting case names
  *   CONFORMANCE_DEBUG        "1": print realtime-js logs of failing cases on stderr
@@ -44,6 +47,9 @@ export function readEnv() {
     secret: e.CONFORMANCE_JWT_SECRET,
     dsn: e.CONFORMANCE_DSN || '',
     control: (e.CONFORMANCE_CONTROL_URL || '').replace(/\/+$/, ''),
+    downURL: (e.CONFORMANCE_DOWN_URL || '').replace(/\/+$/, ''),
+    limitedURL: (e.CONFORMANCE_LIMITED_URL || '').replace(/\/+$/, ''),
+    eventsLimit: Number(e.CONFORMANCE_EVENTS_LIMIT || 0),
     vsns: (e.CONFORMANCE_VSNS || '2.0.0,1.0.0')
       .split(',')
       .map((s) => s.trim())
@@ -259,6 +265,13 @@ export async function runCases(env, cases) {
       name: c.name,
       client(vsn, opts) {
         const cl = makeClient(env, vsn, opts)
+        clients.push(cl)
+        return cl
+      },
+      /** A tracked client of another server (project URL url). */
+      clientAt(url, vsn, opts) {
+        if (!url) throw new Error('this case needs a second server (run through conformance_test.go)')
+        const cl = makeClient({ ...env, realtimeURL: url.replace(/^http/i, 'ws') + '/realtime/v1' }, vsn, opts)
         clients.push(cl)
         return cl
       },

@@ -13,6 +13,17 @@
 // wal_level=logical, generous max_replication_slots / max_wal_senders,
 // TimeZone=UTC, DateStyle=ISO.
 //
+// Like the database of a Supabase project, the "postgres" database gets a
+// "supabase_realtime" publication (FOR ALL TABLES here, so every table a
+// test creates is published; PostgreSQL then refuses UPDATE and DELETE on
+// tables without primary key or replica identity). Options.NoPublication
+// leaves it out, for tests that create their own (CreatePublication) or
+// check what a server does without one.
+//
+// Options.DataDir keeps the data directory between runs (initdb only when
+// it holds no cluster yet; Stop leaves it in place), for a local
+// development database.
+//
 // PostgreSQL refuses to run as root. When the test process runs as root
 // (os.Geteuid() == 0) the binaries are run as the "postgres" system user
 // (uid/gid looked up with os/user) and the temporary directory is chowned to
@@ -85,7 +96,20 @@ type Options struct {
 	// StartTimeout bounds the whole Start call in addition to its context.
 	// Default: 60 s.
 	StartTimeout time.Duration
+	// NoPublication skips creating the "supabase_realtime" publication
+	// (FOR ALL TABLES) in the "postgres" database. Default: false (the
+	// publication is created unless it exists).
+	NoPublication bool
+	// DataDir, when set, is the data directory, kept across runs: initdb
+	// runs only if it holds no cluster (no PG_VERSION file), and Stop
+	// leaves it. It must not be in use by another server; when running as
+	// root, the "postgres" user must be able to reach it. Default: ""
+	// (a data directory inside the temporary directory, removed by Stop).
+	DataDir string
 }
+
+// Publication is the publication a Supabase project streams changes from.
+const Publication = "supabase_realtime"
 
 // Cluster is a running throwaway PostgreSQL server. Create it with Start,
 // stop it with Stop.
@@ -100,6 +124,8 @@ type Cluster struct {
 	cmd    *exec.Cmd
 	logF   *os.File
 	exited chan struct{} // closed when the postgres process has exited
+
+	kept bool // dataDir is Options.DataDir, left by Stop
 
 	stopOnce sync.Once
 	stopErr  error
@@ -161,6 +187,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c := &Cluster{
 		dir:     dir,
 		dataDir: filepath.Join(dir, "data"),
+		kept:    opts.DataDir != "",
 		sockDir: filepath.Join(dir, "sock"),
 		logPath: filepath.Join(dir, "postgres.log"),
 		binDir:  filepath.Dir(postgres),
@@ -179,23 +206,18 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 
-	// initdb
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, initdb,
-		"-D", c.dataDir,
-		"-U", SuperUser,
-		"-A", "trust",
-		"-E", "UTF8",
-		"--locale=C",
-		"--no-sync",
-	)
-	cmd.Env = childEnv()
-	cmd.Dir = dir
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	cmd.SysProcAttr = sysProcAttr(cred)
-	if err := cmd.Run(); err != nil {
-		return fail(fmt.Errorf("pgtest: initdb failed: %w\n%s", err, tail(out.Bytes(), 4000)))
+	if c.kept {
+		abs, err := filepath.Abs(opts.DataDir)
+		if err != nil {
+			return fail(fmt.Errorf("pgtest: data directory: %w", err))
+		}
+		c.dataDir = abs
+		if err := prepareDataDir(abs, cred); err != nil {
+			return fail(err)
+		}
+	}
+	if err := c.initdb(ctx, initdb, cred); err != nil {
+		return fail(err)
 	}
 
 	// postgres; retry when the chosen free port was taken meanwhile.
@@ -208,6 +230,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		err = c.startServer(postgres, cred, opts.Settings)
 		if err == nil {
 			err = c.waitReady(ctx)
+			if err == nil && !opts.NoPublication {
+				err = c.CreatePublication(ctx, Database)
+			}
 			if err == nil {
 				return c, nil
 			}
@@ -218,6 +243,70 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 		return fail(err)
 	}
+}
+
+// prepareDataDir creates a kept data directory (mode 0700, owned by the
+// postgres user when running as root).
+func prepareDataDir(dir string, cred *syscall.Credential) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("pgtest: data directory: %w", err)
+	}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return fmt.Errorf("pgtest: chown %s to the postgres user: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// initdb creates the cluster unless the data directory already holds one.
+func (c *Cluster) initdb(ctx context.Context, initdb string, cred *syscall.Credential) error {
+	if _, err := os.Stat(filepath.Join(c.dataDir, "PG_VERSION")); err == nil {
+		return nil
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, initdb,
+		"-D", c.dataDir,
+		"-U", SuperUser,
+		"-A", "trust",
+		"-E", "UTF8",
+		"--locale=C",
+		"--no-sync",
+	)
+	cmd.Env = childEnv()
+	cmd.Dir = c.dir
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	cmd.SysProcAttr = sysProcAttr(cred)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("pgtest: initdb failed: %w\n%s", err, tail(out.Bytes(), 4000))
+	}
+	return nil
+}
+
+// CreatePublication creates the "supabase_realtime" publication in the
+// given database of the cluster: FOR ALL TABLES without tables, else FOR
+// TABLE with the given (possibly schema-qualified, already quoted where
+// needed) names. An existing publication is left as it is.
+func (c *Cluster) CreatePublication(ctx context.Context, database string, tables ...string) error {
+	conn, err := pgconn.Connect(ctx, c.DSNFor(database))
+	if err != nil {
+		return fmt.Errorf("pgtest: create publication: %w", err)
+	}
+	defer conn.Close(context.Background())
+	what := "for all tables"
+	if len(tables) > 0 {
+		what = "for table " + strings.Join(tables, ", ")
+	}
+	sql := `do $$ begin
+		if not exists (select 1 from pg_publication where pubname = '` + Publication + `') then
+			create publication ` + Publication + ` ` + what + `;
+		end if;
+	end $$`
+	if _, err := conn.Exec(ctx, sql).ReadAll(); err != nil {
+		return fmt.Errorf("pgtest: create publication: %w", err)
+	}
+	return nil
 }
 
 // libGlob is where distribution packages install the binaries.

@@ -3,6 +3,7 @@ package pgtest_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -77,5 +78,101 @@ func TestMissingBinary(t *testing.T) {
 	}
 	if err.Error() != "pgtest: initdb not found on PATH or in /usr/lib/postgresql/*/bin; install postgresql-15" {
 		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+// The default cluster has the supabase_realtime publication FOR ALL
+// TABLES; NoPublication leaves it out; DataDir keeps the data across runs.
+func TestPublicationAndKeptDataDir(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := t.TempDir()
+	// As root the server runs as the postgres user, which must reach it.
+	for _, d := range []string{filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dataDir := filepath.Join(base, "data")
+	c, err := pgtest.Start(ctx, pgtest.Options{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, c.DSN())
+	if err != nil {
+		_ = c.Stop()
+		t.Fatal(err)
+	}
+	var allTables bool
+	if err := conn.QueryRow(ctx, `select puballtables from pg_publication where pubname = 'supabase_realtime'`).Scan(&allTables); err != nil || !allTables {
+		t.Errorf("publication: all tables %v, err %v", allTables, err)
+	}
+	if _, err := conn.Exec(ctx, `create table kept (id int primary key)`); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close(ctx)
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dataDir + "/PG_VERSION"); err != nil {
+		t.Fatalf("the data directory was not kept: %v", err)
+	}
+
+	c, err = pgtest.Start(ctx, pgtest.Options{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	conn, err = pgx.Connect(ctx, c.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `select count(*) from kept`).Scan(&n); err != nil {
+		t.Fatalf("the table of the first run is gone: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `create database bare`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreatePublication(ctx, "bare", "public.nothing"); err == nil {
+		t.Error("a publication of a missing table should fail")
+	}
+	bare, err := pgx.Connect(ctx, c.DSNFor("bare"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close(ctx)
+	if _, err := bare.Exec(ctx, `create table t (id int primary key)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreatePublication(ctx, "bare", "public.t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreatePublication(ctx, "bare"); err != nil { // exists: left as it is
+		t.Fatal(err)
+	}
+	var tables []string
+	if err := bare.QueryRow(ctx, `select array_agg(tablename::text) from pg_publication_tables where pubname = 'supabase_realtime'`).Scan(&tables); err != nil || len(tables) != 1 || tables[0] != "t" {
+		t.Errorf("published tables %v, err %v", tables, err)
+	}
+}
+
+func TestNoPublication(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := pgtest.Start(ctx, pgtest.Options{NoPublication: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	conn, err := pgx.Connect(ctx, c.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `select count(*) from pg_publication`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d publications, err %v", n, err)
 	}
 }

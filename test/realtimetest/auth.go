@@ -2,6 +2,7 @@ package realtimetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -30,7 +31,7 @@ const (
 	extBroadcast               = "broadcast"
 	extPresence                = "presence"
 	extSystem                  = "system"
-	replayDefaultLimit         = 10
+	replayDefaultLimit         = 25 // realtime_channel.ex: replay_params["limit"] || 25
 	replayHardLimit            = 25
 	replayMinSinceMilliseconds = -377_705_116_800_000 // DateTime.from_unix range: years -9999..9999
 	replayMaxSinceMilliseconds = 253_402_300_800_000
@@ -208,7 +209,8 @@ type replayParams struct {
 
 // joinPipeline runs the join checks of §3.3 that the stand-in reproduces,
 // in the server's order, after the OnJoin hook: empty topic, private_only,
-// channel limit, channel token, private read policy, replay. It returns the
+// concurrent users, joins per second, channel limit, channel token, the database (with PostgresDSN), private
+// read policy, replay. It returns the
 // channel's auth state, the replay request (nil if none) or the error
 // reason.
 func (c *Conn) joinPipeline(topic string, cfg joinConfig, payload []byte) (*channelExt, *replayParams, string) {
@@ -218,6 +220,9 @@ func (c *Conn) joinPipeline(topic string, cfg joinConfig, payload []byte) (*chan
 	}
 	if s.opts.PrivateOnly && !cfg.private {
 		return nil, nil, ReasonPrivateOnly
+	}
+	if reason, _ := c.joinLimited(); reason != "" {
+		return nil, nil, reason
 	}
 	c.mu.Lock()
 	n := len(c.channels)
@@ -236,6 +241,17 @@ func (c *Conn) joinPipeline(topic string, cfg joinConfig, payload []byte) (*chan
 		x.claims, x.exp = vt.claims, vt.exp
 	} else {
 		x.claims = peekClaims(x.token)
+	}
+
+	// Connect.lookup_or_start_connection: with a database, every join
+	// needs it reachable (waiting for the first connection attempt).
+	if s.pg != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), pgConnectTimeout+time.Second)
+		down := s.pg.unavailable(ctx)
+		cancel()
+		if down {
+			return nil, nil, ReasonUnableToConnect
+		}
 	}
 
 	sub := subTopicOf(topic)
@@ -291,15 +307,16 @@ func parseReplay(raw json.RawMessage) (*replayParams, bool, bool) {
 	if fields == nil {
 		return nil, false, false
 	}
+	// realtime_channel.ex maybe_replay_messages passes replay_params["since"]
+	// and replay_params["limit"] || 25 to Realtime.Messages.replay, which
+	// wants both integers: "since" is required.
 	rp := &replayParams{limit: replayDefaultLimit}
-	if v, ok := fields["since"]; ok && !isFalsy(v) {
-		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
-		if err != nil || n < replayMinSinceMilliseconds || n >= replayMaxSinceMilliseconds {
-			return nil, false, true
-		}
-		rp.since = n
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(fields["since"])), 10, 64)
+	if err != nil || n < replayMinSinceMilliseconds || n >= replayMaxSinceMilliseconds {
+		return nil, false, true
 	}
-	if v, ok := fields["limit"]; ok && !isFalsy(v) {
+	rp.since = n
+	if v, ok := fields["limit"]; ok && !isNull(v) && string(bytes.TrimSpace(v)) != "false" {
 		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
 		if err != nil {
 			return nil, false, true
@@ -439,6 +456,7 @@ func (c *Conn) refreshToken(ch *channel, payload []byte) {
 		s.scheduleTokenCheckLocked(ch)
 	}
 	x.mu.Unlock()
+	s.postgresResubscribe(ch)
 }
 
 // writeAllowed evaluates (once per token) the write policy of a private

@@ -509,7 +509,24 @@ var _ = Describe("JWT authentication", func() {
 			Expect(joinError(c, "realtime:room", `{"config":{"broadcast":{"replay":{"since":0}}}}`)).To(Equal("UnableToReplayMessages: Replay is not allowed for public channels"))
 			Expect(joinError(c, "realtime:room", `{"config":{"private":true,"broadcast":{"replay":{"since":1.5}}}}`)).To(Equal("UnableToReplayMessages: Replay params are not valid"))
 			Expect(joinError(c, "realtime:room", `{"config":{"private":true,"broadcast":{"replay":{"since":0,"limit":"x"}}}}`)).To(Equal("UnableToReplayMessages: Replay params are not valid"))
+			// realtime_channel.ex: "since" is required (Messages.replay wants an integer).
+			Expect(joinError(c, "realtime:room", `{"config":{"private":true,"broadcast":{"replay":{}}}}`)).To(Equal("UnableToReplayMessages: Replay params are not valid"))
+			Expect(joinError(c, "realtime:room", `{"config":{"private":true,"broadcast":{"replay":{"since":null,"limit":3}}}}`)).To(Equal("UnableToReplayMessages: Replay params are not valid"))
 			Expect(srv.StoredMessages()).To(HaveLen(6))
+			// Without "limit" up to 25 rows are replayed.
+			for i := 0; i < 30; i++ {
+				srv.StoreMessage(realtimetest.StoredMessage{Topic: "many", Event: "e", Payload: json.RawMessage(`{}`), Private: true})
+			}
+			jr, _ := c.joinOK("realtime:many", `{"config":{"private":true,"broadcast":{"replay":{"since":0}}}}`)
+			Eventually(func() int {
+				n := 0
+				for _, w := range c.all() {
+					if w.Topic == "realtime:many" && w.Event == "broadcast" && w.JoinRef == jr {
+						n++
+					}
+				}
+				return n
+			}, waitTimeout, pollEvery).Should(Equal(25))
 		})
 	})
 

@@ -12,7 +12,7 @@ import (
 // check, fan-out by origin and receiver version (§5.2), self and ack.
 func (c *Conn) handleBroadcast(ch *channel, f *frame.Frame) {
 	c.broadcasts.Add(1)
-	ack := ch.cfg.ack
+	ack := ch.cfg.ack && !c.srv.hooks.withholdAcks.Load()
 	if !c.writeAllowed(ch, extBroadcast) {
 		// Private channel without write permission: dropped, no ack (§5.1).
 		return

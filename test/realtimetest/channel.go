@@ -128,6 +128,7 @@ func parseJoinPayload(payload []byte) joinConfig {
 	}
 	rawCfg, ok := top["config"]
 	if !ok {
+		cfg.presenceKey = newUUID() // payloads/join.ex presence_key(_)
 		return cfg
 	}
 	cfg.hasConfig = true
@@ -139,11 +140,10 @@ func parseJoinPayload(payload []byte) joinConfig {
 	if p := objectFields(conf["presence"]); p != nil {
 		cfg.presenceEnabled = flexBool(p["enabled"])
 		cfg.presenceKey = presenceKeyOf(p["key"])
+	} else {
+		cfg.presenceKey = newUUID() // payloads/join.ex presence_key(_)
 	}
-	var private bool
-	if json.Unmarshal(conf["private"], &private) == nil {
-		cfg.private = private
-	}
+	cfg.private = ectoBool(conf["private"])
 	var elems []json.RawMessage
 	if json.Unmarshal(conf["postgres_changes"], &elems) == nil {
 		for _, e := range elems {
@@ -252,6 +252,29 @@ func flexBool(raw json.RawMessage) bool {
 	return false
 }
 
+// ectoBool casts a JSON value like Ecto's :boolean type (the join payload
+// schema, payloads/join.ex): true, "true" and "1" are true.
+func ectoBool(raw json.RawMessage) bool {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s == "true" || s == "1"
+	}
+	return false
+}
+
+// legacyBinding is the binding a join without "config" subscribes (§7.9,
+// realtime_channel.ex pg_change_params(false, …)): the sub-topic
+// schema[:table[:filter]], echoed in the join reply.
+func legacyBinding(topic string) binding {
+	params := legacyParams(topic)
+	raw, _ := json.Marshal(params) // sorted keys
+	return newBinding(raw)
+}
+
 // presenceKeyOf returns a string key, the JSON text of other scalars, or a
 // random UUID when empty/absent.
 func presenceKeyOf(raw json.RawMessage) string {
@@ -331,7 +354,9 @@ func (c *Conn) handleJoin(f *frame.Frame) {
 		joinRef = f.Ref
 	}
 	if !strings.HasPrefix(f.Topic, TopicPrefix) {
-		c.replyError(f, joinRef, ReasonUnmatchedTopic, c.srv.hooks.replyDelay())
+		// Phoenix answers a join of a topic no channel matches with a
+		// null join_ref (Phoenix.Socket.encode_ignore: %Reply{ref, topic}).
+		c.replyError(f, "", ReasonUnmatchedTopic, c.srv.hooks.replyDelay())
 		return
 	}
 	// §3.7: a second join of a joined topic closes the old incarnation.
@@ -340,6 +365,9 @@ func (c *Conn) handleJoin(f *frame.Frame) {
 	}
 
 	cfg := parseJoinPayload(f.Payload)
+	if !cfg.hasConfig {
+		cfg.bindings = []binding{legacyBinding(f.Topic)}
+	}
 	req := JoinRequest{
 		ConnID:      c.id,
 		Topic:       f.Topic,
@@ -368,6 +396,12 @@ func (c *Conn) handleJoin(f *frame.Frame) {
 	}
 	if reason != "" {
 		c.replyError(f, joinRef, reason, delay+c.srv.opts.JoinErrorDelay)
+		if reason == ReasonTooManyJoins && action.Verdict != JoinReject {
+			// realtime_channel.ex sends the socket a "disconnect"
+			// broadcast; Phoenix.Socket.__info__ stops it with
+			// {:shutdown, :disconnected} and close code 1001.
+			c.Close(1001, "")
+		}
 		return
 	}
 
@@ -393,6 +427,7 @@ func (c *Conn) handleJoin(f *frame.Frame) {
 	}
 	c.channels[ch.topic] = ch
 	c.mu.Unlock()
+	c.counted.Store(true)
 
 	reply := &frame.Frame{
 		JoinRef: joinRef,

@@ -40,6 +40,8 @@ const writeTimeout = 10 * time.Second
 // frames in order, and a writer that drains an unbounded outbound queue.
 // Every method is safe for concurrent use.
 type Conn struct {
+	counted atomic.Bool // joined a channel once: a user of MaxConcurrentUsers
+
 	srv    *Server
 	id     int
 	ws     *websocket.Conn
@@ -285,6 +287,12 @@ func (c *Conn) readLoop() {
 		c.srv.log.Debug("realtimetest: disconnected", "conn", c.id)
 	}()
 	for {
+		if idle := c.srv.opts.IdleTimeout; idle > 0 {
+			// Phoenix.Transports.WebSocket's timeout (60_000 ms by
+			// default): a socket that sends nothing (not even
+			// heartbeats) for that long is closed.
+			_ = c.ws.SetReadDeadline(time.Now().Add(idle))
+		}
 		mt, data, err := c.ws.ReadMessage()
 		if err != nil {
 			var ce *websocket.CloseError

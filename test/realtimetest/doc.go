@@ -3,9 +3,10 @@
 //
 // A Server listens on 127.0.0.1 (random port; see Options.Addr) and speaks
 // the Realtime WebSocket protocol and HTTP broadcast API described in
-// PROTOCOL.md to real clients: this module's Go client, raw
+// docs/protocol.md to real clients: this module's Go client, raw
 // gorilla/websocket clients, net/http, or realtime-js. Command
-// cmd/realtime-server runs it standalone.
+// cmd/realtime-server runs it standalone. A bare "§N.M" in this package's
+// comments is a section of docs/protocol.md.
 //
 //	srv := realtimetest.NewServer(realtimetest.Options{APIKey: "anon"})
 //	defer srv.Close()
@@ -42,11 +43,17 @@
 //     phx_close).
 //   - The join pipeline of §3.3, in the server's order, after the OnJoin
 //     hook: empty topic (TopicNameRequired), Options.PrivateOnly
-//     (PrivateOnly), the channel limit (ChannelRateLimitReached), the
+//     (PrivateOnly), Options.MaxConcurrentUsers
+//     (ConnectionRateLimitReached), Options.MaxJoinsPerSecond
+//     (ClientJoinRateLimitReached, then the socket is closed with 1001),
+//     the channel limit (ChannelRateLimitReached), the
 //     channel token (the join's "user_token", else "access_token", a token
 //     starting with "sb_" being ignored, else the socket token; with
 //     JWTSecret: InvalidJWTToken / MalformedJWT / JwtSignatureError /
-//     JwtSignerError reasons), the read policy of private channels
+//     JwtSignerError reasons), with PostgresDSN the database
+//     (UnableToConnectToProject: Realtime was unable to connect to the
+//     project database while it is unreachable), the read policy of
+//     private channels
 //     (Options.Authorize; Unauthorized: You do not have permissions to read
 //     from this Channel topic: <sub-topic>), replay
 //     (UnableToReplayMessages: Replay is not allowed for public channels /
@@ -71,8 +78,8 @@
 //     without write is dropped without ack, a track without write is
 //     answered {"status":"error","response":{}}.
 //   - Replay (§5.5): rows stored with StoreMessage are replayed to private
-//     joins with config.broadcast.replay {since (unix ms, default 0), limit
-//     (default 10, clamped to 1..25)}: the newest rows, oldest first, right
+//     joins with config.broadcast.replay {since (unix ms, required), limit
+//     (default 25, clamped to 1..25)}: the newest rows, oldest first, right
 //     after the join reply, with meta {"replayed":true,"id":…}; binary rows
 //     as kind 4 to V2 sockets only.
 //   - Broadcast (§5.1–5.3): JSON pushes fanned out verbatim, binary kind 3
@@ -103,12 +110,17 @@
 //     {"message":"Unauthorized"} for a private topic without write; 422
 //     {"errors":{"payload":["Payload size exceeds tenant limit"]}}; 202.
 //     CORS preflights get 204 with Access-Control-Allow-Origin "*".
-//   - Limits: Options.MaxEventsPerSecond (channels receiving a broadcast
-//     while it is exceeded get "Too many messages per second" + phx_close;
-//     HTTP 429), Options.PresencePushesPer30s ("Client presence rate limit
-//     exceeded" + phx_close, no reply), a track payload over
-//     MaxPayloadBytes ("Track message size exceeded" + phx_close),
-//     Options.HTTPRateLimit (HTTP 429).
+//   - Limits: Options.MaxEventsPerSecond (a channel receiving a broadcast
+//     while it is triggered gets the message, then "Too many messages per
+//     second" + phx_close; HTTP 429), averaged over Options.RateTick ticks
+//     like the real rate counters when set; Options.PresencePushesPer30s
+//     ("Client presence rate limit exceeded" + phx_close, no reply), a
+//     track payload over MaxPayloadBytes ("Track message size exceeded" +
+//     phx_close), Options.HTTPRateLimit (HTTP 429), Options.IdleTimeout
+//     (a silent socket is dropped). RealLimits returns the real server's
+//     values; cmd/realtime-server and package devenv use them.
+//   - postgres_changes with row-level security (postgres.go, rls.go): per
+//     subscriber role and claims, as realtime.apply_rls.
 //
 // Public and private channels of the same topic are separate fan-out
 // namespaces, as on the real server.
@@ -116,13 +128,27 @@
 // # Options
 //
 // Addr (listen address, default 127.0.0.1:0), APIKey, JWTSecret, Now (the
-// clock of JWT expiry, rate windows and stored messages), ConnectErrorDelay
-// and JoinErrorDelay (0 by default; 2 s and 5 s on the real server),
-// PrivateOnly, Authorize (RLS stand-in; nil allows everything),
+// clock of JWT expiry, rate windows and stored messages), PrivateOnly,
+// Authorize (the channel RLS stand-in; nil allows everything),
 // TokenCheckInterval (5 min), MaxChannelsPerClient (100), MaxPayloadBytes
-// (3000 KiB + 500 B), MaxEventsPerSecond, PresencePushesPer30s and
-// HTTPRateLimit (0 = unlimited), PostgresDSN, DiscardReceived, Logger.
-// Listen is NewServer returning the listen error.
+// (3000 KiB + 500 B), HTTPRateLimit (0 = unlimited), PostgresDSN,
+// DiscardReceived, Logger. Listen is NewServer returning the listen error.
+//
+// The limits and delays default to off in the Go API, so tests go fast
+// and set what they check; the real server's values are those of
+// RealLimits, the defaults of cmd/realtime-server (a flag each) and of
+// package devenv:
+//
+//	option                 Go API default           real server (RealLimits)
+//	JoinErrorDelay         0                        5 s   CHANNEL_ERROR_BACKOFF_MS
+//	ConnectErrorDelay      0                        2 s   CONNECT_ERROR_BACKOFF_MS
+//	MaxEventsPerSecond     0 (unlimited)            100   TENANT_MAX_EVENTS_PER_SECOND
+//	MaxJoinsPerSecond      0 (unlimited)            100   TENANT_MAX_JOINS_PER_SECOND
+//	MaxConcurrentUsers     0 (unlimited)            200   TENANT_MAX_CONCURRENT_USERS
+//	MaxChannelsPerClient   100                      100   TENANT_MAX_CHANNELS_PER_CLIENT
+//	PresencePushesPer30s   0 (unlimited)            5     CLIENT_PRESENCE_MAX_CALLS / 30 s
+//	IdleTimeout            0 (never)                60 s  Phoenix websocket timeout
+//	RateTick               0 (1 s windows, at once) 5 s   tenants.ex rate counters, 12 buckets
 //
 // # Hooks
 //
@@ -157,19 +183,55 @@
 //
 // Tenants (Host header, 404 Tenant not found, 403 suspended), JWKS and
 // RS/ES/EdDSA tokens (they fail as JwtSignerError), configurable claim
-// validators, max_concurrent_users and joins-per-second limits
-// (ConnectionRateLimitReached, ClientJoinRateLimitReached and their close
-// 1001), the tenant database steps of the join (UnableToConnectToProject
-// and friends, RealtimeRestarting), real RLS (Authorize stands in for the
+// validators, the tenant database steps of the join other than an
+// unreachable database (InitializingProjectConnection,
+// DatabaseLackOfConnections, RealtimeRestarting, …), the RLS of private
+// channels' realtime.messages policies (Authorize stands in for the
 // probe-row checks; presence read is evaluated at every private join, not
-// lazily on the first track), persistence of HTTP broadcasts and DB
-// broadcasts (realtime.send: StoreMessage only feeds replays) and the
-// suppression of live messages already replayed, the rolling 60 s averages
-// of the rate counters (fixed one-second windows of Options.Now here),
-// max_presence_events_per_second ("Too many presence messages per
-// second"), max_bytes_per_second, the rate-limit response headers, the
-// 60 s idle timeout and the no-channel janitor, the access_token refresh
-// throttle of recent servers, replication_ready and log_level effects.
+// lazily on the first track; postgres_changes RLS is real, see rls.go),
+// persistence of HTTP broadcasts and DB broadcasts (realtime.send:
+// StoreMessage only feeds replays) and the suppression of live messages
+// already replayed, max_presence_events_per_second ("Too many presence
+// messages per second"), max_bytes_per_second, the rate-limit response
+// headers, the close frame of an idle timeout (the TCP connection is
+// dropped) and the no-channel janitor, the access_token refresh throttle
+// of recent servers, replication_ready and log_level effects.
+//
+// # Fidelity to the real server
+//
+// Divergences once listed against supabase/realtime 2.129.x, and what
+// became of them:
+//
+//   - Row-level security of postgres_changes: fixed (rls.go, after
+//     apply_rls.sql): per role column privileges, Error 401 without SELECT
+//     on the key, policies evaluated under the role with
+//     request.jwt.claims, RLS DELETEs carry the key only, a missing role
+//     fails the subscription. Kept: tokens that are not JWTs subscribe
+//     without a role (the Go API's plain APIKey mode has no claims).
+//   - Publication created silently: fixed; it is never created, the check
+//     says how (pgtest creates it FOR ALL TABLES in its throwaway
+//     database, like a project's own publication; NoPublication opts out).
+//   - Real defaults off: fixed in cmd/realtime-server and devenv
+//     (RealLimits, a flag each); rates averaged over 5 s ticks
+//     (RateTick); the message that hits the events limit is delivered,
+//     then the channel shut down. Kept: the Go API defaults stay off for
+//     tests (documented above).
+//   - Silent database problems: fixed: CheckPostgres at every session and
+//     at cmd/realtime-server start (wal_level, REPLICATION, publication,
+//     with the fix), warnings instead of debug logs, and joins fail with
+//     UnableToConnectToProject while the database is unreachable. Kept:
+//     wal_level / privilege problems of a reachable database do not fail
+//     joins (the real server's replication errors surface later too);
+//     subscriptions wait with MessageUnableToConnect.
+//   - Presence key without config.presence: fixed (a random UUID; the
+//     real server uses UUID v1, here v4).
+//   - Replay params: fixed (since required, limit 25 by default).
+//   - Legacy joins: fixed (the topic's binding is echoed with its id).
+//   - access_token refresh: fixed (postgres bindings are subscribed again
+//     with the new claims: a second "Subscribed to PostgreSQL").
+//   - unmatched topic: fixed (join_ref null).
+//   - private:"true": fixed (Ecto's boolean cast: "true" and "1").
+//   - track without payload: fixed (tracks {}).
 //
 // # Concurrency
 //

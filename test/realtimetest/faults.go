@@ -11,8 +11,9 @@ import (
 // serverExt is the state of the token checks, limits, HTTP API and fault
 // hooks of a Server.
 type serverExt struct {
-	events   rateWindow // tenant events per second (Options.MaxEventsPerSecond)
-	httpReqs rateWindow // HTTP broadcast requests per second (Options.HTTPRateLimit)
+	events   rateCounter // tenant events (Options.MaxEventsPerSecond)
+	joins    rateCounter // tenant joins (Options.MaxJoinsPerSecond)
+	httpReqs rateWindow  // HTTP broadcast requests per second (Options.HTTPRateLimit)
 	store    messageStore
 
 	timerMu sync.Mutex

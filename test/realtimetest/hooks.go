@@ -81,6 +81,8 @@ type AccessTokenPush struct {
 // hooks holds the fault-injection settings and recordings of a Server.
 type hooks struct {
 	withholdHeartbeats atomic.Bool
+	withholdAcks       atomic.Bool
+	closeOnAccept      atomic.Int64 // close code; 0: off
 	replyDelayNs       atomic.Int64
 
 	mu     sync.Mutex // guards the fields below
@@ -130,6 +132,18 @@ func (s *Server) OnJoin(fn func(JoinRequest) JoinAction) {
 // SetWithholdHeartbeats makes the server stop (true) or resume (false)
 // replying to heartbeats. Heartbeats are still recorded.
 func (s *Server) SetWithholdHeartbeats(withhold bool) { s.hooks.withholdHeartbeats.Store(withhold) }
+
+// SetCloseOnAccept makes the server close every socket it accepts from
+// now on at once, with a close frame of the given code, before it answers
+// anything (an accept-then-close server); 0 turns it off. The client's
+// first frames may still be read and recorded.
+func (s *Server) SetCloseOnAccept(code int) { s.hooks.closeOnAccept.Store(int64(code)) }
+
+// SetWithholdAcks makes the server stop (true) or resume (false) answering
+// acknowledged broadcasts (ok and error replies alike) and accepted
+// presence tracks; the broadcasts are still fanned out and the tracks
+// applied.
+func (s *Server) SetWithholdAcks(withhold bool) { s.hooks.withholdAcks.Store(withhold) }
 
 // SetReplyDelay holds every phx_reply (heartbeat, join, leave, ack,
 // presence) back by d. Because each socket's outbound queue is FIFO, frames

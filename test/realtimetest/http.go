@@ -284,7 +284,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte,
 	if limit := s.opts.MaxEventsPerSecond; limit > 0 {
 		eps := s.eventsPerSecond()
 		switch {
-		case eps > limit:
+		case s.eventsTriggered():
 			writeJSON(w, http.StatusTooManyRequests, BodyRateLimited)
 			return
 		case eps+len(msgs) > limit:
@@ -434,7 +434,7 @@ func (s *Server) serveSingle(w http.ResponseWriter, r *http.Request, body []byte
 		writeJSON(w, http.StatusUnprocessableEntity, string(out))
 		return
 	}
-	if limit := s.opts.MaxEventsPerSecond; (limit > 0 && s.eventsPerSecond() >= limit) || s.httpLimited() {
+	if s.eventsAtLimit() || s.httpLimited() {
 		writeJSON(w, http.StatusTooManyRequests, BodyRateLimited)
 		return
 	}

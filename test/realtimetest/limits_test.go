@@ -48,8 +48,9 @@ var _ = Describe("Limits and faults", func() {
 				sjr, _ := sender.joinOK("realtime:room", `{"config":{}}`)
 				rjr, _ := recv.joinOK("realtime:room", `{"config":{}}`)
 				body := `{"type":"broadcast","event":"e","payload":{}}`
-				// Push 1: 1 event + 1 delivery; push 2: 2 more (4 > 3);
-				// push 3 finds the limit exceeded and shuts the receiver down.
+				// Push 1: 1 event + 1 delivery; push 2: 2 more (4 > 3): the
+				// receiver still gets push 2, then the shutdown
+				// (realtime_channel.ex, :update_rate_counter).
 				for i := 0; i < 3; i++ {
 					sender.push(sjr, "realtime:room", "broadcast", body)
 				}
@@ -73,6 +74,60 @@ var _ = Describe("Limits and faults", func() {
 				sender.push(sjr, "realtime:room", "broadcast", body)
 				recv.expectEvent("realtime:room", "broadcast")
 				Expect(rjr).NotTo(BeEmpty())
+			})
+
+			It("averages the events rate over RateTick ticks like rate_counter.ex, delivering the message that finds the limit triggered", func() {
+				opts.MaxEventsPerSecond = 2
+				opts.RateTick = 5 * time.Second
+				start()
+				sender, recv := connect(vsn), connect(vsn)
+				sjr, _ := sender.joinOK("realtime:room", `{"config":{}}`)
+				rjr, _ := recv.joinOK("realtime:room", `{"config":{}}`)
+				body := `{"type":"broadcast","event":"e","payload":{}}`
+				for i := 0; i < 6; i++ { // 12 events within the first tick: nothing is evaluated yet
+					sender.push(sjr, "realtime:room", "broadcast", body)
+				}
+				recv.sync()
+				Expect(recv.all()).NotTo(ContainElement(HaveField("Event", "system")))
+				clock.Advance(5 * time.Second) // the tick: 12 events / 5 s = 2.4/s ≥ 2
+				Expect(srv.EventsPerSecond()).To(Equal(2))
+				mark := recv.mark()
+				sender.push(sjr, "realtime:room", "broadcast", body)
+				expectShutdown(recv, "realtime:room", rjr, "Too many messages per second")
+				events := []string{}
+				for _, w := range recv.since(mark) {
+					events = append(events, w.Event)
+				}
+				Expect(events).To(Equal([]string{"broadcast", "system", "phx_close"}))
+				// Quiet ticks bring the average down and clear the limit.
+				clock.Advance(5 * time.Second)
+				Expect(srv.EventsPerSecond()).To(BeNumerically("<", 2))
+				rjr, _ = recv.joinOK("realtime:room", `{"config":{}}`)
+				sender.push(sjr, "realtime:room", "broadcast", body)
+				recv.expectEvent("realtime:room", "broadcast")
+				Expect(rjr).NotTo(BeEmpty())
+			})
+
+			It("refuses joins over MaxJoinsPerSecond and closes the socket, and over MaxConcurrentUsers", func() {
+				opts.MaxJoinsPerSecond = 2
+				opts.MaxConcurrentUsers = 1
+				start()
+				c := connect(vsn)
+				c.joinOK("realtime:a", `{"config":{}}`)
+				c.joinOK("realtime:b", `{"config":{}}`)
+				other := connect(vsn)
+				Expect(joinError(other, "realtime:d", `{"config":{}}`)).To(Equal("ConnectionRateLimitReached: Too many connected users"))
+				Expect(joinError(c, "realtime:c", `{"config":{}}`)).To(Equal("ClientJoinRateLimitReached: Too many joins per second"))
+				Expect(c.closeErr()).To(HaveOccurred())
+			})
+
+			It("closes a socket that sends nothing for IdleTimeout", func() {
+				opts.IdleTimeout = 200 * time.Millisecond
+				start()
+				c := connect(vsn)
+				c.joinOK("realtime:a", `{"config":{}}`)
+				Expect(c.closeErr()).To(HaveOccurred())
+				Eventually(srv.Conns()[0].Done(), waitTimeout).Should(BeClosed())
 			})
 
 			It("shuts a channel down over PresencePushesPer30s without replying (§6.1)", func() {
@@ -143,6 +198,14 @@ var _ = Describe("Limits and faults", func() {
 			Expect(ce.Code).To(Equal(code))
 			Eventually(conns[0].Done(), waitTimeout).Should(BeClosed())
 		}
+	})
+
+	It("refuses negative limits at construction", func() {
+		for _, o := range []realtimetest.Options{{RateTick: -1}, {IdleTimeout: -1}, {MaxJoinsPerSecond: -1}, {MaxConcurrentUsers: -1}} {
+			_, err := realtimetest.Listen(o)
+			Expect(err).To(MatchError(ContainSubstring("must not be negative")), "%+v", o)
+		}
+		start() // AfterEach closes srv
 	})
 
 	It("listens on Options.Addr and reports listen errors", func() {

@@ -36,11 +36,20 @@ import (
 //
 // # Behaviour
 //
-// Publication: an existing "supabase_realtime" publication is used as it
-// is (create it with the tables you want before NewServer to get the
-// "Please check Realtime is enabled" error for the others); a missing one
-// is created FOR ALL TABLES. Note that PostgreSQL then refuses UPDATE and
-// DELETE on tables without primary key or replica identity.
+// Database checks (pgcheck.go): every session starts with CheckPostgres's
+// checks. An unreachable database fails every join with
+// ReasonUnableToConnect (realtime_channel.ex); wal_level other than
+// logical or a role without REPLICATION end the session (retried, logged
+// at warning level with the fix; postgres subscriptions wait). The
+// "supabase_realtime" publication is never created: without it the
+// catalog serves subscriptions ("Please check Realtime is enabled…", as
+// on the real server), the warning names the CREATE PUBLICATION to run,
+// and the stream starts within a second of the publication appearing.
+// pgtest creates one FOR ALL TABLES by default (pgtest.Options).
+//
+// Row-level security (rls.go): subscriptions carry the role and claims of
+// the channel token; changes are filtered and cut per role as
+// realtime.apply_rls does.
 //
 // Joins: after the join reply, a join with bindings gets exactly one
 // system message, [join_ref,null,topic,"system",{"channel":<sub-topic>,
@@ -57,8 +66,11 @@ import (
 // Joins without "config" use the legacy topic form (§7.9) and receive
 // INSERT/UPDATE/DELETE events. With config.broadcast.replication_ready the
 // join also gets {"extension":"system","message":"Replication connection
-// established",…} once the stream is up. While the database cannot be
-// reached, joins wait and get MessageUnableToConnect every 5 s.
+// established",…} once the stream is up. While the replication cannot
+// start (the database is reachable: wal_level, REPLICATION), joins wait
+// and get MessageUnableToConnect every 5 s. An access_token refresh
+// subscribes the bindings again with the new claims (a second
+// "Subscribed to PostgreSQL").
 //
 // Changes: one [null,null,topic,"postgres_changes",{"ids":[…],"data":…}]
 // per channel and change listing every matching binding id (one frame per
@@ -74,11 +86,10 @@ import (
 // row (the old one for DELETE) with PostgreSQL's canonical values
 // (filter.go); a condition on a column absent from the row hides it.
 //
-// Not reproduced: roles and RLS (claims are ignored, every column is
-// visible, RLS-enabled tables are not checked per subscriber, no Error
-// 401); Error 413 (max_record_bytes); the events-per-second limit on
-// database changes; re-subscription on access_token refresh (§7.7);
-// "Replication connection was not established in time"; the retries of
+// Not reproduced: Error 413 (max_record_bytes); the events-per-second
+// limit on database changes; roles of tokens that are not JWTs (or have
+// no "role") are not switched to: those subscribers see rows as the DSN's
+// user; "Replication connection was not established in time"; the retries of
 // the real server (validation errors are final here, transient query
 // errors are pushed as their text and retried every second); Elixir's
 // pretty-printing line breaks in the parameter lists of error messages;
@@ -121,7 +132,12 @@ const (
 	pgMaxRetryDelay    = 2 * time.Second
 	pgWaitErrorEvery   = 5 * time.Second
 	pgSubscribeRetryIn = time.Second
+	pgPublicationPoll  = time.Second
 )
+
+// ReasonUnableToConnect is the join error while Options.PostgresDSN cannot
+// be reached (realtime_channel.ex, {:error, :tenant_database_unavailable}).
+const ReasonUnableToConnect = "UnableToConnectToProject: " + MessageUnableToConnect
 
 // errPostgresNotReady is returned while no session is up.
 var errPostgresNotReady = errors.New("realtimetest: postgres replication is not ready")
@@ -133,12 +149,15 @@ type pgEngine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu      sync.Mutex // guards the fields below
-	ready   bool
-	lastErr error
-	notify  chan struct{} // closed and replaced when ready/lastErr change
-	jobs    []pgJob
-	jobWake chan struct{} // capacity 1
+	mu        sync.Mutex // guards the fields below
+	ready     bool
+	reachable int8 // catalog connection of the last attempt: 0 none yet, 1 made, -1 failed
+	noPub     bool // connected, but waiting for the publication to exist
+	lastErr   error
+	logged    string        // the last session error logged at warning level
+	notify    chan struct{} // closed and replaced when ready/lastErr change
+	jobs      []pgJob
+	jobWake   chan struct{} // capacity 1
 
 	catMu sync.Mutex         // serializes the catalog connection
 	cat   *pgx.Conn          // nil while no session is up
@@ -199,8 +218,18 @@ func (s *Server) postgresJoined(ch *channel) {
 		}
 		return
 	}
-	if !ch.cfg.hasConfig || len(ch.cfg.bindings) > 0 || replReady {
+	if len(ch.cfg.bindings) > 0 || replReady {
 		s.pg.enqueue(pgJob{ch: ch, replicationReady: replReady})
+	}
+}
+
+// postgresResubscribe subscribes the channel's bindings again with the
+// claims of a refreshed token (realtime_channel.ex, handle_in
+// "access_token": postgres_subscribe), which pushes a second "Subscribed
+// to PostgreSQL" and replaces the old subscription.
+func (s *Server) postgresResubscribe(ch *channel) {
+	if s.pg != nil && len(ch.cfg.bindings) > 0 {
+		s.pg.enqueue(pgJob{ch: ch})
 	}
 }
 
@@ -222,7 +251,7 @@ func (s *Server) WaitPostgres(ctx context.Context) error {
 			return errors.New("realtimetest: server closed")
 		case <-ctx.Done():
 			if lastErr != nil {
-				return fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
+				return fmt.Errorf("%w (last error: %w)", ctx.Err(), lastErr)
 			}
 			return ctx.Err()
 		}
@@ -351,7 +380,10 @@ func (e *pgEngine) waitReady(ch *channel) bool {
 	since := time.Now()
 	for {
 		ready, lastErr, notify := e.state()
-		if ready {
+		e.mu.Lock()
+		noPub := e.noPub
+		e.mu.Unlock()
+		if ready || noPub {
 			return true
 		}
 		if !e.joined(ch) {
@@ -411,7 +443,7 @@ func (e *pgEngine) run() {
 			return
 		}
 		e.setState(false, err)
-		e.srv.log.Debug("realtimetest: postgres session ended", "err", err)
+		e.warn(err)
 		if wasReady {
 			delay = 100 * time.Millisecond
 		}
@@ -437,8 +469,10 @@ func (e *pgEngine) session() (wasReady bool, err error) {
 	cat, err := pgx.ConnectConfig(cctx, catCfg)
 	cancel()
 	if err != nil {
-		return false, err
+		e.setReachable(false)
+		return false, unreachable(err)
 	}
+	e.setReachable(true)
 	var slot string // set once the temporary slot exists
 	defer func() {
 		e.catMu.Lock()
@@ -454,10 +488,7 @@ func (e *pgEngine) session() (wasReady bool, err error) {
 		}
 		_ = cat.Close(closeCtx)
 	}()
-	qctx, cancel := context.WithTimeout(ctx, pgQueryTimeout)
-	err = ensurePublication(qctx, cat)
-	cancel()
-	if err != nil {
+	if err := e.checkDatabase(cat); err != nil {
 		return false, err
 	}
 
@@ -492,6 +523,93 @@ func (e *pgEngine) session() (wasReady bool, err error) {
 	return true, e.stream(repl, st)
 }
 
+// checkDatabase runs CheckPostgres's checks on the catalog connection.
+// Without the publication it serves subscriptions from the catalog (they
+// get "Please check Realtime is enabled…", as on the real server) and
+// polls every pgPublicationPoll until the publication appears; any other
+// problem ends the session.
+func (e *pgEngine) checkDatabase(cat *pgx.Conn) error {
+	for first := true; ; first = false {
+		err := checkConn(e.ctx, cat)
+		var ce *PostgresCheckError
+		if err == nil || !errors.As(err, &ce) || !ce.only(ErrNoPublication) {
+			if !first {
+				e.setNoPublication(nil, false)
+			}
+			return err
+		}
+		if first {
+			e.warn(err)
+			e.setNoPublication(cat, true)
+			e.mu.Lock()
+			e.lastErr = err
+			e.mu.Unlock()
+		}
+		if !e.sleep(pgPublicationPoll) {
+			return e.ctx.Err()
+		}
+	}
+}
+
+// setNoPublication publishes the catalog connection for subscriptions
+// while the publication is missing (on) and withdraws it (off).
+func (e *pgEngine) setNoPublication(cat *pgx.Conn, on bool) {
+	e.catMu.Lock()
+	e.cat = cat
+	e.catMu.Unlock()
+	e.mu.Lock()
+	e.noPub = on
+	close(e.notify)
+	e.notify = make(chan struct{})
+	e.mu.Unlock()
+}
+
+// setReachable records the outcome of a catalog connection attempt.
+func (e *pgEngine) setReachable(ok bool) {
+	e.mu.Lock()
+	e.reachable = -1
+	if ok {
+		e.reachable = 1
+	}
+	close(e.notify)
+	e.notify = make(chan struct{})
+	e.mu.Unlock()
+}
+
+// unavailable reports whether the database could not be reached on the
+// last attempt (waiting for the first attempt, at most until ctx ends):
+// joins then fail with ReasonUnableToConnect, like the real server's
+// Connect.lookup_or_start_connection.
+func (e *pgEngine) unavailable(ctx context.Context) bool {
+	for {
+		e.mu.Lock()
+		r, notify := e.reachable, e.notify
+		e.mu.Unlock()
+		if r != 0 {
+			return r < 0
+		}
+		select {
+		case <-notify:
+		case <-ctx.Done():
+			return true
+		case <-e.ctx.Done():
+			return true
+		}
+	}
+}
+
+// warn logs a session error at warning level, once per distinct text.
+func (e *pgEngine) warn(err error) {
+	msg := err.Error()
+	e.mu.Lock()
+	dup := msg == e.logged
+	e.logged = msg
+	e.mu.Unlock()
+	if !dup {
+		e.srv.log.Warn(msg)
+	}
+}
+
 // waitSlotGone polls until the replication slot no longer exists.
 func waitSlotGone(ctx context.Context, cat *pgx.Conn, slot string) {
 	for {
@@ -517,24 +635,6 @@ func setSessionParams(p map[string]string, app string) {
 	p["IntervalStyle"] = "postgres"
 	p["extra_float_digits"] = "1"
 	p["bytea_output"] = "hex"
-}
-
-// ensurePublication creates the publication FOR ALL TABLES unless it
-// exists (an existing one is used as it is).
-func ensurePublication(ctx context.Context, conn *pgx.Conn) error {
-	var exists bool
-	if err := conn.QueryRow(ctx, `select exists(select 1 from pg_publication where pubname = $1)`, PostgresPublication).Scan(&exists); err != nil {
-		return err
-	}
-	if exists {
-		return nil
-	}
-	_, err := conn.Exec(ctx, `create publication `+PostgresPublication+` for all tables`)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42710" { // duplicate_object: created concurrently
-		return nil
-	}
-	return err
 }
 
 // randomSlotName returns a unique temporary slot name.

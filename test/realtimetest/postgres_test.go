@@ -510,28 +510,45 @@ var _ = Describe("postgres_changes (§7)", Ordered, ContinueOnFailure, func() {
 		Expect(slots).To(BeZero())
 	})
 
-	It("reports an unreachable database through WaitPostgres and still closes cleanly", func() {
+	// realtime_channel.ex: Connect.lookup_or_start_connection fails with
+	// :tenant_database_unavailable → "UnableToConnectToProject: …".
+	It("fails joins with UnableToConnectToProject while the database is unreachable, reports it through WaitPostgres and closes cleanly", func() {
 		srv2 := realtimetest.NewServer(realtimetest.Options{PostgresDSN: "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=1"})
 		c := dial(srv2, "2.0.0", nil)
-		c.joinOK("realtime:wait", `{"config":{"postgres_changes":[{"event":"*","schema":"public"}]}}`)
+		Expect(joinError(c, "realtime:wait", `{"config":{"postgres_changes":[{"event":"*","schema":"public"}]}}`)).
+			To(Equal("UnableToConnectToProject: Realtime was unable to connect to the project database"))
+		Expect(joinError(c, "realtime:plain", `{"config":{}}`)).To(Equal(realtimetest.ReasonUnableToConnect))
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		err := srv2.WaitPostgres(ctx)
 		Expect(err).To(MatchError(ContainSubstring("last error")))
+		Expect(err).To(MatchError(ContainSubstring("cannot connect to the database")))
 		c.close()
 		srv2.Close()
 	})
 
-	It("handles a database without tables", func() {
+	// The server never creates the publication (subscriptions.ex: no
+	// published table → "Please check Realtime is enabled…"); it says what
+	// is missing and starts streaming once the publication exists.
+	It("does not create the publication: subscriptions are refused until it exists, then changes flow", func() {
 		exec(`create database empty`)
 		srv2 := realtimetest.NewServer(realtimetest.Options{PostgresDSN: cluster.DSNFor("empty")})
-		ctx, cancel := context.WithTimeout(context.Background(), pgWait)
+		short, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		Expect(srv2.WaitPostgres(ctx)).To(Succeed())
+		err := srv2.WaitPostgres(short)
+		Expect(err).To(MatchError(realtimetest.ErrNoPublication))
+		Expect(err).To(MatchError(ContainSubstring("CREATE PUBLICATION supabase_realtime")))
+		Expect(realtimetest.CheckPostgres(context.Background(), cluster.DSNFor("empty"))).To(MatchError(realtimetest.ErrNoPublication))
 		c := dial(srv2, "2.0.0", nil)
 		Expect(systemError(c, "realtime:any", `{"event":"INSERT","schema":"public"}`)).To(Equal(
 			"Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given connect parameters: " +
 				"[event: INSERT, schema: public, table: *, filters: [], select: nil]"))
+
+		ctx, cancel2 := context.WithTimeout(context.Background(), pgWait)
+		defer cancel2()
+		Expect(cluster.CreatePublication(ctx, "empty")).To(Succeed())
+		Expect(srv2.WaitPostgres(ctx)).To(Succeed())
+		Expect(realtimetest.CheckPostgres(ctx, cluster.DSNFor("empty"))).To(Succeed())
 		c.close()
 		srv2.Close()
 		exec(`drop database empty with (force)`)

@@ -52,16 +52,23 @@ func (c *Conn) handlePresence(ch *channel, f *frame.Frame) {
 			c.reply(f, f.JoinRef, "error", []byte(`{}`), delay)
 			return
 		}
-		meta := objectFields(fields["payload"])
+		// presence_handler.ex: Map.get(payload, "payload", %{}).
+		rawMeta, hasMeta := fields["payload"]
+		if !hasMeta {
+			rawMeta = json.RawMessage(`{}`)
+		}
+		meta := objectFields(rawMeta)
 		if meta == nil {
 			c.replyError(f, f.JoinRef, ReasonPresenceNotMap, delay)
 			return
 		}
-		if len(fields["payload"]) > c.srv.opts.MaxPayloadBytes {
+		if len(rawMeta) > c.srv.opts.MaxPayloadBytes {
 			c.shutdownChannel(ch, MsgTrackSizeExceeded)
 			return
 		}
-		c.reply(f, f.JoinRef, "ok", []byte(`{}`), delay)
+		if !c.srv.hooks.withholdAcks.Load() {
+			c.reply(f, f.JoinRef, "ok", []byte(`{}`), delay)
+		}
 		c.srv.hub.track(ch, meta)
 	case "untrack":
 		c.reply(f, f.JoinRef, "ok", []byte(`{}`), delay)

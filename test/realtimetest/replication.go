@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/supabase-go/realtime/internal/frame"
 	"github.com/supabase-go/realtime/internal/jsonscan"
 )
 
@@ -39,6 +37,9 @@ type pgRelation struct {
 	cols     []pgRelColumn
 	rls      bool
 	hasPK    bool
+	// rlsQuery selects whether the row with the primary key $1, $2, … (as
+	// text) is visible (realtime.build_prepared_statement_sql).
+	rlsQuery string
 }
 
 type pgRelColumn struct {
@@ -193,18 +194,23 @@ func (e *pgEngine) loadRelation(m *pglogrepl.RelationMessage) (*pgRelation, erro
 		if err := e.loadTypes(ctx, conn, oids); err != nil {
 			return err
 		}
-		var pk []string
+		var pk, pkTypes []string
 		err := conn.QueryRow(ctx, `
 			select c.relrowsecurity,
 			       array(select a.attname::text
 			             from pg_index i
 			             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
-			             where i.indrelid = c.oid and i.indisprimary)
-			from pg_class c where c.oid = $1`, m.RelationID).Scan(&rel.rls, &pk)
+			             where i.indrelid = c.oid and i.indisprimary order by a.attnum),
+			       array(select a.atttypid::regtype::text
+			             from pg_index i
+			             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+			             where i.indrelid = c.oid and i.indisprimary order by a.attnum)
+			from pg_class c where c.oid = $1`, m.RelationID).Scan(&rel.rls, &pk, &pkTypes)
 		if err != nil && err != pgx.ErrNoRows {
 			return err
 		}
 		rel.hasPK = len(pk) > 0
+		rel.rlsQuery = rlsExistsQuery(m.Namespace, m.RelationName, pk, pkTypes)
 		for _, c := range m.Columns {
 			rel.cols = append(rel.cols, pgRelColumn{
 				name: c.Name,
@@ -432,12 +438,22 @@ func (c *pgChange) filterRow() func(string) pgCell {
 
 // data renders the change object (§7.2) restricted to sel (nil = every
 // column; otherwise sel plus the primary key).
-func (c *pgChange) data(sel []string) []byte {
-	key := selectKey(sel)
+//
+// mask, when not nil, holds the columns the subscriber's role may select
+// (has_column_privilege); the others are left out of columns, record and
+// old_record. unauthorized renders the "Error 401: Unauthorized" form.
+func (c *pgChange) data(sel []string, mask []bool, unauthorized bool) []byte {
+	key := selectKey(sel) + maskKey(mask)
+	if unauthorized {
+		key = "\x01401"
+	}
 	if b, ok := c.rendered[key]; ok {
 		return b
 	}
 	visible := func(i int) bool {
+		if mask != nil && !mask[i] {
+			return false
+		}
 		return sel == nil || c.rel.cols[i].pk || slices.Contains(sel, c.rel.cols[i].name)
 	}
 	b := make([]byte, 0, 256)
@@ -447,12 +463,16 @@ func (c *pgChange) data(sel []string) []byte {
 	b = jsonscan.AppendQuote(b, c.rel.table)
 	b = append(b, `,"type":`...)
 	b = jsonscan.AppendQuote(b, c.kind)
-	if c.noPK {
+	if c.noPK || unauthorized {
 		b = append(b, `,"commit_timestamp":null,"columns":[],"record":{}`...)
 		if c.kind == "UPDATE" {
 			b = append(b, `,"old_record":{}`...)
 		}
-		b = append(b, `,"errors":["Error 400: Bad Request, no primary key"]}`...)
+		if c.noPK {
+			b = append(b, `,"errors":["Error 400: Bad Request, no primary key"]}`...)
+		} else {
+			b = append(b, `,"errors":["Error 401: Unauthorized"]}`...)
+		}
 		c.rendered[key] = b
 		return b
 	}
@@ -522,72 +542,4 @@ func selectKey(sel []string) string {
 	s := slices.Clone(sel)
 	sort.Strings(s)
 	return "\x00" + strings.Join(s, "\x00")
-}
-
-// route delivers a change to every subscribed channel with matching
-// bindings (§7.2, §7.8): one frame per channel listing all matching binding
-// ids (one per distinct select set). Legacy channels (§7.9) get the change
-// object as an INSERT/UPDATE/DELETE event. Frames are queued under the hub
-// lock, after the channel's "Subscribed to PostgreSQL" message.
-func (e *pgEngine) route(c *pgChange) {
-	get := c.filterRow()
-	h := e.srv.hub
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	live := e.subs[:0]
-	for _, sub := range e.subs {
-		if !h.hasLocked(sub.ch) {
-			continue
-		}
-		live = append(live, sub)
-		if c.lsn < sub.lsn {
-			continue // committed before the subscription
-		}
-		type group struct {
-			sel []string
-			ids []uint32
-		}
-		var groups []*group
-		for _, b := range sub.bindings {
-			if !b.matches(c, get) {
-				continue
-			}
-			key := selectKey(b.sel)
-			var g *group
-			for _, x := range groups {
-				if selectKey(x.sel) == key {
-					g = x
-					break
-				}
-			}
-			if g == nil {
-				g = &group{sel: b.sel}
-				groups = append(groups, g)
-			}
-			if !slices.Contains(g.ids, b.id) {
-				g.ids = append(g.ids, b.id)
-			}
-		}
-		for _, g := range groups {
-			data := c.data(g.sel)
-			if sub.legacy {
-				sub.ch.conn.send(0, &frame.Frame{Topic: sub.ch.topic, Event: c.kind, Payload: data})
-				continue
-			}
-			p := make([]byte, 0, len(data)+32)
-			p = append(p, `{"ids":[`...)
-			for i, id := range g.ids {
-				if i > 0 {
-					p = append(p, ',')
-				}
-				p = strconv.AppendUint(p, uint64(id), 10)
-			}
-			p = append(p, `],"data":`...)
-			p = append(p, data...)
-			p = append(p, '}')
-			sub.ch.conn.send(0, &frame.Frame{Topic: sub.ch.topic, Event: "postgres_changes", Payload: p})
-		}
-	}
-	clear(e.subs[len(live):])
-	e.subs = live
 }

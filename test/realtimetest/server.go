@@ -88,12 +88,34 @@ type Options struct {
 	// scheduled at min(TokenCheckInterval, exp - now) after each join and
 	// refresh (§8.2). Default: 5 minutes.
 	TokenCheckInterval time.Duration
-	// MaxEventsPerSecond is the tenant events limit (§5.4): client
-	// broadcast pushes, HTTP broadcasts and every delivery to a channel
-	// count, per second of the server clock. While exceeded, channels that
-	// would receive a broadcast are shut down with "Too many messages per
-	// second" and the HTTP API answers 429. Default: 0 (unlimited).
+	// MaxEventsPerSecond is the tenant events limit (§5.4; 100 on the
+	// real server): client broadcast pushes, HTTP broadcasts and every
+	// delivery to a channel count (see RateTick). While it is triggered,
+	// a channel receiving a broadcast gets it, then "Too many messages per
+	// second" and phx_close; the HTTP API answers 429. Default: 0
+	// (unlimited).
 	MaxEventsPerSecond int
+	// RateTick switches the events and joins limits to the real server's
+	// rate counters (rate_counter.ex, tenants.ex): counts are averaged
+	// over up to 12 ticks of this length (5 s there) and the limits are
+	// re-evaluated at each tick only. Default: 0 (fixed one-second
+	// windows of the server clock, evaluated at every event: limits act
+	// at once, which suits tests).
+	RateTick time.Duration
+	// MaxJoinsPerSecond is the tenant joins limit (100 on the real
+	// server): over it a join is refused with "ClientJoinRateLimitReached:
+	// Too many joins per second" and the socket closed. Default: 0
+	// (unlimited).
+	MaxJoinsPerSecond int
+	// MaxConcurrentUsers limits the sockets that have joined a channel
+	// (200 on the real server): a join from another socket is refused
+	// with "ConnectionRateLimitReached: Too many connected users".
+	// Default: 0 (unlimited).
+	MaxConcurrentUsers int
+	// IdleTimeout closes a socket that sent nothing (not even a heartbeat)
+	// for that long, like Phoenix's websocket timeout (60 s on the real
+	// server). Default: 0 (never).
+	IdleTimeout time.Duration
 	// PresencePushesPer30s is the per-channel client presence rate limit
 	// (§6.1; 5 on the real server): one push more within a 30 s window
 	// shuts the channel down with "Client presence rate limit exceeded".
@@ -106,14 +128,18 @@ type Options struct {
 
 	// PostgresDSN, when not empty, switches on postgres_changes (§7) from
 	// that PostgreSQL database (wal_level=logical, a superuser or a role
-	// with REPLICATION) through logical replication, see postgres.go and
-	// WaitPostgres: joins get "Subscribed to PostgreSQL" (or a §7.4 error)
-	// system messages and matching INSERT/UPDATE/DELETE changes are pushed
-	// as postgres_changes frames. A missing "supabase_realtime"
-	// publication is created FOR ALL TABLES. Package test/pgtest starts a
-	// suitable throwaway database. Default: "" (no database: bindings are
-	// echoed with their ids but no postgres_changes system message or
-	// change is ever sent; replication_ready is answered at once).
+	// with REPLICATION that may SET ROLE to the tokens' roles, and the
+	// "supabase_realtime" publication, which is never created; see
+	// CheckPostgres) through logical replication, see postgres.go, rls.go
+	// and WaitPostgres: joins get "Subscribed to PostgreSQL" (or a §7.4
+	// error) system messages and matching INSERT/UPDATE/DELETE changes are
+	// pushed as postgres_changes frames, filtered by row-level security
+	// under the role and claims of each channel token. While the database
+	// is unreachable every join fails with ReasonUnableToConnect. Package
+	// test/pgtest starts a suitable throwaway database. Default: "" (no
+	// database: bindings are echoed with their ids but no postgres_changes
+	// system message or change is ever sent; replication_ready is answered
+	// at once).
 	PostgresDSN string
 
 	// DiscardReceived stops recording inbound frames: Received and
@@ -122,6 +148,22 @@ type Options struct {
 	// copying each one would make the server the bottleneck. Default:
 	// false (every decoded inbound frame is recorded).
 	DiscardReceived bool
+}
+
+// validate rejects negative limits and durations of the options added with
+// the real server's limits.
+func (o Options) validate() error {
+	switch {
+	case o.RateTick < 0:
+		return errors.New("realtimetest: RateTick must not be negative")
+	case o.IdleTimeout < 0:
+		return errors.New("realtimetest: IdleTimeout must not be negative")
+	case o.MaxJoinsPerSecond < 0:
+		return errors.New("realtimetest: MaxJoinsPerSecond must not be negative")
+	case o.MaxConcurrentUsers < 0:
+		return errors.New("realtimetest: MaxConcurrentUsers must not be negative")
+	}
+	return nil
 }
 
 // Handshake records one WebSocket upgrade attempt, accepted or not.
@@ -173,8 +215,12 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// Listen is NewServer returning the listen error instead of panicking.
+// Listen is NewServer returning the listen error (or an invalid option)
+// instead of panicking.
 func Listen(opts Options) (*Server, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	if opts.MaxChannelsPerClient <= 0 {
 		opts.MaxChannelsPerClient = DefaultMaxChannelsPerClient
 	}
@@ -326,6 +372,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	s.log.Debug("realtimetest: connected", "conn", c.id, "vsn", string(vsn), "query", r.URL.RawQuery)
+	if code := s.hooks.closeOnAccept.Load(); code != 0 {
+		c.Close(int(code), "")
+	}
 	go c.readLoop()
 	go c.writeLoop()
 }

@@ -22,6 +22,12 @@ type pgSubscription struct {
 	lsn      pglogrepl.LSN
 	legacy   bool // §7.9: changes are pushed as INSERT/UPDATE/DELETE events
 	bindings []*pgBinding
+	// role is the "role" claim of the channel token at subscribe time
+	// (realtime.subscription.claims_role), claims the token's claims as
+	// JSON (request.jwt.claims). role "" (a token that is not a JWT, or
+	// has no role) means no role switch: rows are seen as the DSN's user.
+	role   string
+	claims string
 }
 
 // pgBinding is one subscribed binding.
@@ -235,7 +241,7 @@ func (e *pgEngine) subscribe(ch *channel, legacy bool, params []map[string]any, 
 		h := e.srv.hub
 		h.mu.Lock()
 		if h.hasLocked(ch) {
-			e.subs = slices.DeleteFunc(e.subs, func(s *pgSubscription) bool { return !h.hasLocked(s.ch) })
+			e.subs = slices.DeleteFunc(e.subs, func(s *pgSubscription) bool { return s.ch == ch || !h.hasLocked(s.ch) })
 			e.subs = append(e.subs, sub)
 			e.srv.pushSystemLocked(ch, "postgres_changes", "ok", MessageSubscribedToPostgres, false)
 		}
@@ -250,6 +256,16 @@ func (e *pgEngine) subscribe(ch *channel, legacy bool, params []map[string]any, 
 // (connection) failure.
 func (e *pgEngine) subscribeDB(ch *channel, legacy bool, parsed []pgParams) (*pgSubscription, string, error) {
 	sub := &pgSubscription{ch: ch, legacy: legacy}
+	if x := ch.x; x != nil {
+		x.mu.Lock()
+		if role, ok := x.claims["role"].(string); ok && role != "" {
+			sub.role = role
+			if b, err := json.Marshal(x.claims); err == nil {
+				sub.claims = string(b)
+			}
+		}
+		x.mu.Unlock()
+	}
 	var msg string
 	err := e.withCatalog(func(ctx context.Context, conn *pgx.Conn) error {
 		var lsnText string
@@ -262,7 +278,7 @@ func (e *pgEngine) subscribeDB(ch *channel, legacy bool, parsed []pgParams) (*pg
 		}
 		sub.lsn = lsn
 		for _, p := range parsed {
-			b, m, err := e.bindingDB(ctx, conn, p)
+			b, m, err := e.bindingDB(ctx, conn, p, sub.role)
 			if err != nil {
 				return err
 			}
@@ -278,7 +294,7 @@ func (e *pgEngine) subscribeDB(ch *channel, legacy bool, parsed []pgParams) (*pg
 }
 
 // bindingDB resolves the tables of one binding and compiles its filters.
-func (e *pgEngine) bindingDB(ctx context.Context, conn *pgx.Conn, p pgParams) (*pgBinding, string, error) {
+func (e *pgEngine) bindingDB(ctx context.Context, conn *pgx.Conn, p pgParams, role string) (*pgBinding, string, error) {
 	exception := func(err error) (*pgBinding, string, error) {
 		if m, ok := postgrexMessage(err); ok {
 			return nil, msgException + p.log() + "]. Exception: " + m, nil
@@ -302,9 +318,19 @@ func (e *pgEngine) bindingDB(ctx context.Context, conn *pgx.Conn, p pgParams) (*
 	if len(oids) == 0 {
 		return nil, msgNotEnabled + p.log() + "]", nil
 	}
+	if role != "" {
+		// realtime.subscription.claims_role is (claims ->> 'role')::regrole.
+		var exists bool
+		if err := conn.QueryRow(ctx, `select to_regrole($1) is not null`, role).Scan(&exists); err != nil {
+			return exception(err)
+		}
+		if !exists {
+			return exception(&pgconn.PgError{Severity: "ERROR", Code: "42704", Message: `role "` + role + `" does not exist`})
+		}
+	}
 	b := &pgBinding{id: p.id, action: p.action, sel: p.sel, entities: make(map[uint32][]*pgCond, len(oids))}
 	for _, oid := range oids {
-		conds, err := e.compileEntity(ctx, conn, oid, p)
+		conds, err := e.compileEntity(ctx, conn, oid, p, role)
 		if err != nil {
 			return exception(err)
 		}
@@ -321,7 +347,10 @@ func (r pgRaise) Error() string { return string(r) }
 
 // compileEntity validates p's filters and select list against one table
 // and compiles the filters (the checks of realtime.subscription_check_filters).
-func (e *pgEngine) compileEntity(ctx context.Context, conn *pgx.Conn, relid uint32, p pgParams) ([]*pgCond, error) {
+//
+// Only columns the subscriber's role may select exist for filters and
+// select lists (role "": every column).
+func (e *pgEngine) compileEntity(ctx context.Context, conn *pgx.Conn, relid uint32, p pgParams, role string) ([]*pgCond, error) {
 	type column struct {
 		name    string
 		typOID  uint32
@@ -331,7 +360,8 @@ func (e *pgEngine) compileEntity(ctx context.Context, conn *pgx.Conn, relid uint
 		select attname::text, atttypid, atttypid::regtype::text
 		from pg_attribute
 		where attrelid = $1 and attnum > 0 and not attisdropped
-		order by attnum`, relid)
+		  and ($2::text = '' or has_column_privilege($2::text, attrelid, attnum, 'SELECT'))
+		order by attnum`, relid, role)
 	if err != nil {
 		return nil, err
 	}

@@ -542,7 +542,12 @@ func startServer(t *testing.T, dsn string) (string, func()) {
 	if err := build.Run(); err != nil {
 		t.Fatalf("build realtime-server: %v", err)
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-postgres", dsn, "-log-level", "error")
+	// The soak measures the client, not the server's limits: the real
+	// server's defaults (events, joins, users, presence, error delays)
+	// are turned off.
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-postgres", dsn, "-log-level", "error",
+		"-max-events-per-second", "0", "-max-joins-per-second", "0", "-max-users", "0", "-presence-per-30s", "0",
+		"-join-error-delay", "0", "-connect-error-delay", "0")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

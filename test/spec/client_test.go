@@ -43,6 +43,11 @@ var _ = Describe("Client", func() {
 		It("rejects invalid options and URLs before starting anything", func() {
 			_, err := realtime.New("ftp://x", "k")
 			Expect(err).To(MatchError(realtime.ErrInvalidOption))
+			for _, u := range []string{"localhost:4000", "127.0.0.1:4000", "x.supabase.co"} {
+				_, err = realtime.New(u, "k")
+				Expect(err).To(MatchError(realtime.ErrInvalidOption))
+				Expect(err).To(MatchError(ContainSubstring("has no scheme")))
+			}
 			_, err = realtime.New("https://x.supabase.co", "")
 			Expect(err).To(MatchError(realtime.ErrInvalidOption))
 			_, err = realtime.New("https://x.supabase.co", "k", realtime.WithTimeout(0))

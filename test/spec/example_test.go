@@ -80,6 +80,7 @@ func Example_subscribeRejected() {
 // HandlerFunc adapts a function; events arrive one at a time, in order.
 func Example_handlerFunc() {
 	subscribed := false // only touched by the Handler: no lock needed
+	done := make(chan struct{})
 	h := realtime.HandlerFunc(func(ctx context.Context, ev realtime.Event) {
 		if subscribed {
 			return // stop printing once joined; Close adds more events
@@ -90,7 +91,9 @@ func Example_handlerFunc() {
 		case realtime.ChannelStatusEvent:
 			if e.Status != "" {
 				fmt.Println(e.Channel+":", e.Status)
-				subscribed = e.Status == realtime.Subscribed
+				if subscribed = e.Status == realtime.Subscribed; subscribed {
+					close(done)
+				}
 			}
 		}
 	})
@@ -101,6 +104,10 @@ func Example_handlerFunc() {
 	defer cancel()
 	ch, _ := c.Channel("lobby")
 	_, _ = c.Subscribe(ctx, ch)
+	// Subscribe can return before the Handler has seen the events that led
+	// to it (they run on the Dispatcher), and Close discards events not yet
+	// started: wait for the last one first.
+	<-done
 	_ = c.Close(ctx)
 	// Output:
 	// connection: connecting

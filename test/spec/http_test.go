@@ -2,6 +2,7 @@ package spec_test
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -35,6 +36,22 @@ var _ = Describe("HTTP broadcast", func() {
 		_, err := peer.Subscribe(specCtx(), ch)
 		Expect(err).NotTo(HaveOccurred())
 	}
+
+	It("sends ?private=true for a private channel created just before HTTPSend (Channel does not wait for its record)", func() {
+		var err error
+		c, err = realtime.New(srv.URL(), "anon", realtime.WithHandler(rec))
+		Expect(err).NotTo(HaveOccurred())
+		for i := 0; i < 5; i++ {
+			ch, err := c.Channel(fmt.Sprintf("secret-%d", i), realtime.Private(true))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(c.HTTPSend(specCtx(), ch, "e", map[string]int{"n": i})).To(Succeed())
+		}
+		reqs := srv.HTTPRequests()
+		Expect(reqs).To(HaveLen(5))
+		for _, r := range reqs {
+			Expect(r.Query.Get("private")).To(Equal("true"), r.Path)
+		}
+	})
 
 	It("falls back to the batch endpoint while the socket is down: 202, then 401 and 429 as typed errors", func() {
 		listen("fb")

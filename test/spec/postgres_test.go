@@ -14,7 +14,7 @@ import (
 	"github.com/supabase-go/realtime/test/realtimetest"
 )
 
-// These specs drive the client with the exact frames of PROTOCOL.md §7
+// These specs drive the client with the exact frames of docs/protocol.md §7
 // injected by the test server; the end-to-end specs with a real
 // PostgreSQL live in pg_e2e_test.go.
 var _ = Describe("Postgres changes (protocol frames)", func() {
