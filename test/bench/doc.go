@@ -34,7 +34,7 @@
 // is owned by a peer (peer.go), each calibration program by a minimalProc
 // (calibrate.go), with one goroutine reading its stdout; the
 // server in the orchestrator has its own goroutines (test/realtimetest).
-// In the Go child the Handler runs on the client's registry goroutine and
+// In the Go child the Handler runs on the client's Dispatcher goroutine and
 // shares only atomics with the request loop.
 //
 // # Lifecycle
