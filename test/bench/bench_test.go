@@ -54,6 +54,7 @@ func TestHarnessTinyScale(t *testing.T) {
 	md := string(raw)
 	for _, want := range []string{
 		"## Targets", "## B1:", "## B1t:", "## B2:", "## B3:", "## B4:", "## B5:", "## B6:",
+		"### B1 calibration", "p99 per run",
 		"## Profile notes (hand-written)", "## Method", "realtime-js", "ceiling (bare gorilla/websocket)",
 	} {
 		if !strings.Contains(md, want) {
@@ -63,10 +64,13 @@ func TestHarnessTinyScale(t *testing.T) {
 	// Every scenario measured every client.
 	for _, k := range []string{
 		key("B1", variantV2Text, kindGo, "rate"), key("B1", variantV2Binary, kindJS, "rate"), key("B1", variantV1Text, kindRaw, "rate"),
+		key("B1", variantV2Text, kindGoMin, "rate"), key("B1", variantV2Text, kindJSMin, "rate"),
+		key("B1", variantV1Text, kindGo, "calibration"), key("B1", variantV2Binary, kindJS, "calibration"),
 		key("B1t", variantV2Text, kindGo, "rate"), key("B1t", variantV2Text, kindJS, "rate"),
 		key("B2", kindGo, "rate"), key("B2", kindJS, "rate"), key("B2", kindRaw, "rate"),
 		key("B3", kindGo, "seconds"), key("B3", kindJS, "seconds"), key("B3", kindRaw, "seconds"),
 		key("B4", kindGo, "latency"), key("B4", kindJS, "latency"), key("B4", kindRaw, "latency"),
+		key("B4", kindGo, "p99run"), key("B4", "p99ratio"),
 		key("B5", kindGo, "ms"), key("B5", kindJS, "ms"), key("B5", kindRaw, "ms"),
 		key("B6", kindGo, "rate"), key("B6", kindJS, "rate"), key("B6", kindRaw, "rate"),
 	} {

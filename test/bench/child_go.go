@@ -26,6 +26,7 @@ type armState struct {
 	want             int64
 	typed            bool
 	mallocs0, bytes0 uint64 // at arm
+	cpu0             int64  // process CPU time at arm
 	count            atomic.Int64
 	bad              atomic.Int64
 	firstNs          atomic.Int64
@@ -123,6 +124,7 @@ func (c *goChild) handle(req request) (response, bool) {
 	case opArm:
 		a := &armState{want: int64(req.N), typed: req.Typed, done: make(chan struct{})}
 		a.mallocs0, a.bytes0 = mallocs()
+		a.cpu0 = cpuNs()
 		c.h.arm.Store(a)
 		return response{}, false
 	case opWait:
@@ -257,6 +259,7 @@ func (c *goChild) wait(req request) response {
 	case <-t.C:
 	}
 	m1, b1 := mallocs()
+	cpu := cpuNs() - a.cpu0
 	c.h.arm.Store(nil)
 	if d := c.client.Stats().HandlerDropped; d > 0 {
 		return errResp("the client dropped %d events (handler queue full)", d)
@@ -268,6 +271,7 @@ func (c *goChild) wait(req request) response {
 		EndNs:     a.endNs.Load(),
 		Mallocs:   m1 - m0,
 		Bytes:     b1 - b0,
+		CPUNs:     cpu,
 	}
 }
 

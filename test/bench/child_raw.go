@@ -88,7 +88,7 @@ func (c *rawChild) handle(req request) (response, bool) {
 		c.mu.Unlock()
 		return response{JoinNs: took.Nanoseconds(), Joined: n, TimedOut: n < len(topics)}, false
 	case opArm:
-		a := &armState{want: int64(req.N), done: make(chan struct{})}
+		a := &armState{want: int64(req.N), done: make(chan struct{}), cpu0: cpuNs()}
 		c.arm.Store(a)
 		return response{}, false
 	case opWait:
@@ -102,8 +102,9 @@ func (c *rawChild) handle(req request) (response, bool) {
 		case <-a.done:
 		case <-t.C:
 		}
+		cpu := cpuNs() - a.cpu0
 		c.arm.Store(nil)
-		return response{Delivered: int(a.count.Load()), FirstNs: a.firstNs.Load(), EndNs: a.endNs.Load()}, false
+		return response{Delivered: int(a.count.Load()), FirstNs: a.firstNs.Load(), EndNs: a.endNs.Load(), CPUNs: cpu}, false
 	case opRejoinArm:
 		c.mu.Lock()
 		n := len(c.topics)

@@ -14,6 +14,9 @@ const (
 	variantV1Text   = "v1-text"   // {"topic":…,"event":"broadcast","payload":{…},"ref":null}
 )
 
+// allVariants lists B1's variants in report order.
+var allVariants = []string{variantV2Text, variantV2Binary, variantV1Text}
+
 // vsnOf returns the serializer a variant needs.
 func vsnOf(variant string) frame.Vsn {
 	if variant == variantV1Text {

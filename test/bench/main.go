@@ -20,6 +20,8 @@ type config struct {
 	clients     []string
 	scen        map[string]bool
 	micro       bool
+	calibrate   bool     // B1: also run the minimal counting programs
+	variants    []string // B1 frame variants
 	quiet       bool
 	command     string // how the run was started, for the report
 	nodeVersion string
@@ -48,6 +50,8 @@ func defaultConfig() *config {
 		clients:    []string{kindGo, kindJS, kindRaw},
 		scen:       allScenarios(),
 		micro:      true,
+		calibrate:  true,
+		variants:   allVariants,
 		runs:       5,
 		warmup:     1,
 		frames:     200_000,
@@ -57,7 +61,7 @@ func defaultConfig() *config {
 		b3Limit:    time.Minute,
 		b4Rate:     2000,
 		b4Duration: 5 * time.Second,
-		b4Runs:     4,
+		b4Runs:     8,
 		b5Channels: 1000,
 		b5Backoff:  100 * time.Millisecond,
 		b5Runs:     5,
@@ -75,12 +79,14 @@ func main() {
 		return
 	}
 	cfg := defaultConfig()
-	var clients, scen string
+	var clients, scen, variants string
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "report file, relative to the repository root (\"\" = stdout only)")
 	flag.StringVar(&cfg.node, "node", cfg.node, "Node.js binary (20+)")
 	flag.StringVar(&clients, "clients", "go,js,raw", "clients to run: go (ours), js (realtime-js), raw (gorilla ceiling)")
+	flag.StringVar(&variants, "variants", strings.Join(allVariants, ","), "B1 frame variants to run")
 	flag.StringVar(&scen, "scenarios", "B1,B1t,B2,B3,B4,B5,B6", "scenarios to run")
-	flag.BoolVar(&cfg.micro, "micro", cfg.micro, "also run the Go micro-benchmarks of ./messages/ and ./registry/")
+	flag.BoolVar(&cfg.micro, "micro", cfg.micro, "also run the Go micro-benchmarks of ./messages/, ./internal/wire/ and ./registry/")
+	flag.BoolVar(&cfg.calibrate, "calibrate", cfg.calibrate, "B1: also run the minimal counting programs (test/bench/js/minimal.mjs, test/bench/minimal) as calibration rows")
 	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress lines on stderr")
 	flag.IntVar(&cfg.runs, "runs", cfg.runs, "measured runs per cell of B1, B1t, B2 and B6 (median reported)")
 	flag.IntVar(&cfg.warmup, "warmup", cfg.warmup, "discarded warm-up runs per cell before the measured ones")
@@ -100,6 +106,13 @@ func main() {
 	flag.StringVar(&cfg.profileDir, "cpuprofile", "", "directory where every Go child (ours, ceiling) writes <kind>-<n>.pprof")
 	flag.Parse()
 	cfg.clients = splitList(clients)
+	cfg.variants = splitList(variants)
+	for _, v := range cfg.variants {
+		if variantNames[v] == "" {
+			fmt.Fprintf(os.Stderr, "bench: unknown variant %q (want %s)\n", v, strings.Join(allVariants, ","))
+			os.Exit(2)
+		}
+	}
 	cfg.scen = map[string]bool{}
 	for _, s := range splitList(scen) {
 		cfg.scen[s] = true
@@ -131,8 +144,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// findRoot walks up from the working directory to the directory holding
-// go.mod.
+// findRoot walks up from the working directory to the repository root:
+// the directory holding go.work (test/, where the harness's own tests run,
+// is a nested module with a go.mod of its own).
 func findRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -172,6 +186,11 @@ func run(cfg *config) error {
 	rep := &report{cfg: cfg, started: time.Now().UTC(), samples: map[string][]float64{}, msgSize: map[string]float64{}}
 	rep.machine = describeMachine(cfg)
 	b := &bench{cfg: cfg, rep: rep}
+	defer func() {
+		for _, f := range b.cleanup {
+			f()
+		}
+	}()
 	steps := []struct {
 		name string
 		fn   func() error

@@ -38,8 +38,14 @@ const methodText = "## Method\n\n" +
 	"section also times that decode, and `json.Unmarshal`, alone with `testing.Benchmark`); realtime-js's callback checks\n" +
 	"the event and the parsed payload (B1) or reads three typed fields (B1t). A run with a missing or malformed\n" +
 	"delivery fails the whole benchmark. Allocations per frame (ours) are the `runtime.MemStats.Mallocs` delta\n" +
-	"of the client process between arm and the last delivery, ÷ N. Clients alternate run by run, after the\n" +
-	"warm-up runs, and the median is reported with the min–max range.\n\n" +
+	"of the client process between arm and the last delivery, ÷ N; CPU time per frame is the client process's\n" +
+	"user + system time (`getrusage`; Node: `process.cpuUsage()`) from arm to the answer to wait, ÷ N. Clients\n" +
+	"alternate run by run, after the warm-up runs, in an order that rotates by one every round (B1), and the\n" +
+	"median is reported with the min–max range. B1's calibration programs (test/bench/js/minimal.mjs and\n" +
+	"test/bench/minimal, built with `go build` at the start of the run) take part in the same rotation: each\n" +
+	"subscribes to the same channel of the same server, prints `ready`, and then, at every N-th delivery, the\n" +
+	"wall-clock time and its CPU time since the previous line; the harness computes their rate exactly as for\n" +
+	"its own children.\n\n" +
 	"**B3.** A fresh child per run connects, measures heap (Go: `HeapAlloc` after two `runtime.GC()`; Node:\n" +
 	"`heapUsed` after two `gc()`) and RSS (`/proc/self/statm`; Node: `process.memoryUsage().rss`), creates the\n" +
 	"channels with one broadcast binding each and subscribes all of them at once (ours: one goroutine per\n" +
@@ -50,7 +56,8 @@ const methodText = "## Method\n\n" +
 	"open-loop on a fixed schedule (send i at start + i/rate; Node's timers have millisecond resolution, so\n" +
 	"realtime-js sends what is due once per millisecond); latency is from the send call to the ack. The\n" +
 	"ceiling writes the push frame itself and matches the `phx_reply` by ref. Each client has its own channel;\n" +
-	"after a 2 s warm-up run each, the clients take turns run by run, and the samples of all runs are pooled.\n" +
+	"after a 2 s warm-up run each, the clients take turns run by run, and the samples of all runs are pooled;\n" +
+	"each run's own p99 is kept too, for the spread between runs and the ours ÷ realtime-js ratio run by run.\n" +
 	"p99 and p99.9 on a shared 2-core machine are dominated by scheduling stalls: compare clients within a run.\n\n" +
 	"**B5.** The client joins the channels with a fixed reconnect backoff; the harness arms it (\"report when every\n" +
 	"channel has said SUBSCRIBED again\"; ours: `ChannelStatusEvent` with `Status == Subscribed`; realtime-js: the\n" +

@@ -75,6 +75,7 @@ type response struct {
 	EndNs     int64  `json:"end_ns,omitempty"`
 	Mallocs   uint64 `json:"mallocs,omitempty"` // Go only: heap allocations between arm and the last delivery
 	Bytes     uint64 `json:"bytes,omitempty"`   // Go only: bytes allocated in the same window
+	CPUNs     int64  `json:"cpu_ns,omitempty"`  // the child's CPU time (user + system) from arm to this answer
 
 	// rejoin_wait: channels SUBSCRIBED again, EndNs when the last one did
 

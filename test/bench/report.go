@@ -78,7 +78,7 @@ func runMicro(cfg *config) (string, error) {
 	if goBin == "" {
 		goBin = "go"
 	}
-	cmd := exec.Command(goBin, "test", "-run=^$", "-bench=.", "-benchmem", "-count=1", "./messages/", "./registry/")
+	cmd := exec.Command(goBin, "test", "-run=^$", "-bench=.", "-benchmem", "-count=1", "./messages/", "./internal/wire/", "./registry/")
 	cmd.Dir = cfg.root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -169,7 +169,7 @@ func (r *report) markdown() string {
 	if r.micro == "" {
 		w("Not run (`-micro=false`).\n\n")
 	} else {
-		w("`go test -run='^$' -bench=. -benchmem -count=1 ./messages/ ./registry/`, same run:\n\n```\n%s\n```\n\n", r.micro)
+		w("`go test -run='^$' -bench=. -benchmem -count=1 ./messages/ ./internal/wire/ ./registry/`, same run:\n\n```\n%s\n```\n\n", r.micro)
 	}
 	w("## Profile notes (hand-written)\n\n%s\n", strings.TrimSpace(stripComment(notes)))
 	w("\n")
@@ -193,14 +193,24 @@ func stripComment(s string) string {
 
 func (r *report) targets(w func(string, ...any)) {
 	w("## Targets\n\n| target | measured | |\n|---|---|---|\n")
+	for _, k := range []string{kindGo, kindJS} {
+		c := r.samples[key("B1", variantV2Text, k, "calibration")]
+		q := median(c)
+		lo, hi := minMax(c)
+		cpu := ratio(r.med("B1", variantV2Text, k, "cpu"), r.med("B1", variantV2Text, minimalOf[k], "cpu"))
+		w("| calibration, %s: harness child ÷ minimal program within 15 %% (B1 frames/s, vsn 2.0.0 text) | %s (%s–%s); CPU per frame %s | %s |\n",
+			clientNames[k], ratio(q, 1), fixed(lo, 2), fixed(hi, 2), cpu, met(q >= 0.85 && q <= 1.15, isNum(q)))
+	}
 	go1, js1 := r.med("B1", variantV2Text, kindGo, "rate"), r.med("B1", variantV2Text, kindJS, "rate")
 	w("| B1: ≥ 2.5× realtime-js frames/s to the Handler (vsn 2.0.0 text) | %s | %s |\n", ratio(go1, js1), met(go1 >= 2.5*js1, isNum(go1, js1)))
+	c1 := r.med("B1", variantV2Text, kindRaw, "rate")
+	w("| B1: ≥ 0.6× the bare gorilla reader (vsn 2.0.0 text) | %s | %s |\n", ratio(go1, c1), met(go1 >= 0.6*c1, isNum(go1, c1)))
 	gob, jsb := r.med("B1", variantV2Binary, kindGo, "rate"), r.med("B1", variantV2Binary, kindJS, "rate")
 	w("| B1: same, binary kind 4 | %s | %s |\n", ratio(gob, jsb), met(gob >= 2.5*jsb, isNum(gob, jsb)))
 	gov1, jsv1 := r.med("B1", variantV1Text, kindGo, "rate"), r.med("B1", variantV1Text, kindJS, "rate")
 	w("| B1: same, vsn 1.0.0 | %s | %s |\n", ratio(gov1, jsv1), met(gov1 >= 2.5*jsv1, isNum(gov1, jsv1)))
 	got, jst := r.med("B1t", variantV2Text, kindGo, "rate"), r.med("B1t", variantV2Text, kindJS, "rate")
-	w("| B1t: typed decode not slower than realtime-js (vsn 2.0.0 text) | %s | %s |\n", ratio(got, jst), met(got >= jst, isNum(got, jst)))
+	w("| B1t: typed decode ≥ 1.5× realtime-js (vsn 2.0.0 text) | %s | %s |\n", ratio(got, jst), met(got >= 1.5*jst, isNum(got, jst)))
 	go2 := r.med("B2", kindGo, "rate")
 	w("| B2: 1,000 channels within 10 %% of B1 (ours, vsn 2.0.0 text) | %s of B1 | %s |\n", pct(go2, go1), met(go2 >= 0.9*go1, isNum(go2, go1)))
 	s3, h3 := r.med("B3", kindGo, "seconds"), r.med("B3", kindGo, "heap")
@@ -215,7 +225,7 @@ func (r *report) targets(w func(string, ...any)) {
 	b5 := r.med("B5", kindGo, "ms")
 	w("| B5: %s channels rejoined under 500 ms beyond the backoff | %s ms | %s |\n", thousands(float64(r.cfg.b5Channels)), fixed(b5, 1), met(b5 < 500, isNum(b5)))
 	al := r.med("B1", variantV2Text, kindGo, "allocs")
-	w("| ≤ 3 allocations per delivered broadcast (B1, vsn 2.0.0 text) | %s | %s |\n\n", fixed(al, 2), met(al <= 3, isNum(al)))
+	w("| ≤ 2 allocations per delivered broadcast (B1, vsn 2.0.0 text) | %s | %s |\n\n", fixed(al, 2), met(al <= 2, isNum(al)))
 }
 
 func pct(a, b float64) string {
@@ -247,13 +257,24 @@ func (r *report) b1Tables(w func(string, ...any)) {
 		w("read and discarded), from the start of the blast to the last delivery. Median of %d runs (min–max).\n\n", r.cfg.runs)
 		w("| frames | bytes/frame | ours | realtime-js | ceiling | ours ÷ js | ours ÷ ceiling | js ÷ ceiling | ours allocs/frame | ours B/frame |\n")
 		w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-		for _, v := range []string{variantV2Text, variantV2Binary, variantV1Text} {
+		for _, v := range r.cfg.variants {
 			g, j, c := r.med("B1", v, kindGo, "rate"), r.med("B1", v, kindJS, "rate"), r.med("B1", v, kindRaw, "rate")
 			w("| %s | %s | %s%s | %s%s | %s%s | %s | %s | %s | %s | %s |\n", variantNames[v], fixed(r.msgSize[v], 0),
 				thousands(g), r.spread("B1", v, kindGo, "rate"), thousands(j), r.spread("B1", v, kindJS, "rate"), thousands(c), r.spread("B1", v, kindRaw, "rate"),
 				ratio(g, j), ratio(g, c), ratio(j, c), fixed(r.med("B1", v, kindGo, "allocs"), 2), fixed(r.med("B1", v, kindGo, "bytes"), 0))
 		}
 		w("\n%s\n\n", r.ceilingCheck("B1"))
+		w("CPU time per frame: the client process's user + system CPU time from arm to the end of the run (all\n")
+		w("its threads: reader, actors, Handler, garbage collector; realtime-js: `process.cpuUsage()`), divided by\n")
+		w("the frames. On a shared machine it moves far less than frames/s. Median of %d runs (min–max).\n\n", r.cfg.runs)
+		w("| frames | ours | realtime-js | ceiling | js ÷ ours |\n|---|---:|---:|---:|---:|\n")
+		for _, v := range r.cfg.variants {
+			g, j, c := r.med("B1", v, kindGo, "cpu"), r.med("B1", v, kindJS, "cpu"), r.med("B1", v, kindRaw, "cpu")
+			w("| %s | %s ns%s | %s ns%s | %s ns%s | %s |\n", variantNames[v], thousands(g), r.spread("B1", v, kindGo, "cpu"),
+				thousands(j), r.spread("B1", v, kindJS, "cpu"), thousands(c), r.spread("B1", v, kindRaw, "cpu"), ratio(j, g))
+		}
+		w("\n")
+		r.calibrationTable(w)
 	}
 	if r.cfg.scen["B1t"] {
 		w("## B1t: receive throughput with the payload decoded into a struct\n\n")
@@ -340,12 +361,26 @@ func (r *report) b4Table(w func(string, ...any)) {
 	w("Broadcasts with `self` and `ack` on, sent open-loop at %d/s for %s × %d runs (after a warm-up), clients taking\n", r.cfg.b4Rate, r.cfg.b4Duration, r.cfg.b4Runs)
 	w("turns run by run; latency from the send call to the ack (ours: `BroadcastWithAck` then `WaitForAck`;\n")
 	w("realtime-js: the `send()` promise). All samples pooled.\n\n")
-	w("| client | samples | p50 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|---:|\n")
+	w("*p99 per run* is each run's own p99: median (min–max) over the %d runs, the spread that any difference\n", r.cfg.b4Runs)
+	w("between clients has to exceed.\n\n")
+	w("| client | samples | p50 | p99 | p99 per run | p99.9 | max |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, k := range r.cfg.clients {
 		v := r.samples[key("B4", k, "latency")]
 		_, hi := minMax(v)
-		w("| %s | %s | %s µs | %s µs | %s µs | %s µs |\n", clientNames[k], thousands(float64(len(v))),
-			thousands(percentile(v, 50)), thousands(percentile(v, 99)), thousands(percentile(v, 99.9)), thousands(hi))
+		w("| %s | %s | %s µs | %s µs | %s%s µs | %s µs | %s µs |\n", clientNames[k], thousands(float64(len(v))),
+			thousands(percentile(v, 50)), thousands(percentile(v, 99)), thousands(r.med("B4", k, "p99run")), r.spread("B4", k, "p99run"),
+			thousands(percentile(v, 99.9)), thousands(hi))
+	}
+	if q := r.samples[key("B4", "p99ratio")]; len(q) > 0 {
+		lo, hi := minMax(q)
+		n := 0
+		for _, x := range q {
+			if x <= 1 {
+				n++
+			}
+		}
+		w("\nOurs ÷ realtime-js p99, run by run (the two ran one after the other): median %s, min %s, max %s;\n", fixed(median(q), 2), fixed(lo, 2), fixed(hi, 2))
+		w("ours at or below realtime-js's in %d of %d runs.\n", n, len(q))
 	}
 	w("\n")
 }
@@ -416,4 +451,46 @@ func (r *report) ceilingCheck(scen string) string {
 		return fmt.Sprintf("Ceiling check: the bare reader is at least %s× the faster client in every row, so the server and the loopback are not the bottleneck.", fixed(lowest, 1))
 	}
 	return fmt.Sprintf("**Ceiling check failed**: the bare reader is only %s× the faster client in some row; the server or the machine may be limiting these numbers.", fixed(lowest, 1))
+}
+
+// calibrationTable compares each harness child with its minimal counting
+// program (test/bench/js/minimal.mjs, test/bench/minimal), run round by
+// round against the same server and the same blasts.
+func (r *report) calibrationTable(w func(string, ...any)) {
+	if !r.cfg.calibrate {
+		return
+	}
+	w("### B1 calibration: the harness's children against minimal programs\n\n")
+	w("Each round also blasts the same frames at two standalone programs that only count: a Node script that\n")
+	w("creates a `RealtimeClient` (`ws` transport), binds `on('broadcast', {event: 'cursor'})` and counts callbacks\n")
+	w("(test/bench/js/minimal.mjs), and a Go program on the public API with every option at its default (`New`,\n")
+	w("`Channel`, `On`, `Subscribe`, a counting `HandlerFunc`; test/bench/minimal). Same server, same frames, same\n")
+	w("clock (blast start to last delivery). *Harness ÷ minimal* is the median of the per-round ratios (min–max):\n")
+	w("the two ran back to back, so the ratio is steadier than either rate.\n\n")
+	w("CPU ns/frame is each process's CPU time over the run ÷ frames (see B1); *CPU, harness ÷ minimal* divides\n")
+	w("the two medians. CPU time does not count the time a process waits for a core, so on a busy machine it\n")
+	w("is the steadier of the two comparisons.\n\n")
+	w("| frames | client | harness child | minimal program | harness ÷ minimal | within 15 %% | CPU ns/frame, harness | CPU ns/frame, minimal | CPU, harness ÷ minimal |\n|---|---|---:|---:|---:|---|---:|---:|---:|\n")
+	for _, v := range r.cfg.variants {
+		for _, pair := range [][2]string{{kindGo, kindGoMin}, {kindJS, kindJSMin}} {
+			c := r.samples[key("B1", v, pair[0], "calibration")]
+			if len(c) == 0 {
+				continue
+			}
+			q := median(c)
+			lo, hi := minMax(c)
+			agree := "yes"
+			if q < 0.85 || q > 1.15 {
+				agree = "**no**"
+			}
+			ch, cm := r.med("B1", v, pair[0], "cpu"), r.med("B1", v, pair[1], "cpu")
+			w("| %s | %s | %s%s | %s%s | %s (%s–%s) | %s | %s%s | %s%s | %s |\n", variantNames[v], clientNames[pair[0]],
+				thousands(r.med("B1", v, pair[0], "rate")), r.spread("B1", v, pair[0], "rate"),
+				thousands(r.med("B1", v, pair[1], "rate")), r.spread("B1", v, pair[1], "rate"),
+				fixed(q, 2), fixed(lo, 2), fixed(hi, 2), agree,
+				thousands(r.med("B1", v, pair[0], "cpu")), r.spread("B1", v, pair[0], "cpu"),
+				thousands(cm), r.spread("B1", v, pair[1], "cpu"), ratio(ch, cm))
+		}
+	}
+	w("\n")
 }

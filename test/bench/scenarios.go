@@ -13,9 +13,11 @@ import (
 
 // bench runs the scenarios and fills the report.
 type bench struct {
-	cfg *config
-	rep *report
-	seq int
+	cfg        *config
+	rep        *report
+	seq        int
+	minimalExe string   // built ./minimal (calibration), once per run
+	cleanup    []func() // run when the scenarios are done
 }
 
 func (b *bench) logf(format string, a ...any) {
@@ -121,35 +123,36 @@ func newBlastPlan(variant string, topics []string, frames int) (blastPlan, error
 // receiveRun arms the client, blasts the plan on its socket and waits for
 // every frame: frames per second from the blast start to the last
 // delivery, and (Go) allocations per frame.
-func (b *bench) receiveRun(c *client, plan blastPlan, typed bool) (rate, allocs, bytesPer float64, err error) {
+func (b *bench) receiveRun(c *client, plan blastPlan, typed bool) (rate, allocs, bytesPer, cpuPer float64, err error) {
 	if _, err := c.call(request{Op: opArm, N: plan.frames, Typed: typed}, time.Minute); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	conn, err := c.conn()
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.waitLimit)
 	defer cancel()
 	start := nowNs()
 	if err := conn.Blast(ctx, plan.chunk, plan.repeat); err != nil {
-		return 0, 0, 0, fmt.Errorf("blast to %s client: %w", c.kind, err)
+		return 0, 0, 0, 0, fmt.Errorf("blast to %s client: %w", c.kind, err)
 	}
 	resp, err := c.call(request{Op: opWait, TimeoutMs: int(b.cfg.waitLimit / time.Millisecond)}, b.cfg.waitLimit+time.Minute)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	if resp.Delivered != plan.frames || resp.Bad != 0 {
-		return 0, 0, 0, fmt.Errorf("%s client: %d of %d frames delivered, %d malformed: %w", c.kind, resp.Delivered, plan.frames, resp.Bad, errShort)
+		return 0, 0, 0, 0, fmt.Errorf("%s client: %d of %d frames delivered, %d malformed: %w", c.kind, resp.Delivered, plan.frames, resp.Bad, errShort)
 	}
 	sec := float64(resp.EndNs-start) / 1e9
-	return float64(plan.frames) / sec, float64(resp.Mallocs) / float64(plan.frames), float64(resp.Bytes) / float64(plan.frames), nil
+	n := float64(plan.frames)
+	return n / sec, float64(resp.Mallocs) / n, float64(resp.Bytes) / n, float64(resp.CPUNs) / n, nil
 }
 
 // b1 runs B1 and B1t: one channel, three frame variants; every client of
 // a variant is started once and the runs alternate between clients.
 func (b *bench) b1() error {
-	for _, variant := range []string{variantV2Text, variantV2Binary, variantV1Text} {
+	for _, variant := range b.cfg.variants {
 		if err := b.b1Variant(variant); err != nil {
 			return fmt.Errorf("%s: %w", variant, err)
 		}
@@ -181,32 +184,88 @@ func (b *bench) b1Variant(variant string) error {
 			return err
 		}
 	}
+	mins, err := b.startCalibration(srv, variant, plan.frames)
+	defer func() {
+		for _, m := range mins {
+			m.stop()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	// One step per run of a round: each client untyped and typed, each
+	// preceded by its calibration program. The order rotates round by round, so that
+	// no client always follows the same one (a Go process that has just
+	// finished a blast still collects garbage and returns memory to the
+	// kernel for a while, on the same two cores).
+	type step struct {
+		m     *minimalProc
+		c     *client
+		typed bool
+	}
+	var steps []step
+	for _, c := range clients {
+		// A calibration program runs right before its harness child, so
+		// that the pair sees the same moment of the machine.
+		for _, m := range mins {
+			if m.kind == minimalOf[c.kind] {
+				steps = append(steps, step{m: m})
+			}
+		}
+		for _, typed := range []bool{false, true} {
+			scen := "B1"
+			if typed {
+				scen = "B1t"
+			}
+			// B1t: vsn 2.0.0 text only; the ceiling has no Handler.
+			if !b.cfg.scen[scen] || (typed && (c.kind == kindRaw || variant != variantV2Text)) {
+				continue
+			}
+			steps = append(steps, step{c: c, typed: typed})
+		}
+	}
 	for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
 		measured := r >= b.cfg.warmup
-		for _, c := range clients {
-			for _, typed := range []bool{false, true} {
-				scen := "B1"
-				if typed {
-					scen = "B1t"
-				}
-				// B1t: vsn 2.0.0 text only; the ceiling has no Handler.
-				if !b.cfg.scen[scen] || (typed && (c.kind == kindRaw || variant != variantV2Text)) {
-					continue
-				}
-				rate, allocs, bytesPer, err := b.receiveRun(c, plan, typed)
+		round := map[string]float64{} // this round's B1 rates by kind
+		for i := range steps {
+			st := steps[(i+r)%len(steps)]
+			if st.m != nil {
+				rate, cpuPer, err := b.minimalRun(st.m, srv, plan)
 				if err != nil {
 					return err
 				}
-				b.logf("%s %s %s run %d: %.0f frames/s", scen, variant, c.kind, r+1, rate)
+				b.logf("B1 %s %s run %d: %.0f frames/s, %.0f CPU ns/frame", variant, st.m.kind, r+1, rate, cpuPer)
+				round[st.m.kind] = rate
 				if measured {
-					k := key(scen, variant, c.kind)
-					b.rep.add(k+"/rate", rate)
-					if c.kind == kindGo {
-						b.rep.add(k+"/allocs", allocs)
-						b.rep.add(k+"/bytes", bytesPer)
-					}
+					b.rep.add(key("B1", variant, st.m.kind, "rate"), rate)
+					b.rep.add(key("B1", variant, st.m.kind, "cpu"), cpuPer)
+				}
+				continue
+			}
+			c, scen := st.c, "B1"
+			if st.typed {
+				scen = "B1t"
+			}
+			rate, allocs, bytesPer, cpuPer, err := b.receiveRun(c, plan, st.typed)
+			if err != nil {
+				return err
+			}
+			b.logf("%s %s %s run %d: %.0f frames/s, %.0f CPU ns/frame", scen, variant, c.kind, r+1, rate, cpuPer)
+			if !st.typed {
+				round[c.kind] = rate
+			}
+			if measured {
+				k := key(scen, variant, c.kind)
+				b.rep.add(k+"/rate", rate)
+				b.rep.add(k+"/cpu", cpuPer)
+				if c.kind == kindGo {
+					b.rep.add(k+"/allocs", allocs)
+					b.rep.add(k+"/bytes", bytesPer)
 				}
 			}
+		}
+		if measured {
+			b.calibrationRatios(variant, round)
 		}
 	}
 	return nil
@@ -239,13 +298,14 @@ func (b *bench) b2() error {
 	}
 	for r := 0; r < b.cfg.warmup+b.cfg.runs; r++ {
 		for _, c := range clients {
-			rate, allocs, bytesPer, err := b.receiveRun(c, plan, false)
+			rate, allocs, bytesPer, cpuPer, err := b.receiveRun(c, plan, false)
 			if err != nil {
 				return err
 			}
 			b.logf("B2 %s run %d: %.0f frames/s", c.kind, r+1, rate)
 			if r >= b.cfg.warmup {
 				b.rep.add(key("B2", c.kind, "rate"), rate)
+				b.rep.add(key("B2", c.kind, "cpu"), cpuPer)
 				if c.kind == kindGo {
 					b.rep.add(key("B2", c.kind, "allocs"), allocs)
 					b.rep.add(key("B2", c.kind, "bytes"), bytesPer)
@@ -393,6 +453,7 @@ func (b *bench) b4() error {
 		if !measured {
 			d = min(d, 2*time.Second) // warm-up
 		}
+		p99 := map[string]float64{}
 		for _, c := range clients {
 			resp, err := c.call(request{Op: opAcks, Topic: "acks-" + c.kind, Rate: b.cfg.b4Rate, DurationMs: int(d / time.Millisecond)},
 				d+b.cfg.waitLimit)
@@ -402,10 +463,15 @@ func (b *bench) b4() error {
 			if resp.Errors > 0 {
 				return fmt.Errorf("%s client: %d broadcasts not acknowledged: %w", c.kind, resp.Errors, errShort)
 			}
+			p99[c.kind] = percentile(resp.LatenciesUs, 99)
 			if measured {
 				b.rep.addAll(key("B4", c.kind, "latency"), resp.LatenciesUs)
+				b.rep.add(key("B4", c.kind, "p99run"), p99[c.kind])
 			}
 			b.logf("B4 %s run %d: %d acks, p99 %.0f µs", c.kind, r+1, len(resp.LatenciesUs), percentile(resp.LatenciesUs, 99))
+		}
+		if g, j := p99[kindGo], p99[kindJS]; measured && g > 0 && j > 0 {
+			b.rep.add(key("B4", "p99ratio"), g/j)
 		}
 	}
 	return nil

@@ -136,7 +136,7 @@ const ops = {
   },
 
   async arm(req) {
-    const a = { want: req.n, typed: !!req.typed, count: 0, bad: 0, firstNs: 0, endNs: 0 }
+    const a = { want: req.n, typed: !!req.typed, count: 0, bad: 0, firstNs: 0, endNs: 0, cpu0: process.cpuUsage() }
     a.done = new Promise((r) => (a.resolve = r))
     arm = a
     return {}
@@ -147,7 +147,8 @@ const ops = {
     if (a === null) throw new Error('wait before arm')
     await withTimeout(a.done, req.timeout_ms > 0 ? req.timeout_ms : 60000)
     arm = null
-    return { delivered: a.count, bad: a.bad, first_ns: a.firstNs, end_ns: a.endNs }
+    const cpu = process.cpuUsage(a.cpu0)
+    return { delivered: a.count, bad: a.bad, first_ns: a.firstNs, end_ns: a.endNs, cpu_ns: (cpu.user + cpu.system) * 1000 }
   },
 
   async rejoin_arm() {
