@@ -27,6 +27,9 @@ import (
 // that ignores its context.
 const teardownWait = 5 * time.Second
 
+// readBufferSize is gorilla/websocket's read buffer for a default dialer.
+const readBufferSize = 1 << 10
+
 // writeBufferPool holds the write buffers of every socket of the process
 // that uses gorilla/websocket's default write buffer size (see Props).
 var writeBufferPool = &sync.Pool{}
@@ -36,6 +39,13 @@ func Props(cfg Config) *actor.Props {
 	d := *websocket.DefaultDialer
 	if cfg.Dialer != nil {
 		d = *cfg.Dialer
+	}
+	if d.ReadBufferSize == 0 {
+		// gorilla keeps its read buffer for the life of the socket; the
+		// socket under it (burstconn.go) does the large reads during a
+		// burst, so 1 KiB (most Realtime frames, every control frame)
+		// is enough here, and an idle client keeps 1 KiB, not 4.
+		d.ReadBufferSize = readBufferSize
 	}
 	if d.WriteBufferPool == nil && d.WriteBufferSize == 0 {
 		// The write buffer (gorilla's default size) is needed only while

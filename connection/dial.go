@@ -34,7 +34,9 @@ func interruptible(ctx context.Context, d *websocket.Dialer) (*websocket.Dialer,
 				return nil, err
 			}
 			watch(c)
-			return c, nil
+			// Reads adapt to the traffic (burstconn.go). The watcher
+			// closes the socket itself, which unblocks a Read too.
+			return newBurstConn(c), nil
 		}
 	}
 	base := d.NetDialContext
