@@ -686,7 +686,11 @@ func (b *bench) b7Run(srv *realtimetest.Server, kind string, r int) error {
 			b.rep.b7LeftBy = append(b.rep.b7LeftBy, fmt.Sprintf("run %d: %s", r+1, g))
 		}
 	}
-	b.logf("B7 %s run %d: %d clients, heap %.1f KiB/client, one after another %.3f s, all at once %.3f s, close %.3f s, %d goroutines left",
-		kind, r+1, n, heap/1024, float64(seq.JoinNs)/1e9, float64(all.JoinNs)/1e9, float64(closed.CloseNs)/1e9, max(closed.Left, closedAll.Left))
+	left := ""
+	if kind == kindGo {
+		left = fmt.Sprintf(", %d goroutines left", max(closed.Left, closedAll.Left))
+	}
+	b.logf("B7 %s run %d: %d clients, heap %.1f KiB/client, one after another %.3f s, all at once %.3f s, close %.3f s%s",
+		kind, r+1, n, heap/1024, float64(seq.JoinNs)/1e9, float64(all.JoinNs)/1e9, float64(closed.CloseNs)/1e9, left)
 	return nil
 }
