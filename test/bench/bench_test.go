@@ -24,7 +24,8 @@ func TestMain(m *testing.M) {
 // three clients, so that `make test` proves the harness still works. It
 // checks correctness only: run fails unless every blasted frame reached
 // every client's handler intact, every channel joined and rejoined, every
-// acked broadcast was acknowledged and the server received every push.
+// acked broadcast was acknowledged, the server received every push and
+// every one of B7's clients joined its channel and closed.
 // Nothing here asserts speed.
 func TestHarnessTinyScale(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
@@ -43,6 +44,7 @@ func TestHarnessTinyScale(t *testing.T) {
 	cfg.b4Rate, cfg.b4Duration, cfg.b4Runs = 200, 300*time.Millisecond, 1
 	cfg.b5Channels, cfg.b5Runs, cfg.b5Backoff = 20, 2, 50*time.Millisecond
 	cfg.b6N = 200
+	cfg.b7Clients, cfg.b7Runs = 10, 1
 	cfg.waitLimit = 30 * time.Second
 	if err := run(cfg); err != nil {
 		t.Fatal(err)
@@ -53,7 +55,7 @@ func TestHarnessTinyScale(t *testing.T) {
 	}
 	md := string(raw)
 	for _, want := range []string{
-		"## Targets", "## B1:", "## B1t:", "## B2:", "## B3:", "## B4:", "## B5:", "## B6:",
+		"## Targets", "## B1:", "## B1t:", "## B2:", "## B3:", "## B4:", "## B5:", "## B6:", "## B7:",
 		"### B1 calibration", "p99 per run",
 		"## Profile notes (hand-written)", "## Method", "realtime-js", "ceiling (bare gorilla/websocket)",
 	} {
@@ -73,6 +75,8 @@ func TestHarnessTinyScale(t *testing.T) {
 		key("B4", kindGo, "p99run"), key("B4", "p99ratio"),
 		key("B5", kindGo, "ms"), key("B5", kindJS, "ms"), key("B5", kindRaw, "ms"),
 		key("B6", kindGo, "rate"), key("B6", kindJS, "rate"), key("B6", kindRaw, "rate"),
+		key("B7", kindGo, "heap"), key("B7", kindJS, "heap"), key("B7", kindGo, "seq"), key("B7", kindJS, "all"),
+		key("B7", kindGo, "close"), key("B7", kindJS, "close"), key("B7", kindGo, "goroutines"), key("B7", kindGo, "left"),
 	} {
 		if len(lastReport.samples[k]) == 0 {
 			t.Errorf("no samples for %s", k)

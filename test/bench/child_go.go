@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/url"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +21,10 @@ type goChild struct {
 	client   *realtime.Client
 	channels map[string]*realtime.Channel // by sub-topic
 	h        *benchHandler
+
+	many     []*realtime.Client // B7: the clients of the last many_open
+	manyBase int                // B7: goroutines running before that many_open
+	manyIDs  map[string]bool    // B7: and their ids ("goroutine 1")
 }
 
 // armState counts the deliveries of one B1/B2 run. Only the Handler
@@ -106,10 +113,13 @@ func (h *benchHandler) HandleEvent(_ context.Context, ev realtime.Event) {
 func runGoChild(in io.Reader, out io.Writer) error {
 	c := &goChild{channels: map[string]*realtime.Channel{}, h: &benchHandler{}}
 	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		if c.client != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			_ = c.client.Close(ctx)
-			cancel()
+		}
+		for _, m := range c.many {
+			_ = m.Close(ctx)
 		}
 	}()
 	return serveChild(in, out, c.handle)
@@ -140,7 +150,11 @@ func (c *goChild) handle(req request) (response, bool) {
 		return c.send(req), false
 	case opMemory:
 		heap, rss := memory()
-		return response{Heap: heap, RSS: rss}, false
+		return response{Heap: heap, RSS: rss, Goroutines: runtime.NumGoroutine()}, false
+	case opManyOpen:
+		return c.manyOpen(req), false
+	case opManyClose:
+		return c.manyClose(), false
 	case opClose:
 		return response{}, true
 	}
@@ -339,4 +353,174 @@ func (c *goChild) send(req request) response {
 		}
 	}
 	return response{StartNs: start, SentNs: nowNs()}
+}
+
+// manyOpen is B7's many_open: req.N clients made with New and its defaults
+// (plus the Handler, the vsn and the bench_id parameter), each with one
+// channel bound to every broadcast and joined, one client after another or
+// (req.All) every client on its own goroutine at once.
+func (c *goChild) manyOpen(req request) response {
+	if len(c.many) > 0 {
+		return errResp("many_open: %d clients of the last many_open still open", len(c.many))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout(req.TimeoutMs, 5*time.Minute))
+	defer cancel()
+	c.manyBase = runtime.NumGoroutine()
+	c.manyIDs = goroutineIDs()
+	clients := make([]*realtime.Client, req.N)
+	open := func(i int) error {
+		cl, err := realtime.New(req.URL, apiKey,
+			realtime.WithVsn(realtime.Vsn(req.Vsn)),
+			realtime.WithParams(url.Values{idParam: {fmt.Sprintf("%s-%d", req.ID, i)}}),
+			realtime.WithHandler(c.h),
+		)
+		if err != nil {
+			return fmt.Errorf("new %d: %w", i, err)
+		}
+		clients[i] = cl
+		ch, err := cl.Channel(fmt.Sprintf("%s-%05d", req.Topic, i))
+		if err != nil {
+			return fmt.Errorf("channel %d: %w", i, err)
+		}
+		if err := cl.On(ch, realtime.Broadcast{Event: "*"}); err != nil {
+			return fmt.Errorf("on %d: %w", i, err)
+		}
+		st, err := cl.Subscribe(ctx, ch)
+		if err != nil || st != realtime.Subscribed {
+			return fmt.Errorf("subscribe %d: %s %s", i, st, errString(err))
+		}
+		return nil
+	}
+	var (
+		joined atomic.Int64
+		mu     sync.Mutex
+		first  error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
+	start := time.Now()
+	if req.All {
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := open(i); err != nil {
+					fail(err)
+					return
+				}
+				joined.Add(1)
+			}()
+		}
+		wg.Wait()
+	} else {
+		for i := range clients {
+			if err := open(i); err != nil {
+				fail(err)
+				break
+			}
+			joined.Add(1)
+		}
+	}
+	took := time.Since(start)
+	for _, cl := range clients {
+		if cl != nil {
+			c.many = append(c.many, cl)
+		}
+	}
+	n := int(joined.Load())
+	if first != nil && ctx.Err() == nil {
+		return errResp("many_open: %v", first)
+	}
+	return response{JoinNs: took.Nanoseconds(), Joined: n, TimedOut: n < req.N}
+}
+
+// manyClose is B7's many_close: Close on every client of the last
+// many_open, all at once (one goroutine each), then the goroutines beyond
+// those running before that many_open and, when there are any, what
+// created them. Close returns only when every goroutine of its client has
+// exited, so nothing is waited for here.
+func (c *goChild) manyClose() response {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed error
+	)
+	start := time.Now()
+	for _, cl := range c.many {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := cl.Close(ctx); err != nil {
+				mu.Lock()
+				if failed == nil {
+					failed = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	left := runtime.NumGoroutine() - c.manyBase
+	var by []string
+	if left > 0 {
+		by = createdBy(c.manyIDs)
+	}
+	c.many = nil
+	if failed != nil {
+		return errResp("many_close: %v", failed)
+	}
+	return response{CloseNs: took.Nanoseconds(), Left: left, LeftBy: by}
+}
+
+// goroutineIDs returns the ids of every goroutine now.
+func goroutineIDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, g := range strings.Split(allStacks(), "\n\n") {
+		id, _, _ := strings.Cut(g, " [")
+		ids[id] = true
+	}
+	return ids
+}
+
+// createdBy names, for every goroutine now whose id is not in before,
+// the function it runs in and the one that created it.
+func createdBy(before map[string]bool) []string {
+	var out []string
+	for _, g := range strings.Split(allStacks(), "\n\n") {
+		lines := strings.Split(g, "\n")
+		id, _, _ := strings.Cut(lines[0], " [")
+		if before[id] || len(lines) < 2 {
+			continue
+		}
+		top, _, _ := strings.Cut(lines[1], "(")
+		desc := top
+		for _, l := range lines {
+			if strings.HasPrefix(l, "created by ") {
+				by, _, _ := strings.Cut(strings.TrimPrefix(l, "created by "), " in goroutine")
+				desc += ", created by " + by
+			}
+		}
+		out = append(out, desc)
+	}
+	return out
+}
+
+func allStacks() string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }

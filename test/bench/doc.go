@@ -14,7 +14,10 @@
 // B2 fan-in over 1,000 channels, B3 join scale (10,000 channels: time,
 // heap and RSS per channel), B4 acknowledged broadcast round trip
 // percentiles, B5 time to rejoin 1,000 channels after a socket drop, B6
-// send throughput counted by the server.
+// send throughput counted by the server, B7 many clients in one process
+// (1,000 with one channel each: heap, RSS and goroutines per client, time
+// to connect and join them one after another and all at once, to close
+// them, goroutines left after Close).
 //
 // Every client runs in a child process speaking the line-delimited JSON
 // protocol of proto.go: ours and the ceiling are this binary re-executed
@@ -35,7 +38,9 @@
 // (calibrate.go), with one goroutine reading its stdout; the
 // server in the orchestrator has its own goroutines (test/realtimetest).
 // In the Go child the Handler runs on the client's Dispatcher goroutine and
-// shares only atomics with the request loop.
+// shares only atomics with the request loop; B7's clients share that
+// Handler, and the request loop waits for the goroutines it starts to open
+// or close them before it answers.
 //
 // # Lifecycle
 //

@@ -41,6 +41,8 @@ type config struct {
 	b5Backoff    time.Duration
 	b5Runs       int
 	b6N          int
+	b7Clients    int
+	b7Runs       int
 	waitLimit    time.Duration
 }
 
@@ -66,12 +68,14 @@ func defaultConfig() *config {
 		b5Backoff:  100 * time.Millisecond,
 		b5Runs:     5,
 		b6N:        100_000,
+		b7Clients:  1000,
+		b7Runs:     3,
 		waitLimit:  2 * time.Minute,
 	}
 }
 
 func allScenarios() map[string]bool {
-	return map[string]bool{"B1": true, "B1t": true, "B2": true, "B3": true, "B4": true, "B5": true, "B6": true}
+	return map[string]bool{"B1": true, "B1t": true, "B2": true, "B3": true, "B4": true, "B5": true, "B6": true, "B7": true}
 }
 
 func main() {
@@ -84,7 +88,7 @@ func main() {
 	flag.StringVar(&cfg.node, "node", cfg.node, "Node.js binary (20+)")
 	flag.StringVar(&clients, "clients", "go,js,raw", "clients to run: go (ours), js (realtime-js), raw (gorilla ceiling)")
 	flag.StringVar(&variants, "variants", strings.Join(allVariants, ","), "B1 frame variants to run")
-	flag.StringVar(&scen, "scenarios", "B1,B1t,B2,B3,B4,B5,B6", "scenarios to run")
+	flag.StringVar(&scen, "scenarios", "B1,B1t,B2,B3,B4,B5,B6,B7", "scenarios to run")
 	flag.BoolVar(&cfg.micro, "micro", cfg.micro, "also run the Go micro-benchmarks of ./messages/, ./internal/wire/ and ./registry/")
 	flag.BoolVar(&cfg.calibrate, "calibrate", cfg.calibrate, "B1: also run the minimal counting programs (test/bench/js/minimal.mjs, test/bench/minimal) as calibration rows")
 	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress lines on stderr")
@@ -103,6 +107,8 @@ func main() {
 	flag.DurationVar(&cfg.b5Backoff, "b5-backoff", cfg.b5Backoff, "B5: fixed reconnect backoff of every client")
 	flag.IntVar(&cfg.b5Runs, "b5-runs", cfg.b5Runs, "B5: socket drops per client")
 	flag.IntVar(&cfg.b6N, "b6-n", cfg.b6N, "B6: broadcasts pushed per run")
+	flag.IntVar(&cfg.b7Clients, "b7-clients", cfg.b7Clients, "B7: clients in one process, one joined channel each")
+	flag.IntVar(&cfg.b7Runs, "b7-runs", cfg.b7Runs, "B7: runs per client kind (fresh process each)")
 	flag.StringVar(&cfg.profileDir, "cpuprofile", "", "directory where every Go child (ours, ceiling) writes <kind>-<n>.pprof")
 	flag.Parse()
 	cfg.clients = splitList(clients)
@@ -195,7 +201,7 @@ func run(cfg *config) error {
 		name string
 		fn   func() error
 	}{
-		{"B1", b.b1}, {"B2", b.b2}, {"B3", b.b3}, {"B4", b.b4}, {"B5", b.b5}, {"B6", b.b6},
+		{"B1", b.b1}, {"B2", b.b2}, {"B3", b.b3}, {"B4", b.b4}, {"B5", b.b5}, {"B6", b.b6}, {"B7", b.b7},
 	}
 	for _, s := range steps {
 		if s.name == "B1" && !cfg.scen["B1"] && !cfg.scen["B1t"] {

@@ -17,8 +17,9 @@ const methodText = "## Method\n\n" +
 	"  (Node 20 has no global WebSocket), `vsn` as in the scenario, `reconnectAfterMs` fixed.\n" +
 	"- *ceiling*: the harness binary as a bare gorilla/websocket client with no client logic.\n\n" +
 	"All three speak the same line-delimited JSON protocol on stdin/stdout (test/bench/proto.go): connect,\n" +
-	"subscribe, arm, wait, rejoin_arm, rejoin_wait, acks, send, memory, close. Times that cross processes are\n" +
-	"wall-clock Unix nanoseconds on the same machine (Node: `performance.timeOrigin + performance.now()`).\n" +
+	"subscribe, arm, wait, rejoin_arm, rejoin_wait, acks, send, memory, many_open, many_close, close. Times\n" +
+	"that cross processes are wall-clock Unix nanoseconds on the same machine (Node:\n" +
+	"`performance.timeOrigin + performance.now()`).\n" +
 	"Each child's socket carries a `bench_id` query parameter so the harness finds it on the server.\n\n" +
 	"**Blast mode (B1, B1t, B2).** The frames are encoded once, exactly as the server sends them\n" +
 	"(`realtimetest.EncodeFrame`), wrapped as unmasked server→client WebSocket frames\n" +
@@ -70,5 +71,19 @@ const methodText = "## Method\n\n" +
 	"(`Conn.BroadcastsReceived`); the harness polls it every 100 µs. Rate = N ÷ (server has N − first send call).\n" +
 	"realtime-js sends JSON broadcasts on vsn 2.0.0 as binary kind-3 frames and ours as text arrays, so the\n" +
 	"ceiling is measured with both. Each client has its own channel; the clients take turns run by run.\n\n" +
+	"**B7.** A fresh child per run, per client kind (ours, realtime-js; the ceiling has no client to multiply),\n" +
+	"kinds taking turns run by run, all against one server. The child opens and closes one warm-up client (ours:\n" +
+	"the shared actor system, pools and code paths exist from then on; Node: the JIT has run the code), measures\n" +
+	"heap and RSS as in B3 and its goroutines (`runtime.NumGoroutine`), then opens N clients one after another:\n" +
+	"each made with its defaults plus the vsn, the `bench_id` parameter and (ours) the Handler (ours: `New`, one\n" +
+	"`Channel` with `On(ch, Broadcast{Event: \"*\"})`, `Subscribe`, which waits for the socket; realtime-js: `new\n" +
+	"RealtimeClient` with the `ws` transport, `connect()`, one `channel()` with `on('broadcast', {event: '*'})`,\n" +
+	"`subscribe()` awaited until SUBSCRIBED), and measures again; per client = growth ÷ N. It then closes them all\n" +
+	"at once (ours: `Close` on a goroutine each; realtime-js: every `disconnect()` awaited together: awaited one\n" +
+	"after another, each takes about 150 ms, because phoenix polls the socket's state 150 ms after asking it to\n" +
+	"close), opens N again all at once (ours: one goroutine per client; realtime-js: `Promise.all`) and closes\n" +
+	"them. Times are wall clock in the child, from the first client made to the last SUBSCRIBED or the last close\n" +
+	"returned. Goroutines left (ours) are counted right after the last `Close` returned against the count before\n" +
+	"the phase's first `New`, with no waiting; the child names what each one runs and what created it.\n\n" +
 	"**What the numbers are not.** Everything runs on one machine over loopback, with the server in the harness\n" +
 	"process; both clients pay the same kernel and server costs. Throughput numbers are for this machine only.\n"

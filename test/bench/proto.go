@@ -17,7 +17,9 @@ const (
 	opRejoinWait  = "rejoin_wait" // wait until every subscribed channel rejoined
 	opAcks        = "acks"        // B4: acked self-broadcasts at Rate/s for DurationMs
 	opSend        = "send"        // B6: push N broadcasts as fast as the client takes them
-	opMemory      = "memory"      // heap and RSS now (after a GC)
+	opMemory      = "memory"      // heap and RSS now (after a GC), and goroutines (Go)
+	opManyOpen    = "many_open"   // B7: N more clients, one joined channel each
+	opManyClose   = "many_close"  // B7: close every client of many_open, all at once
 	opClose       = "close"       // close the client and exit
 	broadcastName = "cursor"      // user event of every blasted broadcast
 	ackEvent      = "ack"         // user event of B4's broadcasts
@@ -41,14 +43,19 @@ type request struct {
 	Ack         bool     `json:"ack,omitempty"`
 	Concurrency int      `json:"concurrency,omitempty"` // Go: Subscribe calls in flight
 
-	// arm, send
+	// arm, send, many_open (clients)
 	N     int  `json:"n,omitempty"`
 	Typed bool `json:"typed,omitempty"` // decode every payload into a struct
 
-	// subscribe, wait, rejoin_wait
+	// subscribe, wait, rejoin_wait, many_open
 	TimeoutMs int `json:"timeout_ms,omitempty"`
 
-	// acks, send
+	// many_open: URL, Vsn, N and TimeoutMs as above; client i's socket
+	// carries bench_id ID-i and it joins the channel Topic-i (5 digits).
+	// All opens and joins them all at once instead of one after another.
+	All bool `json:"all,omitempty"`
+
+	// acks, send, many_open
 	Topic      string `json:"topic,omitempty"`
 	Rate       int    `json:"rate,omitempty"`
 	DurationMs int    `json:"duration_ms,omitempty"`
@@ -64,9 +71,19 @@ type response struct {
 	Joined   int   `json:"joined,omitempty"`
 	TimedOut bool  `json:"timed_out,omitempty"`
 
-	// memory (and subscribe): bytes
-	Heap uint64 `json:"heap,omitempty"`
-	RSS  uint64 `json:"rss,omitempty"`
+	// memory (and subscribe): bytes; Go only: runtime.NumGoroutine()
+	Heap       uint64 `json:"heap,omitempty"`
+	RSS        uint64 `json:"rss,omitempty"`
+	Goroutines int    `json:"goroutines,omitempty"`
+
+	// many_open: JoinNs (first client made → last SUBSCRIBED) and Joined
+	// as for subscribe. many_close: CloseNs, the time the closes took, and
+	// (Go only) Left, the goroutines beyond those running before
+	// many_open, counted right after the last Close returned, and LeftBy,
+	// for each of them, the function it runs and what created it.
+	CloseNs int64    `json:"close_ns,omitempty"`
+	Left    int      `json:"left,omitempty"`
+	LeftBy  []string `json:"left_by,omitempty"`
 
 	// wait
 	Delivered int    `json:"delivered,omitempty"`

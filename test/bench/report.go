@@ -25,6 +25,7 @@ type report struct {
 	msgSize  map[string]float64 // B1 variant → mean message bytes
 	micro    string
 	bound    []decodeBound // B1t: decoding alone
+	b7LeftBy []string      // B7: goroutines found right after the last Close
 }
 
 func (r *report) add(k string, v float64) {
@@ -155,7 +156,7 @@ func (r *report) markdown() string {
 	w("%s joins × %d runs in B3 (limit %s), %s acked broadcasts/s for %s × %d runs in B4, %s channels × %d drops with a %s\n",
 		thousands(float64(c.b3Channels)), c.b3Runs, c.b3Limit, thousands(float64(c.b4Rate)), c.b4Duration, c.b4Runs,
 		thousands(float64(c.b5Channels)), c.b5Runs, c.b5Backoff)
-	w("backoff in B5, %s pushes per run in B6.\n\n", thousands(float64(c.b6N)))
+	w("backoff in B5, %s pushes per run in B6, %s clients × %d runs in B7.\n\n", thousands(float64(c.b6N)), thousands(float64(c.b7Clients)), c.b7Runs)
 
 	r.targets(w)
 	r.b1Tables(w)
@@ -164,6 +165,7 @@ func (r *report) markdown() string {
 	r.b4Table(w)
 	r.b5Table(w)
 	r.b6Table(w)
+	r.b7Table(w)
 
 	w("## Go micro-benchmarks\n\n")
 	if r.micro == "" {
@@ -225,7 +227,16 @@ func (r *report) targets(w func(string, ...any)) {
 	b5 := r.med("B5", kindGo, "ms")
 	w("| B5: %s channels rejoined under 500 ms beyond the backoff | %s ms | %s |\n", thousands(float64(r.cfg.b5Channels)), fixed(b5, 1), met(b5 < 500, isNum(b5)))
 	al := r.med("B1", variantV2Text, kindGo, "allocs")
-	w("| ≤ 2 allocations per delivered broadcast (B1, vsn 2.0.0 text) | %s | %s |\n\n", fixed(al, 2), met(al <= 2, isNum(al)))
+	w("| ≤ 2 allocations per delivered broadcast (B1, vsn 2.0.0 text) | %s | %s |\n", fixed(al, 2), met(al <= 2, isNum(al)))
+	n7 := thousands(float64(r.cfg.b7Clients))
+	hg, hj := r.med("B7", kindGo, "heap"), r.med("B7", kindJS, "heap")
+	w("| B7: heap per idle client with one joined channel (%s clients) ≤ realtime-js's | %s vs %s | %s |\n", n7, kib(hg), kib(hj), met(hg <= hj, isNum(hg, hj)))
+	rg, rj := r.med("B7", kindGo, "rss"), r.med("B7", kindJS, "rss")
+	w("| B7: RSS per client ≤ realtime-js's | %s vs %s | %s |\n", kib(rg), kib(rj), met(rg <= rj, isNum(rg, rj)))
+	sg, sj := r.med("B7", kindGo, "seq"), r.med("B7", kindJS, "seq")
+	w("| B7: connect + join of %s clients one after another no slower than realtime-js | %s s vs %s s | %s |\n", n7, fixed(sg, 2), fixed(sj, 2), met(sg <= sj, isNum(sg, sj)))
+	_, left := minMax(r.samples[key("B7", kindGo, "left")])
+	w("| B7: 0 goroutines left after the last `Close` returns (most of any run) | %s | %s |\n\n", thousands(left), met(left == 0, isNum(left)))
 }
 
 func pct(a, b float64) string {
@@ -493,4 +504,58 @@ func (r *report) calibrationTable(w func(string, ...any)) {
 		}
 	}
 	w("\n")
+}
+
+// seconds formats the median of a sample in seconds with its min–max.
+func (r *report) seconds(parts ...string) string {
+	v := r.samples[key(parts...)]
+	if len(v) == 0 {
+		return "n/a"
+	}
+	out := fixed(median(v), 2) + " s"
+	if len(v) > 1 {
+		lo, hi := minMax(v)
+		out += " (" + fixed(lo, 2) + "–" + fixed(hi, 2) + ")"
+	}
+	return out
+}
+
+func (r *report) b7Table(w func(string, ...any)) {
+	if !r.cfg.scen["B7"] {
+		return
+	}
+	n := thousands(float64(r.cfg.b7Clients))
+	w("## B7: many clients, %s in one process\n\n", n)
+	w("%s clients in one process, each with its own socket and one channel bound to every broadcast and\n", n)
+	w("joined, against the same server (ours: %s `realtime.New`, which share one actor system; realtime-js:\n", n)
+	w("%s `RealtimeClient`s in one Node process). Memory is the growth from before the first of them to after the\n", n)
+	w("last joined, idle, after a full GC, ÷ clients. Connect + join: from the first client made to the last\n")
+	w("SUBSCRIBED, one client after another and all at once. Close: all clients of a phase closed at once (ours:\n")
+	w("`Close` on a goroutine each, which returns when every goroutine of its client has exited; realtime-js:\n")
+	w("`disconnect()` on each, awaited together), both phases pooled. Goroutines left: counted right after the\n")
+	w("last `Close` returned, against the count before the clients were made; the most of any phase of any run.\n")
+	w("A fresh process per run; median of %d runs (min–max).\n\n", r.cfg.b7Runs)
+	w("| client | heap per client | RSS per client | goroutines per client | connect + join, one after another | connect + join, all at once | close all | goroutines left after the last Close |\n")
+	w("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, k := range r.cfg.clients {
+		if k == kindRaw {
+			continue
+		}
+		gor, left := "—", "—"
+		if k == kindGo {
+			gor = fixed(r.med("B7", k, "goroutines"), 2)
+			_, hi := minMax(r.samples[key("B7", k, "left")])
+			left = thousands(hi)
+		}
+		w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", clientNames[k], kib(r.med("B7", k, "heap")), kib(r.med("B7", k, "rss")), gor,
+			r.seconds("B7", k, "seq"), r.seconds("B7", k, "all"), r.seconds("B7", k, "close"), left)
+	}
+	w("\n")
+	if len(r.b7LeftBy) > 0 {
+		w("Goroutines of ours found right after the last `Close` returned (the function each runs, and what created it):\n\n")
+		for _, g := range r.b7LeftBy {
+			w("- %s\n", g)
+		}
+		w("\n")
+	}
 }

@@ -596,3 +596,101 @@ func (b *bench) sendRun(c *client, kind3 bool) (float64, error) {
 		return 0, fmt.Errorf("%s client: server received %d of %d broadcasts: %w", c.kind, conn.BroadcastsReceived()-(want-n), n, errShort)
 	}
 }
+
+// b7 runs many clients in one process: for each client kind but the
+// ceiling (which has no client to multiply), a fresh child per run opens
+// and closes one warm-up client, measures, opens N clients with one joined
+// channel each one after another, measures again, closes them all at once,
+// then opens N all at once and closes them all at once. The kinds take
+// turns run by run.
+func (b *bench) b7() error {
+	srv := b.newServer()
+	defer srv.Close()
+	for r := 0; r < b.cfg.b7Runs; r++ {
+		for _, kind := range b.cfg.clients {
+			if kind == kindRaw {
+				continue
+			}
+			if err := b.b7Run(srv, kind, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *bench) b7Run(srv *realtimetest.Server, kind string, r int) error {
+	b.seq++
+	id := fmt.Sprintf("%s-%d", kind, b.seq)
+	p, err := startPeer(b.cfg, kind, id)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	n := b.cfg.b7Clients
+	limit := b.cfg.waitLimit
+	open := func(phase string, n int, all bool) (response, error) {
+		resp, err := p.call(request{Op: opManyOpen, URL: srv.URL(), Vsn: string(frame.V2), ID: id + "-" + phase, Topic: phase,
+			N: n, All: all, TimeoutMs: int(limit / time.Millisecond)}, limit+time.Minute)
+		if err == nil && resp.Joined < n {
+			err = fmt.Errorf("%s client: %d of %d clients joined their channel within %s: %w", kind, resp.Joined, n, limit, errShort)
+		}
+		return resp, err
+	}
+	closeAll := func() (response, error) { return p.call(request{Op: opManyClose}, 6*time.Minute) }
+	// Warm-up: the shared actor system, pools and code paths (Go), the JIT
+	// (Node) are made before the baseline.
+	if _, err := open("warm", 1, false); err != nil {
+		return err
+	}
+	if _, err := closeAll(); err != nil {
+		return err
+	}
+	before, err := p.call(request{Op: opMemory}, time.Minute)
+	if err != nil {
+		return err
+	}
+	seq, err := open("seq", n, false)
+	if err != nil {
+		return err
+	}
+	after, err := p.call(request{Op: opMemory}, time.Minute)
+	if err != nil {
+		return err
+	}
+	closed, err := closeAll()
+	if err != nil {
+		return err
+	}
+	all, err := open("all", n, true)
+	if err != nil {
+		return err
+	}
+	closedAll, err := closeAll()
+	if err != nil {
+		return err
+	}
+	k := key("B7", kind)
+	per := float64(n)
+	heap := (float64(after.Heap) - float64(before.Heap)) / per
+	b.rep.add(k+"/heap", heap)
+	b.rep.add(k+"/rss", (float64(after.RSS)-float64(before.RSS))/per)
+	b.rep.add(k+"/seq", float64(seq.JoinNs)/1e9)
+	b.rep.add(k+"/all", float64(all.JoinNs)/1e9)
+	b.rep.add(k+"/close", float64(closed.CloseNs)/1e9)
+	b.rep.add(k+"/close", float64(closedAll.CloseNs)/1e9)
+	if kind == kindGo {
+		b.rep.add(k+"/goroutines", float64(after.Goroutines-before.Goroutines)/per)
+		b.rep.add(k+"/left", float64(max(closed.Left, closedAll.Left)))
+		for _, g := range append(closed.LeftBy, closedAll.LeftBy...) {
+			b.rep.b7LeftBy = append(b.rep.b7LeftBy, fmt.Sprintf("run %d: %s", r+1, g))
+		}
+	}
+	left := ""
+	if kind == kindGo {
+		left = fmt.Sprintf(", %d goroutines left", max(closed.Left, closedAll.Left))
+	}
+	b.logf("B7 %s run %d: %d clients, heap %.1f KiB/client, one after another %.3f s, all at once %.3f s, close %.3f s%s",
+		kind, r+1, n, heap/1024, float64(seq.JoinNs)/1e9, float64(all.JoinNs)/1e9, float64(closed.CloseNs)/1e9, left)
+	return nil
+}

@@ -44,6 +44,7 @@ let client = null
 const channels = new Map() // sub-topic → channel
 let arm = null // { want, typed, count, bad, firstNs, endNs, done, resolve }
 let rejoin = null // { want, seen:Set, endNs, resolve }
+let many = [] // B7: the clients of the last many_open
 
 function memory() {
   if (global.gc) {
@@ -213,9 +214,60 @@ const ops = {
     return memory()
   },
 
+  // B7: req.n more RealtimeClients with their defaults (plus the ws
+  // transport, the vsn and the bench_id parameter), each with one channel
+  // bound to every broadcast and subscribed, one after another or
+  // (req.all) all at once.
+  async many_open(req) {
+    if (many.length > 0) throw new Error(`many_open: ${many.length} clients of the last many_open still open`)
+    const open = (i) =>
+      new Promise((resolve, reject) => {
+        const c = new RealtimeClient(req.url.replace(/^http/, 'ws') + '/realtime/v1', {
+          transport: WebSocket,
+          vsn: req.vsn,
+          params: { apikey: API_KEY, bench_id: `${req.id}-${i}` },
+        })
+        many.push(c)
+        c.connect()
+        const ch = c.channel(`${req.topic}-${String(i).padStart(5, '0')}`)
+        ch.on('broadcast', { event: '*' }, onBroadcast)
+        let first = true
+        ch.subscribe((status, err) => {
+          if (!first) return
+          first = false
+          if (status === 'SUBSCRIBED') resolve()
+          else reject(new Error(`subscribe ${i}: ${status}${err ? ' ' + err.message : ''}`))
+        })
+      })
+    let joined = 0
+    const one = (i) => open(i).then(() => joined++)
+    const start = nowNs()
+    const all = req.all
+      ? Promise.all(Array.from({ length: req.n }, (_, i) => one(i)))
+      : (async () => {
+          for (let i = 0; i < req.n; i++) await one(i)
+        })()
+    await withTimeout(all, req.timeout_ms > 0 ? req.timeout_ms : 300000)
+    return { join_ns: nowNs() - start, joined, timed_out: joined < req.n }
+  },
+
+  // B7: disconnect() every client of the last many_open, all at once.
+  // Each resolves with 'ok' once its socket has closed (phoenix polls the
+  // socket's readyState 150 ms after asking it to close).
+  async many_close() {
+    const start = nowNs()
+    const res = await Promise.all(many.map((c) => withTimeout(c.disconnect(), 15000)))
+    const took = nowNs() - start
+    many = []
+    const stuck = res.filter((r) => r !== 'ok').length
+    if (stuck > 0) throw new Error(`many_close: ${stuck} disconnect() calls did not resolve with 'ok' within 15 s`)
+    return { close_ns: took }
+  },
+
   async close() {
     try {
       await withTimeout(client?.disconnect() ?? Promise.resolve(), 2000)
+      for (const c of many) await withTimeout(c.disconnect(), 2000)
     } catch {}
     return {}
   },
