@@ -40,6 +40,9 @@ type supActor struct {
 	store    *actor.PID
 	registry *actor.PID
 	conn     *actor.PID
+	// stopping is set once the tree stops: state changes are no longer
+	// sent to the registry.
+	stopping bool
 	attempts int
 	gen      uint64
 	timer    actors.Timer
@@ -57,8 +60,11 @@ func (s *supActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.start(ctx)
-	case *actor.Restarting, *actor.Stopping:
+	case *actor.Restarting:
 		s.stopTimer()
+	case *actor.Stopping:
+		s.stopTimer()
+		s.stopping = true
 	case *actor.Stopped:
 		s.rt.state.Store(messages.ConnClosed)
 		s.rt.markStopped()
@@ -143,6 +149,11 @@ func (s *supActor) start(ctx actor.Context) {
 func (s *supActor) changed(ctx actor.Context, m *messages.ConnectionChanged) {
 	m.Old = s.rt.ConnectionState()
 	s.rt.state.Store(m.New)
+	if s.stopping {
+		// The tree is stopping (Close): the registry may be gone
+		// already, and a message to it would only be a dead letter.
+		return
+	}
 	ctx.Send(s.registry, m)
 }
 
