@@ -18,8 +18,10 @@
 // dropped as malformed (the socket stays up); heartbeat replies for an
 // unknown ref are counted (Stats.UnknownReplies).
 //
-// Memory: an idle socket holds gorilla/websocket's 4 KiB read buffer (a
-// few small Realtime frames per read call) and nothing else of size. Read
+// Memory: an idle socket holds gorilla/websocket's 256-byte read buffer and
+// nothing else of size. Under it, the socket reads adapt to the traffic
+// (burstconn.go): a burst is read 64 KiB at a time into a buffer from a
+// process-wide pool, returned as soon as a read comes back short. Read
 // chunks (64 KiB) come from a pool shared by the process: the reader takes
 // one when a message arrives and parks it in its Inbox while it waits; the
 // Inbox recycles it once the registry has released every frame read into
