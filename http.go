@@ -98,7 +98,7 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", redact.RedactURL(u), redactErr(err, c.redact, c.apiKey, c.bearer(ch)))
+		return fmt.Errorf("realtime: HTTP broadcast to %s: %w", redact.RedactURL(u), redactErr(err, c.redact))
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -107,7 +107,7 @@ func (c *Client) post(ctx context.Context, ch *Channel, u, ctype string, body []
 	}
 	// A server (or proxy) may echo the key or token back: redact before
 	// the message is cut to length, so no part of a secret survives.
-	clean := []byte(c.redact.String(redact.Redact(string(data), c.apiKey, c.bearer(ch))))
+	clean := c.redact.Bytes(data)
 	return &messages.HTTPError{StatusCode: resp.StatusCode, Message: httpMessage(clean)}
 }
 
@@ -201,6 +201,8 @@ func httpMessage(body []byte) string {
 	return s
 }
 
-func redactErr(err error, red *redact.Redactor, secrets ...string) error {
-	return fmt.Errorf("%s", red.String(redact.Redact(err.Error(), secrets...)))
+// redactErr is err's text with the client's secrets (the Redactor knows
+// the API key and every token the client has held) removed.
+func redactErr(err error, red *redact.Redactor) error {
+	return fmt.Errorf("%s", red.String(err.Error()))
 }

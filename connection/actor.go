@@ -66,6 +66,16 @@ func Props(cfg Config) *actor.Props {
 	if cfg.ReadLimit <= 0 {
 		cfg.ReadLimit = DefaultReadLimit
 	}
+	if cfg.Redact == nil {
+		// Without the client's Redactor (a runtime built by hand), still
+		// keep the API key of the URL and the tokens this actor fetches
+		// out of errors.
+		var key string
+		if u, err := url.Parse(cfg.URL); err == nil {
+			key = u.Query().Get("apikey")
+		}
+		cfg.Redact = redact.NewRedactor(key)
+	}
 	return actor.PropsFromProducer(func() actor.Actor { return &connActor{cfg: cfg} })
 }
 
@@ -185,7 +195,7 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 	conn, resp, err := dialer.DialContext(ctx, a.cfg.URL, a.cfg.Header)
 	intact := release()
 	if err != nil {
-		res <- dialResult{err: connectError(a.cfg.URL, resp, err, token, a.cfg.Redact)}
+		res <- dialResult{err: connectError(a.cfg.URL, resp, err, a.cfg.Redact)}
 		a.root.Send(a.self, &dialed{epoch: epoch})
 		return
 	}
@@ -199,12 +209,10 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 	a.root.Send(a.self, &dialed{epoch: epoch})
 }
 
-func connectError(raw string, resp *http.Response, err error, token string, red *redact.Redactor) error {
-	secrets := []string{token}
-	if u, perr := url.Parse(raw); perr == nil {
-		secrets = append(secrets, u.Query().Get("apikey"))
-	}
-	ce := &messages.ConnectError{URL: redact.RedactURL(raw), Err: errors.New(red.String(redact.Redact(err.Error(), secrets...)))}
+// connectError describes a failed dial. red knows the API key (Props) and
+// the token of this attempt (added before the dial).
+func connectError(raw string, resp *http.Response, err error, red *redact.Redactor) error {
+	ce := &messages.ConnectError{URL: redact.RedactURL(raw), Err: errors.New(red.String(err.Error()))}
 	if resp != nil {
 		ce.StatusCode = resp.StatusCode
 		if resp.Body != nil {
@@ -219,7 +227,7 @@ func connectError(raw string, resp *http.Response, err error, token string, red 
 					ce.Message = msg.Message
 				}
 				// A server (or proxy) may echo the key or token back.
-				ce.Message = red.String(redact.Redact(ce.Message, secrets...))
+				ce.Message = red.String(ce.Message)
 			}
 		}
 	}

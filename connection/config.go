@@ -53,7 +53,8 @@ type Config struct {
 	Stats *Stats
 	// Redact removes the client's secrets from the server's text (close
 	// reasons, rejected-upgrade bodies) before it goes into an error
-	// (optional; nil redacts only the key and token of the dial).
+	// (optional; nil: one that knows the URL's API key and the tokens
+	// the connection fetches).
 	Redact *redact.Redactor
 }
 

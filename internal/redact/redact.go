@@ -2,7 +2,6 @@ package redact
 
 import (
 	"net/url"
-	"strings"
 )
 
 // secretParams are query parameters whose values never appear in logs or
@@ -24,14 +23,4 @@ func RedactURL(raw string) string {
 	u.RawQuery = q.Encode()
 	u.User = nil
 	return u.String()
-}
-
-// Redact replaces every occurrence of the given secrets in s.
-func Redact(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "REDACTED")
-		}
-	}
-	return s
 }

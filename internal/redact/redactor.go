@@ -18,7 +18,7 @@ type Redactor struct {
 }
 
 // NewRedactor returns a Redactor that knows secrets (empty ones and ones
-// shorter than 4 bytes are ignored, as by Redact).
+// shorter than 4 bytes are ignored).
 func NewRedactor(secrets ...string) *Redactor {
 	r := &Redactor{}
 	for _, s := range secrets {
