@@ -38,25 +38,24 @@ func ParseTimestamp(s string) (time.Time, error) {
 		return bad("expected YYYY-MM-DD or a date and a time")
 	}
 	// time.Parse knows one spelling of each part; map the others onto it:
-	// a lower-case t or a space between date and time, a lower-case z, a
-	// comma before the fraction (time.Parse takes both), and 24:00:00 for
-	// the end of the day.
+	// a lower-case t or a space between date and time, and 24:00:00 for
+	// the end of the day. It takes a comma before the fraction itself.
 	norm := s
 	if c := s[10]; c == 't' || c == ' ' {
 		norm = s[:10] + "T" + s[11:]
-	}
-	if strings.HasSuffix(norm, "z") {
-		norm = norm[:len(norm)-1] + "Z"
 	}
 	endOfDay := strings.HasPrefix(norm[11:], "24:00")
 	if endOfDay {
 		norm = norm[:11] + "00" + norm[13:]
 	}
-	layout, ok := timestampLayout(norm)
+	local, zone, withSeconds := splitZone(norm)
+	offset, ok := zoneOffset(zone)
 	if !ok {
 		return bad("unexpected characters after the time")
 	}
-	t, err := time.Parse(layout, norm)
+	// Without a zone in the layout, time.Parse returns UTC and allocates
+	// no time.Location; the offset is applied here.
+	t, err := time.Parse(timestampLayouts[withSeconds], local)
 	if err != nil {
 		return bad("out of range or malformed")
 	}
@@ -66,30 +65,24 @@ func ParseTimestamp(s string) (time.Time, error) {
 		}
 		t = t.AddDate(0, 0, 1)
 	}
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return bad("zone offset out of range")
-	}
-	t = t.UTC()
+	t = t.Add(-offset)
 	if t.Year() < 0 || t.Year() > 9999 {
 		return bad("year out of range")
 	}
 	return t, nil
 }
 
-// timestampLayouts holds the time.Parse layout for each shape ParseTimestamp
-// accepts: [with seconds][zone form]. The fraction needs no layout of its
-// own: time.Parse accepts one after the seconds (with '.' or ',').
-var timestampLayouts = [2][5]string{
-	{"2006-01-02T15:04", "2006-01-02T15:04Z07:00", "2006-01-02T15:04Z0700", "2006-01-02T15:04Z07", "2006-01-02T15:04Z07:00:00"},
-	{"2006-01-02T15:04:05", "2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05Z07", "2006-01-02T15:04:05Z07:00:00"},
-}
+// timestampLayouts are the time.Parse layouts of a timestamp without its
+// zone: [0] without seconds, [1] with. A fraction needs no layout of its
+// own: time.Parse takes one after the seconds (with '.' or ',').
+var timestampLayouts = [2]string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
 
-// timestampLayout picks the layout for norm (date, 'T', hh:mm, then
-// optional :ss, fraction and zone) from the shape of its tail.
-func timestampLayout(norm string) (string, bool) {
-	i, sec := len("2006-01-02T15:04"), 0
+// splitZone splits norm (date, 'T', hh:mm, then optional :ss and fraction)
+// before its zone; withSeconds is 1 when it has seconds.
+func splitZone(norm string) (local, zone string, withSeconds int) {
+	i := len("2006-01-02T15:04")
 	if i < len(norm) && norm[i] == ':' {
-		sec, i = 1, i+3
+		withSeconds, i = 1, i+3
 		if i < len(norm) && (norm[i] == '.' || norm[i] == ',') {
 			i++
 			for i < len(norm) && jsonscan.IsDigit(norm[i]) {
@@ -97,39 +90,50 @@ func timestampLayout(norm string) (string, bool) {
 			}
 		}
 	}
-	zone := norm[min(i, len(norm)):]
-	switch {
-	case zone == "" || zone == "Z":
-		// "Z" parses with the ±hh:mm layout (Z07:00 accepts Z).
-		if zone == "" {
-			return timestampLayouts[sec][0], true
-		}
-		return timestampLayouts[sec][1], true
-	case zone[0] != '+' && zone[0] != '-' || !zoneInRange(zone):
-		return "", false
-	case len(zone) == len("+07:00") && zone[3] == ':':
-		return timestampLayouts[sec][1], true
-	case len(zone) == len("+0700"):
-		return timestampLayouts[sec][2], true
-	case len(zone) == len("+07"):
-		return timestampLayouts[sec][3], true
-	case len(zone) == len("+07:00:00"):
-		return timestampLayouts[sec][4], true
-	}
-	return "", false
+	i = min(i, len(norm))
+	return norm[:i], norm[i:], withSeconds
 }
 
-// zoneInRange reports whether the zone offset ±hh[[:]mm[:ss]] has hours
-// below 24 and minutes and seconds below 60 (time.Parse checks less).
-func zoneInRange(zone string) bool {
-	digits := strings.ReplaceAll(zone[1:], ":", "")
-	for k := 0; k+2 <= len(digits); k += 2 {
-		v, ok := fixedDigits(digits, k, 2)
-		if !ok || (k == 0 && v > 23) || (k > 0 && v > 59) {
-			return false
-		}
+// zoneOffset parses a zone: none, Z (or z), or ±hh, ±hhmm, ±hh:mm,
+// ±hh:mm:ss with hours below 24 and minutes and seconds below 60.
+func zoneOffset(zone string) (time.Duration, bool) {
+	if zone == "" || zone == "Z" || zone == "z" {
+		return 0, true
 	}
-	return true
+	if zone[0] != '+' && zone[0] != '-' {
+		return 0, false
+	}
+	d := zone[1:]
+	var at [3]int // where hh, mm and ss start in d; -1: absent
+	switch {
+	case len(d) == 2:
+		at = [3]int{0, -1, -1}
+	case len(d) == 4:
+		at = [3]int{0, 2, -1}
+	case len(d) == 5 && d[2] == ':':
+		at = [3]int{0, 3, -1}
+	case len(d) == 8 && d[2] == ':' && d[5] == ':':
+		at = [3]int{0, 3, 6}
+	default:
+		return 0, false
+	}
+	var v [3]int
+	for k, i := range at {
+		if i < 0 {
+			continue
+		}
+		n, ok := fixedDigits(d, i, 2)
+		if !ok || n > [3]int{23, 59, 59}[k] {
+			return 0, false
+		}
+		v[k] = n
+	}
+	h, m, sec := v[0], v[1], v[2]
+	off := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second
+	if zone[0] == '-' {
+		off = -off
+	}
+	return off, true
 }
 
 // fixedDigits reads the n-digit decimal number at s[i:i+n].
