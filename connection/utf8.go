@@ -37,17 +37,16 @@ func (c utf8Codec) Decode(data []byte, binary bool, f *frame.Frame) error {
 		}
 		return c.Codec.Decode(data, binary, f)
 	}
-	var g frame.Frame
-	if err := c.Codec.Decode(data, binary, &g); err != nil {
+	// Decoded in place: on an error the reader drops f whole.
+	if err := c.Codec.Decode(data, binary, f); err != nil {
 		return err
 	}
-	switch g.Kind {
+	switch f.Kind {
 	case frame.KindPush, frame.KindReply, frame.KindBroadcast:
-		if !wire.ValidUTF8JSON(g.Payload) {
+		if !wire.ValidUTF8JSON(f.Payload) {
 			return errRawPayload
 		}
 	}
-	*f = g
 	return nil
 }
 
