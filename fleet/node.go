@@ -1,0 +1,213 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/eventstream"
+
+	realtime "github.com/supabase-go/realtime"
+)
+
+// Node is this process's member of the fleet. Start one per process.
+type Node struct {
+	cfg     Config
+	subs    map[string]*Subscription
+	system  *actor.ActorSystem
+	cluster *cluster.Cluster
+	view    *view
+	topo    *eventstream.Subscription
+
+	ensuring inflight
+	topoGen  atomic.Uint64 // topology events seen
+	closing  chan struct{}
+	wg       sync.WaitGroup
+
+	mu    sync.Mutex
+	owned map[string]bool
+
+	closeOnce sync.Once
+}
+
+// Start validates cfg, joins the cluster as a member (protoactor-go waits
+// about a second for the membership provider) and starts the keeper that
+// activates every subscription on its owner. The subscriptions this member
+// owns are activated in the background; OnOwnership reports them.
+func Start(ctx context.Context, cfg Config) (n *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if cfg.IdentityLookup == nil {
+		cfg.IdentityLookup = disthash.New()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	n = &Node{cfg: cfg, subs: make(map[string]*Subscription, len(cfg.Subscriptions)), closing: make(chan struct{}),
+		view: newView(cfg.Kind)}
+	for i := range n.cfg.Subscriptions {
+		s := &n.cfg.Subscriptions[i]
+		// Client options are checked now, not on some member later.
+		c, err := n.newClient(s, s.Handler)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Subscriptions[%d] (%s): %w", ErrInvalidConfig, i, s.ID, err)
+		}
+		_ = c.Close(ctx) // never spawned: nothing runs
+		n.subs[s.ID] = s
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	logger := cfg.Logger
+	n.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	kind := cluster.NewKind(cfg.Kind, actor.PropsFromProducer(func() actor.Actor { return &grain{node: n} },
+		actor.WithReceiverMiddleware(n.bindSubscription)))
+	opts := append([]cluster.ConfigOption{cluster.WithKinds(kind)}, cfg.ClusterOptions...)
+	ccfg := cluster.Configure(cfg.ClusterName, cfg.Provider, cfg.IdentityLookup, cfg.Remote, opts...)
+	n.cluster = cluster.New(n.system, ccfg)
+
+	nudge := make(chan struct{}, 1)
+	n.topo = n.system.EventStream.Subscribe(func(ev any) {
+		if t, ok := ev.(*cluster.ClusterTopology); ok {
+			if n.view.selfAddr() == "" {
+				// The remote listens before the provider publishes a
+				// topology, so the address is final here.
+				n.view.setSelf(n.system.Address())
+			}
+			n.view.update(t)
+			n.topoGen.Add(1)
+			select {
+			case nudge <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer func() {
+		if err != nil {
+			n.system.EventStream.Unsubscribe(n.topo)
+		}
+	}()
+	if err := startMember(n.cluster); err != nil {
+		return nil, err
+	}
+	n.view.setSelf(n.system.Address())
+	n.wg.Add(1)
+	go n.keep(nudge)
+	return n, nil
+}
+
+// startMember turns protoactor-go's panics on a failed start (the remote
+// cannot listen, the provider fails) into an error.
+func startMember(c *cluster.Cluster) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("realtime: fleet member did not start: %v", r)
+		}
+	}()
+	c.StartMember()
+	return nil
+}
+
+// bindSubscription gives a grain its subscription from the cluster identity
+// it was activated for; an unknown ID (a member started with other
+// subscriptions) stops it.
+func (n *Node) bindSubscription(next actor.ReceiverFunc) actor.ReceiverFunc {
+	return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+		if _, ok := env.Message.(*actor.Started); ok {
+			g := ctx.Actor().(*grain)
+			if g.sub == nil {
+				ci := cluster.GetClusterIdentity(ctx)
+				if ci != nil {
+					g.sub = n.subs[ci.Identity]
+				}
+				if g.sub == nil {
+					n.cfg.Logger.Error("fleet: activation of an unknown subscription", "identity", ci.GetIdentity())
+					ctx.(actor.Context).Stop(ctx.Self())
+					return
+				}
+			}
+		}
+		next(ctx, env)
+	}
+}
+
+func (n *Node) newClient(s *Subscription, h realtime.Handler) (*realtime.Client, error) {
+	opts := make([]realtime.Option, 0, len(n.cfg.ClientOptions)+len(s.Options)+2)
+	opts = append(opts, n.cfg.ClientOptions...)
+	opts = append(opts, s.Options...)
+	opts = append(opts, realtime.WithHandler(h), realtime.WithName("fleet-"+s.ID))
+	return realtime.NewEmbedded(n.cfg.ProjectURL, n.cfg.APIKey, opts...)
+}
+
+func (n *Node) emit(ev OwnershipEvent) {
+	n.mu.Lock()
+	if ev.Acquired {
+		if n.owned == nil {
+			n.owned = make(map[string]bool)
+		}
+		n.owned[ev.ID] = true
+	} else {
+		delete(n.owned, ev.ID)
+	}
+	n.mu.Unlock()
+	if n.cfg.OnOwnership != nil {
+		n.cfg.OnOwnership(ev)
+	}
+}
+
+// Address is this member's cluster address (host:port).
+func (n *Node) Address() string { return n.view.selfAddr() }
+
+// Owned returns the IDs of the subscriptions active on this member, sorted.
+func (n *Node) Owned() []string {
+	n.mu.Lock()
+	ids := make([]string, 0, len(n.owned))
+	for id := range n.owned {
+		ids = append(ids, id)
+	}
+	n.mu.Unlock()
+	sort.Strings(ids)
+	return ids
+}
+
+// Owner is the member that owns id in this member's current membership
+// view ("" before the first topology or for an unknown ID).
+func (n *Node) Owner(id string) string {
+	if n.subs[id] == nil {
+		return ""
+	}
+	return n.view.owner(id)
+}
+
+// Close leaves the cluster gracefully: the keeper stops, this member's
+// subscriptions are stopped (their clients closed) and the other members
+// activate them once their membership provider notices, as after a crash
+// but without waiting for a failure to be detected. protoactor-go's
+// graceful shutdown waits about two seconds for ownership to transfer.
+// Close returns when every goroutine the fleet started has exited, or
+// with ctx's error; protoactor-go's own cluster goroutines (gossip, the
+// provider's HTTP server and poller) are not all stopped by its shutdown.
+func (n *Node) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() {
+		close(n.closing)
+		n.system.EventStream.Unsubscribe(n.topo)
+		n.cluster.Shutdown(true)
+	})
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
