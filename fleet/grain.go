@@ -222,7 +222,9 @@ type SetupError struct {
 	Err error
 }
 
-func (e *SetupError) Error() string { return "realtime: fleet subscription " + e.ID + " setup: " + e.Err.Error() }
+func (e *SetupError) Error() string {
+	return "realtime: fleet subscription " + e.ID + " setup: " + e.Err.Error()
+}
 
 // Unwrap returns the Setup error.
 func (e *SetupError) Unwrap() error { return e.Err }
