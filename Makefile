@@ -10,9 +10,10 @@ GOTEST_FLAGS ?= -race -count=1 -timeout 20m -tags realtime_testhooks
 
 all: test
 
-# Every module of the repository: the library (root), the test rig (test/),
-# the commands (cmd/) and the examples (examples/); go.work ties them together.
-PKGS := ./... ./test/... ./cmd/... ./examples/...
+# Every module of the repository: the library (root), fleet mode (fleet/),
+# the test rig (test/), the commands (cmd/) and the examples (examples/);
+# go.work ties them together.
+PKGS := ./... ./fleet/... ./test/... ./cmd/... ./examples/...
 
 test: pg-deps node-deps hygiene fmt vet unit fuzz-smoke
 
@@ -40,6 +41,13 @@ hygiene:
 
 demo: pg-deps
 	$(GO) run ./cmd/realtime demo
+
+# Fleet mode (package fleet): three member processes share six
+# subscriptions on a local server and PostgreSQL; one is killed with
+# SIGKILL and its subscriptions move (test/fleetrig).
+.PHONY: fleet-demo
+fleet-demo: pg-deps
+	$(GO) run ./test/fleetrig/demo
 
 # Benchmarks (targets and results in BENCHMARKS.md): our client, realtime-js
 # (pinned in test/conformance) and a bare gorilla/websocket ceiling against

@@ -125,8 +125,9 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) error {
 }
 
 // WaitOwned waits until every subscription is held by exactly one running
-// member and that member's channel for it is joined, calling each (if not
-// nil) with every line that arrives meanwhile.
+// member and that member's channel for it is joined and streaming (the
+// server's "Subscribed to PostgreSQL" came after the join), calling each
+// (if not nil) with every line that arrives meanwhile.
 func WaitOwned(ctx context.Context, r *Rig, subs int, each func(Event)) error {
 	seen := len(r.Events())
 	deadline := time.NewTimer(60 * time.Second)
@@ -164,20 +165,45 @@ func allOwned(r *Rig, subs int) bool {
 	return true
 }
 
-// joinedOn reports, per (subscription, member), whether the member's last
-// status line for it says joined and came after its last acquisition.
+// joinedOn reports, per (subscription, member), whether the member's
+// channel for it is joined and streaming since its last acquisition: a
+// joined status line, then a "postgres_changes:ok" system line.
 func joinedOn(r *Rig) map[[2]any]bool {
+	joined := map[[2]any]bool{}
 	out := map[[2]any]bool{}
 	for _, e := range r.Events() {
 		k := [2]any{e.ID, e.Member}
 		switch e.Ev {
 		case "acquired", "released":
-			out[k] = false
+			joined[k], out[k] = false, false
 		case "status":
-			out[k] = e.State == "joined"
+			joined[k] = e.State == "joined"
+			out[k] = false
+		case "system":
+			out[k] = joined[k] && e.State == "postgres_changes:ok"
 		}
 	}
 	return out
+}
+
+// Streaming is when member's channel for subscription id became joined and
+// streaming, at or after t (zero if it has not).
+func Streaming(r *Rig, id string, member int, t time.Time) time.Time {
+	joined := false
+	for _, e := range r.Events() {
+		if e.ID != id || e.Member != member || e.Time().Before(t) {
+			continue
+		}
+		switch e.Ev {
+		case "status":
+			joined = e.State == "joined"
+		case "system":
+			if joined && e.State == "postgres_changes:ok" {
+				return e.Time()
+			}
+		}
+	}
+	return time.Time{}
 }
 
 func handledCounts(r *Rig) map[int64]int {

@@ -52,9 +52,9 @@ func SubID(i int) string { return fmt.Sprintf("sub-%02d", i) }
 
 // Line is one line a member prints.
 type Line struct {
-	Ev     string `json:"ev"`               // ready, acquired, released, status, change, error, mem, closed
+	Ev     string `json:"ev"`               // ready, acquired, released, status, system, change, error, mem, closed
 	ID     string `json:"id,omitempty"`     // subscription
-	State  string `json:"state,omitempty"`  // status: the channel state
+	State  string `json:"state,omitempty"`  // status: the channel state; system: extension:status
 	Row    int64  `json:"row,omitempty"`    // change: fleet_events.id
 	Missed int64  `json:"missed,omitempty"` // acquired, status: MissedSince, unix ns
 	T      int64  `json:"t"`                // when, unix ns (the member's clock: the same machine)

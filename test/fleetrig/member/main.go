@@ -3,7 +3,9 @@
 // subscriptions to INSERTs on public.fleet_events, one per value of column
 // sub. It prints one JSON object per line on stdout (see fleetrig.Line):
 // "ready" once started, "acquired"/"released" on ownership changes,
-// "status" for channel status changes, "change" for every row handled and
+// "status" for channel status changes, "system" for system messages
+// (State "postgres_changes:ok" once the server streams the table's
+// changes), "change" for every row handled and
 // "mem" samples; it runs until SIGTERM (graceful Close) or SIGKILL.
 package main
 
@@ -113,6 +115,8 @@ func run(out *printer, url, key string, port, amPort int, hosts []string, n int,
 						l.Err = e.Err.Error()
 					}
 					out.print(l)
+				case realtime.SystemEvent:
+					out.print(fleetrig.Line{Ev: "system", ID: id, State: e.Extension + ":" + e.Status})
 				case realtime.ErrorEvent:
 					out.print(fleetrig.Line{Ev: "error", ID: id, Err: e.Err.Error()})
 				}

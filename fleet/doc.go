@@ -1,0 +1,131 @@
+// Package fleet runs Realtime subscriptions on a protoactor-go cluster so
+// that each one is handled by exactly one member at a time: fleet mode.
+//
+// A service that reacts to database changes (send a mail on INSERT, sync a
+// search index, invalidate a cache) runs on several nodes for
+// availability. With plain clients every node that subscribes gets every
+// change, and the work is done once per node. In fleet mode each
+// Subscription is a virtual actor (a grain) of protoactor-go's cluster,
+// identified by Subscription.ID: the cluster's identity lookup places it
+// on one member, which runs a client tree for it and calls its Handler;
+// when that member leaves or dies, the subscription is activated on
+// another member and joins again there, and its Handler learns the window
+// it may have missed (ChannelStatusEvent.MissedSince), as after a
+// reconnect.
+//
+//	node, err := fleet.Start(ctx, fleet.Config{
+//		ProjectURL: url, APIKey: key,
+//		Provider:   automanaged.NewWithConfig(2*time.Second, 6330, "node-a:6330", "node-b:6330", "node-c:6330"),
+//		Remote:     remote.Configure("0.0.0.0", 8090, remote.WithAdvertisedHost("node-a:8090")),
+//		Subscriptions: []fleet.Subscription{{
+//			ID: "orders",
+//			Setup: func(c *realtime.Client) ([]*realtime.Channel, error) {
+//				ch, err := c.Channel("orders")
+//				if err != nil {
+//					return nil, err
+//				}
+//				return []*realtime.Channel{ch}, c.On(ch, realtime.PostgresChanges{Event: realtime.PostgresInsert, Schema: "public", Table: "orders"})
+//			},
+//			Handler: realtime.HandlerFunc(handleOrder),
+//		}},
+//	})
+//	defer node.Close(ctx)
+//
+// Every member is started with the same subscriptions: code cannot travel
+// between processes, so each member holds every definition and the
+// cluster only decides where each one runs.
+//
+// # How ownership is decided
+//
+// Nothing here decides membership or placement; protoactor-go does:
+//
+//   - Membership comes from a cluster provider (Config.Provider).
+//   - Placement is the identity lookup (Config.IdentityLookup, default
+//     disthash: rendezvous hashing of the ID over the members that host
+//     the kind, no storage). When the topology changes, disthash stops the
+//     grains whose owner changed.
+//   - A grain is activated by the first message sent to it. Every member
+//     runs a keeper that sends an "ensure" request to every subscription
+//     on every topology change and every Config.EnsureInterval, so a
+//     subscription whose owner died is activated on its new owner as soon
+//     as any member's provider noticed.
+//
+// One rule is the fleet's own: a grain activates, and stays active, only
+// while this member's own membership view says it is the owner. Members
+// do not learn of a topology change at the same instant; without the rule,
+// a member with a stale view could activate a subscription on a member
+// that no longer owns it in the final view, where it would stay, next to
+// the real owner's, for good (the multi-process specs in test/fleetrig fail
+// without it).
+//
+// # What a handover loses and duplicates
+//
+// While a subscription's owner is dead and until the new owner has joined,
+// nobody receives its changes, and Postgres changes are never replayed.
+// The new owner's Handler gets MissedSince on the first joined
+// ChannelStatusEvent of each channel: the last time the previous owner
+// recorded (in the cluster's gossip, every Config.CoverageInterval) that
+// its channels were joined. Changes committed after it may not have been
+// handled; changes committed up to about the delivery latency before it
+// (replication, server, socket: normally well under a second) may also
+// have been in flight. For postgres_changes the new owner receives
+// changes from the server's "Subscribed to PostgreSQL" system message on,
+// a moment after the join, as after any rejoin. Fetch what changed since
+// MissedSince minus that allowance if it matters. Outside that window each change is handled by
+// exactly one member. When members join, or when views disagree for a
+// moment, the old and the new owner may overlap briefly; make Handlers
+// idempotent where a duplicate in a handover would matter.
+//
+// BENCHMARKS.md (B8, make bench) has the handover times after a SIGKILL
+// and the memory per subscription per member.
+//
+// # Providers for production
+//
+// The tests and the demo use automanaged, which needs no external service:
+// every member serves its state over HTTP on its own port and polls the
+// list of every member's host:port given to
+// automanaged.NewWithConfig(refresh, port, hosts...). A dead member is
+// noticed at the next poll (refresh: 2 s in automanaged.New). Other
+// providers are in protoactor-go's cluster/clusterproviders (same module,
+// same version as this package's go.mod):
+//
+//   - etcd: etcd.NewWithConfig("/protoactor", clientv3.Config{Endpoints:
+//     []string{"etcd-0:2379"}, DialTimeout: 5 * time.Second}); members
+//     register under the base key with a 3 s lease, so a dead member
+//     drops out within about 3 s.
+//   - consul: consul.NewWithConfig(&api.Config{Address: "consul:8500"},
+//     consul.WithTTL(3*time.Second), consul.WithRefreshTTL(time.Second));
+//     a member is a service with a TTL health check; consul deregisters a
+//     critical one after 60 s, but it leaves the topology as soon as its
+//     check fails (TTL).
+//   - Kubernetes: k8s.New() inside the cluster (it uses the pod's service
+//     account, which needs get/list/watch/patch on pods in its namespace;
+//     it labels its own pod); give the remote the pod IP with
+//     remote.Configure("0.0.0.0", port, remote.WithAdvertisedHost(podIP+":"+port)).
+//
+// With any provider, each member's Config.Remote must be reachable by the
+// others at the address it advertises, and all members must use the same
+// ClusterName and Kind.
+//
+// # Concurrency
+//
+// Start and Close may be called from any goroutine, and a Node's methods
+// are safe for concurrent use. A subscription's Handler runs on its
+// client's goroutine, with the contract of realtime.Handler; OnOwnership
+// runs on the fleet's goroutines and must not block. The keeper is one
+// goroutine, plus one per ensure request under way; a grain's run loop is
+// one goroutine per active subscription.
+//
+// # Lifecycle
+//
+// Start validates the config (every subscription's client options
+// included), builds an actor system for this member, starts the member
+// (protoactor-go waits about a second for the provider) and the keeper.
+// Subscriptions this member owns are activated in the background.
+// Close leaves gracefully: the keeper stops, the member's subscriptions
+// stop and their clients close, protoactor-go waits about two seconds for
+// ownership to move, and Close returns once every goroutine this package
+// started has exited (protoactor-go's cluster leaves some of its own,
+// such as the automanaged provider's poller, which stop only with the
+// process). A Node is not restarted; start a new one.
+package fleet

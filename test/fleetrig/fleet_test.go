@@ -1,0 +1,298 @@
+package fleetrig_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/supabase-go/realtime/test/fleetrig"
+)
+
+// deliveryAllowance is how long a committed row may take to travel from
+// PostgreSQL through replication and the server to a member: a row lost in
+// a handover may have been committed up to this long before the new
+// owner's MissedSince (the fleet package doc says so too).
+const deliveryAllowance = time.Second
+
+const subs = 20
+
+type inserted struct {
+	id  int64
+	sub int
+	at  time.Time
+}
+
+// inserter inserts rows round-robin over the subscriptions until stopped.
+type inserter struct {
+	r      *fleetrig.Rig
+	mu     sync.Mutex
+	rows   []inserted
+	next   int
+	stop   chan struct{}
+	done   chan struct{}
+	errors []error
+}
+
+func startInserter(r *fleetrig.Rig, every time.Duration) *inserter {
+	in := &inserter{r: r, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(in.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-in.stop:
+				return
+			case <-t.C:
+			}
+			in.mu.Lock()
+			sub := in.next % subs
+			in.next++
+			in.mu.Unlock()
+			id, at, err := r.Insert(context.Background(), sub)
+			in.mu.Lock()
+			if err != nil {
+				in.errors = append(in.errors, err)
+			} else {
+				in.rows = append(in.rows, inserted{id, sub, at})
+			}
+			in.mu.Unlock()
+		}
+	}()
+	return in
+}
+
+func (in *inserter) Stop() []inserted {
+	close(in.stop)
+	<-in.done
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	Expect(in.errors).To(BeEmpty())
+	return append([]inserted(nil), in.rows...)
+}
+
+// handled returns, per row id, the members whose Handler got it (one entry
+// per delivery).
+func handled(r *fleetrig.Rig) map[int64][]int {
+	out := map[int64][]int{}
+	for _, e := range r.Events() {
+		if e.Ev == "change" {
+			out[e.Row] = append(out[e.Row], e.Member)
+		}
+	}
+	return out
+}
+
+// rejoin is when a subscription joined again on a new member after time
+// t, the MissedSince it was given, and when the server started streaming
+// its changes there ("Subscribed to PostgreSQL", a moment after the join).
+type rejoin struct {
+	member    int
+	at        time.Time
+	missed    time.Time
+	streaming time.Time
+}
+
+func rejoinsAfter(r *fleetrig.Rig, t time.Time, dead int) map[string]rejoin {
+	out := map[string]rejoin{}
+	for _, e := range r.Events() {
+		if e.Ev != "status" || e.State != "joined" || e.Member == dead || !e.Time().After(t) {
+			continue
+		}
+		if _, ok := out[e.ID]; !ok {
+			out[e.ID] = rejoin{member: e.Member, at: e.Time(), missed: time.Unix(0, e.Missed),
+				streaming: fleetrig.Streaming(r, e.ID, e.Member, e.Time())}
+		}
+	}
+	return out
+}
+
+func ownersNow(r *fleetrig.Rig) map[string]int {
+	out := map[string]int{}
+	for id, ms := range r.Owners() {
+		if len(ms) == 1 {
+			out[id] = ms[0]
+		}
+	}
+	return out
+}
+
+func busiest(owners map[string]int) (member int, ids []string) {
+	n := map[int][]string{}
+	for id, m := range owners {
+		n[m] = append(n[m], id)
+	}
+	member = -1
+	for m, l := range n {
+		if member < 0 || len(l) > len(ids) || (len(l) == len(ids) && m < member) {
+			member, ids = m, l
+		}
+	}
+	sort.Strings(ids)
+	return member, ids
+}
+
+var _ = Describe("Fleet mode: 3 member processes, 20 subscriptions, a local server on PostgreSQL", Ordered, func() {
+	var r *fleetrig.Rig
+
+	BeforeAll(func(ctx SpecContext) {
+		var err error
+		r, err = fleetrig.Start(ctx, fleetrig.Options{Subs: subs, Slots: 3, Stderr: nil})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(r.Close)
+		for i := 0; i < 3; i++ {
+			_, err := r.StartMember(ctx, i)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Expect(fleetrig.WaitOwned(ctx, r, subs, nil)).To(Succeed())
+	}, NodeTimeout(3*time.Minute))
+
+	It("spreads the subscriptions over the members, one owner each", func() {
+		owners := ownersNow(r)
+		Expect(owners).To(HaveLen(subs))
+		per := map[int]int{}
+		for _, m := range owners {
+			per[m]++
+		}
+		// Rendezvous hashing of 20 identities over 3 members: every member
+		// gets some (the chance one gets none is (2/3)^20 ≈ 0.03 %).
+		Expect(per).To(HaveLen(3), "subscriptions per member: %v", per)
+	})
+
+	It("has every change handled by exactly one member: the owner", func(ctx SpecContext) {
+		owners := ownersNow(r)
+		var rows []inserted
+		for k := 0; k < 3*subs; k++ {
+			id, at, err := r.Insert(ctx, k%subs)
+			Expect(err).NotTo(HaveOccurred())
+			rows = append(rows, inserted{id, k % subs, at})
+		}
+		Eventually(func(g Gomega) {
+			h := handled(r)
+			for _, row := range rows {
+				g.Expect(h[row.id]).To(Equal([]int{owners[fleetrig.SubID(row.sub)]}), "row %d of %s", row.id, fleetrig.SubID(row.sub))
+			}
+		}).WithTimeout(30 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+	}, NodeTimeout(time.Minute))
+
+	It("moves a SIGKILLed member's subscriptions to the others; outside the handover window nothing is handled twice or lost", func(ctx SpecContext) {
+		before := ownersNow(r)
+		Expect(before).To(HaveLen(subs))
+		victim, orphaned := busiest(before)
+		in := startInserter(r, 10*time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // traffic before the kill (not an assertion)
+		killed, err := r.Kill(victim)
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(fleetrig.WaitOwned(ctx, r, subs, nil)).To(Succeed())
+		after := ownersNow(r)
+		rejoins := rejoinsAfter(r, killed, victim)
+		var last time.Time
+		for _, id := range orphaned {
+			rj, ok := rejoins[id]
+			Expect(ok).To(BeTrue(), "%s never joined again", id)
+			Expect(rj.member).To(Equal(after[id]))
+			Expect(rj.member).NotTo(Equal(victim))
+			Expect(rj.streaming.IsZero()).To(BeFalse(), "%s: no Subscribed to PostgreSQL after the rejoin", id)
+			// The new owner was told what it may have missed: from before
+			// the kill, and from no earlier than the coverage the dead
+			// owner could have recorded last.
+			Expect(rj.missed).To(BeTemporally("<=", killed), "%s MissedSince", id)
+			Expect(rj.missed).To(BeTemporally(">", killed.Add(-5*time.Second)), "%s MissedSince", id)
+			AddReportEntry(fmt.Sprintf("handover %s", id), rj.at.Sub(killed).String())
+			if rj.streaming.After(last) {
+				last = rj.streaming
+			}
+		}
+		for id, m := range before {
+			if m != victim {
+				Expect(after[id]).To(Equal(m), "%s moved although its owner lived", id)
+			}
+		}
+		// Traffic after the handover, then stop and let it drain.
+		settled := time.Now()
+		Eventually(func() time.Duration { return time.Since(settled) }).Should(BeNumerically(">", 500*time.Millisecond))
+		rows := in.Stop()
+		window := map[int]rejoin{}
+		for _, id := range orphaned {
+			var sub int
+			_, err := fmt.Sscanf(id, "sub-%d", &sub)
+			Expect(err).NotTo(HaveOccurred())
+			window[sub] = rejoins[id]
+		}
+		Eventually(func(g Gomega) {
+			h := handled(r)
+			for _, row := range rows {
+				id := fleetrig.SubID(row.sub)
+				got := h[row.id]
+				g.Expect(len(got)).To(BeNumerically("<=", 1), "row %d of %s handled twice: %v", row.id, id, got)
+				rj, wasOrphaned := window[row.sub]
+				switch {
+				case !wasOrphaned:
+					g.Expect(got).To(Equal([]int{before[id]}), "row %d of %s (owner never moved)", row.id, id)
+				case row.at.After(rj.streaming):
+					g.Expect(got).To(Equal([]int{rj.member}), "row %d of %s after its rejoin", row.id, id)
+				case len(got) == 0:
+					// Lost in the handover window: the new owner was told.
+					g.Expect(row.at).To(BeTemporally(">=", rj.missed.Add(-deliveryAllowance)),
+						"row %d of %s lost although committed before MissedSince %s", row.id, id, rj.missed)
+				}
+			}
+		}).WithTimeout(30 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+		lost := 0
+		h := handled(r)
+		for _, row := range rows {
+			if len(h[row.id]) == 0 {
+				lost++
+			}
+		}
+		AddReportEntry("rows", fmt.Sprintf("%d inserted, %d in handover windows not handled, last streaming again %s after the kill", len(rows), lost, last.Sub(killed)))
+	}, NodeTimeout(3*time.Minute))
+
+	It("hands subscriptions over on a graceful leave (SIGTERM) and takes some back when a member joins", func(ctx SpecContext) {
+		owners := ownersNow(r)
+		leaver, _ := busiest(owners)
+		_, err := r.Stop(leaver)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(fleetrig.WaitOwned(ctx, r, subs, nil)).To(Succeed())
+		for _, m := range ownersNow(r) {
+			Expect(m).NotTo(Equal(leaver))
+		}
+
+		// Every slot that is down comes back; rendezvous hashing gives the
+		// newcomers a share.
+		for i := 0; i < 3; i++ {
+			if !r.Running(i) {
+				_, err := r.StartMember(ctx, i)
+				Expect(err).NotTo(HaveOccurred())
+			}
+		}
+		Eventually(func() int {
+			per := map[int]bool{}
+			for _, m := range ownersNow(r) {
+				per[m] = true
+			}
+			return len(per)
+		}).WithTimeout(60 * time.Second).WithPolling(50 * time.Millisecond).Should(Equal(3))
+		Expect(fleetrig.WaitOwned(ctx, r, subs, nil)).To(Succeed())
+
+		owners = ownersNow(r)
+		var rows []inserted
+		for k := 0; k < 2*subs; k++ {
+			id, at, err := r.Insert(ctx, k%subs)
+			Expect(err).NotTo(HaveOccurred())
+			rows = append(rows, inserted{id, k % subs, at})
+		}
+		Eventually(func(g Gomega) {
+			h := handled(r)
+			for _, row := range rows {
+				g.Expect(h[row.id]).To(Equal([]int{owners[fleetrig.SubID(row.sub)]}), "row %d of %s", row.id, fleetrig.SubID(row.sub))
+			}
+		}).WithTimeout(30 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+	}, NodeTimeout(3*time.Minute))
+})
