@@ -51,12 +51,13 @@ fleet-demo: pg-deps
 
 # Benchmarks (targets and results in BENCHMARKS.md): our client, realtime-js
 # (pinned in test/conformance) and a bare gorilla/websocket ceiling against
-# the same in-process server, scenarios B1–B6, plus the Go micro-benchmarks;
+# the same in-process server, scenarios B1–B7, B8 (fleet mode: member
+# processes on PostgreSQL), plus the Go micro-benchmarks;
 # rewrites BENCHMARKS.md.
 # About 10 minutes on 2 cores. Flags: make bench BENCH_FLAGS='-runs 3'
 # (go run ./test/bench -h lists them).
 BENCH_FLAGS ?=
-bench: node-deps
+bench: node-deps pg-deps
 	$(GO) run ./test/bench -out BENCHMARKS.md $(BENCH_FLAGS)
 
 # Soak (not part of make test): broadcast, presence and postgres traffic

@@ -90,9 +90,8 @@ type Config struct {
 	// IdentityLookup places identities on members. Default:
 	// disthash.New() (rendezvous hashing over the members, no storage).
 	IdentityLookup cluster.IdentityLookup
-	// Remote is this member's protoactor-go remote endpoint
-	// (remote.Configure(host, port)); other members must reach it.
-	// Required.
+	// Remote is this member's protoactor-go remote endpoint, built with
+	// Remote(host, port, …); other members must reach it. Required.
 	Remote *remote.Config
 	// ClusterOptions are passed to cluster.Configure after the fleet's
 	// own (cluster.WithKinds). Default: none.

@@ -16,7 +16,7 @@
 //	node, err := fleet.Start(ctx, fleet.Config{
 //		ProjectURL: url, APIKey: key,
 //		Provider:   automanaged.NewWithConfig(2*time.Second, 6330, "node-a:6330", "node-b:6330", "node-c:6330"),
-//		Remote:     remote.Configure("0.0.0.0", 8090, remote.WithAdvertisedHost("node-a:8090")),
+//		Remote:     fleet.Remote("0.0.0.0", 8090, remote.WithAdvertisedHost("node-a:8090")),
 //		Subscriptions: []fleet.Subscription{{
 //			ID: "orders",
 //			Setup: func(c *realtime.Client) ([]*realtime.Channel, error) {
@@ -101,11 +101,13 @@
 //   - Kubernetes: k8s.New() inside the cluster (it uses the pod's service
 //     account, which needs get/list/watch/patch on pods in its namespace;
 //     it labels its own pod); give the remote the pod IP with
-//     remote.Configure("0.0.0.0", port, remote.WithAdvertisedHost(podIP+":"+port)).
+//     fleet.Remote("0.0.0.0", port, remote.WithAdvertisedHost(podIP+":"+port)).
 //
 // With any provider, each member's Config.Remote must be reachable by the
 // others at the address it advertises, and all members must use the same
-// ClusterName and Kind.
+// ClusterName and Kind. Build Config.Remote with Remote rather than
+// remote.Configure: protoactor-go's default allocates a 16 MB queue per
+// peer up front (see Remote).
 //
 // # Concurrency
 //

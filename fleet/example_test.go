@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
-	"github.com/asynkron/protoactor-go/remote"
 
 	realtime "github.com/supabase-go/realtime"
 	"github.com/supabase-go/realtime/fleet"
@@ -22,7 +21,7 @@ func Example() {
 		ProjectURL: "https://project-ref.supabase.co",
 		APIKey:     "anon-key",
 		Provider:   automanaged.NewWithConfig(2*time.Second, 6330, "10.0.0.1:6330", "10.0.0.2:6330", "10.0.0.3:6330"),
-		Remote:     remote.Configure("10.0.0.1", 8090),
+		Remote:     fleet.Remote("10.0.0.1", 8090),
 		Subscriptions: []fleet.Subscription{{
 			ID: "orders",
 			Setup: func(c *realtime.Client) ([]*realtime.Channel, error) {

@@ -45,6 +45,7 @@ func TestHarnessTinyScale(t *testing.T) {
 	cfg.b5Channels, cfg.b5Runs, cfg.b5Backoff = 20, 2, 50*time.Millisecond
 	cfg.b6N = 200
 	cfg.b7Clients, cfg.b7Runs = 10, 1
+	cfg.b8Subs, cfg.b8Kills, cfg.b8MemSubs = 6, 1, 4
 	cfg.waitLimit = 30 * time.Second
 	if err := run(cfg); err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func TestHarnessTinyScale(t *testing.T) {
 	}
 	md := string(raw)
 	for _, want := range []string{
-		"## Targets", "## B1:", "## B1t:", "## B2:", "## B3:", "## B4:", "## B5:", "## B6:", "## B7:",
+		"## Targets", "## B1:", "## B1t:", "## B2:", "## B3:", "## B4:", "## B5:", "## B6:", "## B7:", "## B8:",
 		"### B1 calibration", "p99 per run",
 		"## Profile notes (hand-written)", "## Method", "realtime-js", "ceiling (bare gorilla/websocket)",
 	} {
@@ -77,6 +78,7 @@ func TestHarnessTinyScale(t *testing.T) {
 		key("B6", kindGo, "rate"), key("B6", kindJS, "rate"), key("B6", kindRaw, "rate"),
 		key("B7", kindGo, "heap"), key("B7", kindJS, "heap"), key("B7", kindGo, "seq"), key("B7", kindJS, "all"),
 		key("B7", kindGo, "close"), key("B7", kindJS, "close"), key("B7", kindGo, "goroutines"), key("B7", kindGo, "left"),
+		key("B8", "handover"), key("B8", "handover_all"), key("B8", "heap_per_sub"),
 	} {
 		if len(lastReport.samples[k]) == 0 {
 			t.Errorf("no samples for %s", k)

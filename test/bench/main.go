@@ -43,6 +43,9 @@ type config struct {
 	b6N          int
 	b7Clients    int
 	b7Runs       int
+	b8Subs       int
+	b8Kills      int
+	b8MemSubs    int
 	waitLimit    time.Duration
 }
 
@@ -70,12 +73,15 @@ func defaultConfig() *config {
 		b6N:        100_000,
 		b7Clients:  1000,
 		b7Runs:     3,
+		b8Subs:     20,
+		b8Kills:    10,
+		b8MemSubs:  100,
 		waitLimit:  2 * time.Minute,
 	}
 }
 
 func allScenarios() map[string]bool {
-	return map[string]bool{"B1": true, "B1t": true, "B2": true, "B3": true, "B4": true, "B5": true, "B6": true, "B7": true}
+	return map[string]bool{"B1": true, "B1t": true, "B2": true, "B3": true, "B4": true, "B5": true, "B6": true, "B7": true, "B8": true}
 }
 
 func main() {
@@ -88,7 +94,7 @@ func main() {
 	flag.StringVar(&cfg.node, "node", cfg.node, "Node.js binary (20+)")
 	flag.StringVar(&clients, "clients", "go,js,raw", "clients to run: go (ours), js (realtime-js), raw (gorilla ceiling)")
 	flag.StringVar(&variants, "variants", strings.Join(allVariants, ","), "B1 frame variants to run")
-	flag.StringVar(&scen, "scenarios", "B1,B1t,B2,B3,B4,B5,B6,B7", "scenarios to run")
+	flag.StringVar(&scen, "scenarios", "B1,B1t,B2,B3,B4,B5,B6,B7,B8", "scenarios to run")
 	flag.BoolVar(&cfg.micro, "micro", cfg.micro, "also run the Go micro-benchmarks of ./messages/, ./internal/wire/ and ./registry/")
 	flag.BoolVar(&cfg.calibrate, "calibrate", cfg.calibrate, "B1: also run the minimal counting programs (test/bench/js/minimal.mjs, test/bench/minimal) as calibration rows")
 	flag.BoolVar(&cfg.quiet, "quiet", false, "no progress lines on stderr")
@@ -109,6 +115,9 @@ func main() {
 	flag.IntVar(&cfg.b6N, "b6-n", cfg.b6N, "B6: broadcasts pushed per run")
 	flag.IntVar(&cfg.b7Clients, "b7-clients", cfg.b7Clients, "B7: clients in one process, one joined channel each")
 	flag.IntVar(&cfg.b7Runs, "b7-runs", cfg.b7Runs, "B7: runs per client kind (fresh process each)")
+	flag.IntVar(&cfg.b8Subs, "b8-subs", cfg.b8Subs, "B8: fleet subscriptions")
+	flag.IntVar(&cfg.b8Kills, "b8-kills", cfg.b8Kills, "B8: members killed one after another")
+	flag.IntVar(&cfg.b8MemSubs, "b8-mem-subs", cfg.b8MemSubs, "B8: subscriptions of the member alone whose heap is measured")
 	flag.StringVar(&cfg.profileDir, "cpuprofile", "", "directory where every Go child (ours, ceiling) writes <kind>-<n>.pprof")
 	flag.Parse()
 	cfg.clients = splitList(clients)
@@ -201,7 +210,7 @@ func run(cfg *config) error {
 		name string
 		fn   func() error
 	}{
-		{"B1", b.b1}, {"B2", b.b2}, {"B3", b.b3}, {"B4", b.b4}, {"B5", b.b5}, {"B6", b.b6}, {"B7", b.b7},
+		{"B1", b.b1}, {"B2", b.b2}, {"B3", b.b3}, {"B4", b.b4}, {"B5", b.b5}, {"B6", b.b6}, {"B7", b.b7}, {"B8", b.b8},
 	}
 	for _, s := range steps {
 		if s.name == "B1" && !cfg.scen["B1"] && !cfg.scen["B1t"] {

@@ -166,6 +166,7 @@ func (r *report) markdown() string {
 	r.b5Table(w)
 	r.b6Table(w)
 	r.b7Table(w)
+	r.b8Table(w)
 
 	w("## Go micro-benchmarks\n\n")
 	if r.micro == "" {

@@ -192,6 +192,12 @@ func (r *Rig) build(ctx context.Context) error {
 // StartMember starts a member in slot i (its ports) and waits for its
 // ready line.
 func (r *Rig) StartMember(ctx context.Context, i int) (*Member, error) {
+	return r.StartMemberSubs(ctx, i, r.opts.Subs)
+}
+
+// StartMemberSubs starts a member with the first subs subscriptions only,
+// for a member alone (members of one fleet must have the same ones).
+func (r *Rig) StartMemberSubs(ctx context.Context, i, subs int) (*Member, error) {
 	if i < 0 || i >= len(r.ports) {
 		return nil, fmt.Errorf("fleetrig: no slot %d", i)
 	}
@@ -204,7 +210,7 @@ func (r *Rig) StartMember(ctx context.Context, i int) (*Member, error) {
 	args := []string{
 		"-url", r.Env.URL, "-key", r.Env.AnonKey,
 		"-port", strconv.Itoa(r.ports[i][0]), "-automanaged-port", strconv.Itoa(r.ports[i][1]),
-		"-hosts", r.hosts, "-subs", strconv.Itoa(r.opts.Subs),
+		"-hosts", r.hosts, "-subs", strconv.Itoa(subs),
 		"-refresh", r.opts.Refresh.String(), "-ensure", r.opts.Ensure.String(),
 		"-coverage", r.opts.Coverage.String(), "-mem", r.opts.Mem.String(),
 	}

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
-	"github.com/asynkron/protoactor-go/remote"
 
 	realtime "github.com/supabase-go/realtime"
 	"github.com/supabase-go/realtime/filter"
@@ -71,7 +70,7 @@ func run(out *printer, url, key string, port, amPort int, hosts []string, n int,
 		ProjectURL:       url,
 		APIKey:           key,
 		Provider:         automanaged.NewWithConfig(refresh, amPort, hosts...),
-		Remote:           remote.Configure("127.0.0.1", port),
+		Remote:           fleet.Remote("127.0.0.1", port),
 		EnsureInterval:   ensure,
 		CoverageInterval: coverage,
 		OnOwnership: func(ev fleet.OwnershipEvent) {
