@@ -2,8 +2,6 @@ package fleetrig_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,7 +11,7 @@ import (
 // The command a person types (make fleet-demo runs exactly this).
 var _ = Describe("make fleet-demo (go run ./test/fleetrig/demo)", func() {
 	It("shows ownership moving after a SIGKILL and exits 0", func(ctx SpecContext) {
-		cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "run", "./demo")
+		cmd := exec.CommandContext(ctx, "go", "run", "./demo")
 		out, err := cmd.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "%s", out)
 		Expect(string(out)).To(ContainSubstring("every subscription has exactly one owner and is joined"))

@@ -170,18 +170,14 @@ func Start(ctx context.Context, opts Options) (*Rig, error) {
 	return r, nil
 }
 
-// build compiles ./member with the go command this process was built
-// with, inside the repository's workspace.
+// build compiles ./member with the go command on PATH, inside the
+// repository's workspace.
 func (r *Rig) build(ctx context.Context) error {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return errors.New("fleetrig: cannot locate the member program")
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", r.bin, "./member")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", r.bin, "./member")
 	cmd.Dir = filepath.Dir(file)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("fleetrig: building the member program: %w\n%s", err, out)
