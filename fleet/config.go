@@ -87,9 +87,6 @@ type Config struct {
 	// (no external service; what the tests and the demo use), etcd.New,
 	// consul.New or k8s.New (see the package doc). Required.
 	Provider cluster.ClusterProvider
-	// IdentityLookup places identities on members. Default:
-	// disthash.New() (rendezvous hashing over the members, no storage).
-	IdentityLookup cluster.IdentityLookup
 	// Remote is this member's protoactor-go remote endpoint, built with
 	// Remote(host, port, …); other members must reach it. Required.
 	Remote *remote.Config

@@ -40,15 +40,21 @@
 // Nothing here decides membership or placement; protoactor-go does:
 //
 //   - Membership comes from a cluster provider (Config.Provider).
-//   - Placement is the identity lookup (Config.IdentityLookup, default
-//     disthash: rendezvous hashing of the ID over the members that host
-//     the kind, no storage). When the topology changes, disthash stops the
-//     grains whose owner changed.
+//   - Placement is protoactor-go's disthash identity lookup: rendezvous
+//     hashing of the ID over the members that host the kind, no storage;
+//     each member's placement actor activates the grains it is asked for,
+//     and when the topology changes it stops the grains whose owner
+//     changed.
 //   - A grain is activated by the first message sent to it. Every member
-//     runs a keeper that sends an "ensure" request to every subscription
-//     on every topology change and every Config.EnsureInterval, so a
+//     runs a keeper that, on every topology change and every
+//     Config.EnsureInterval, asks the owner's placement actor to activate
+//     every subscription and sends it an "ensure" request, so a
 //     subscription whose owner died is activated on its new owner as soon
-//     as any member's provider noticed.
+//     as any member's provider noticed. The keeper computes the owner
+//     itself (the same rendezvous over the same topology) instead of
+//     calling cluster.Request, because disthash's Manager.Get reads its
+//     rendezvous unsynchronized while topology updates replace it (a data
+//     race at the pinned protoactor-go and at its upstream HEAD).
 //
 // One rule is the fleet's own: a grain activates, and stays active, only
 // while this member's own membership view says it is the owner. Members

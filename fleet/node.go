@@ -45,9 +45,6 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	if cfg.IdentityLookup == nil {
-		cfg.IdentityLookup = disthash.New()
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -72,7 +69,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	kind := cluster.NewKind(cfg.Kind, actor.PropsFromProducer(func() actor.Actor { return &grain{node: n} },
 		actor.WithReceiverMiddleware(n.bindSubscription)))
 	opts := append([]cluster.ConfigOption{cluster.WithKinds(kind)}, cfg.ClusterOptions...)
-	ccfg := cluster.Configure(cfg.ClusterName, cfg.Provider, cfg.IdentityLookup, cfg.Remote, opts...)
+	ccfg := cluster.Configure(cfg.ClusterName, cfg.Provider, disthash.New(), cfg.Remote, opts...)
 	n.cluster = cluster.New(n.system, ccfg)
 
 	nudge := make(chan struct{}, 1)
