@@ -23,7 +23,7 @@ const chunkSize = 64 << 10
 // told with one message per batch; Put waits only while the registry is a
 // full Inbox behind). It exits on the first read error, which closing the
 // socket provokes; closing the Inbox releases a waiting Put.
-func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
+func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg *Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
 	defer close(done)
 	codec := readerCodec(cfg.Codec)
 	rd := chunkReader{inbox: inbox}

@@ -15,7 +15,9 @@ import (
 )
 
 // Props returns the props of a registry actor.
-func Props(cfg Config) *actor.Props {
+func Props(config Config) *actor.Props {
+	// One copy, shared by every incarnation of the actor.
+	cfg := &config
 	if cfg.Clock == nil {
 		cfg.Clock = actors.RealClock{}
 	}
@@ -47,7 +49,7 @@ func Props(cfg Config) *actor.Props {
 		cfg.Dispatch = NewDispatcher(cfg.HandlerQueue, cfg.Stats, cfg.Logger, cfg.Lifetime).LimitBytes(cfg.HandlerQueueBytes)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
+		r := &reg{cfg: cfg, channels: map[string]*channel{}}
 		r.intern = wire.NewNameCache().Intern
 		return r
 	})
@@ -63,7 +65,7 @@ type (
 )
 
 type reg struct {
-	cfg  Config
+	cfg  *Config
 	self *actor.PID
 	root *actor.RootContext
 
