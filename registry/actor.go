@@ -83,6 +83,8 @@ type reg struct {
 	gaveUp error
 	// intern interns broadcast event names (a messages.NameCache).
 	intern wire.InternFunc
+	// routed holds the topics this instance published a route for.
+	routed map[string]bool
 }
 
 func (r *reg) Receive(ctx actor.Context) {
@@ -97,11 +99,7 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.abortInFlight(messages.ErrClosed)
 		r.waitFetches()
 	case *wire.InboxReady:
-		batch := m.Inbox.Take()
-		for i := range batch {
-			r.inbound(&batch[i])
-		}
-		m.Inbox.Release(batch)
+		r.takeInbox(m.Inbox)
 	case *messages.ConnectionChanged:
 		r.connectionChanged(m)
 	case *messages.Heartbeat:
@@ -163,6 +161,8 @@ func (r *reg) start(ctx actor.Context) {
 		r.channels[rec.Topic] = ch
 	}
 	// Resume: timers and in-flight pushes were lost with the old instance.
+	// Routes an earlier instance published are replaced (see republish).
+	r.republish()
 	for _, ch := range r.ordered() {
 		switch ch.rec.State {
 		case messages.ChannelLeaving:
@@ -178,6 +178,17 @@ func (r *reg) start(ctx actor.Context) {
 		}
 	}
 	r.scheduleRefresh()
+}
+
+// takeInbox routes the frames queued in inbox. The batch is released
+// even if routing panics (the registry restarts; the rest of the batch is
+// lost, as it was before), so the reader's fast path resumes (see Routes).
+func (r *reg) takeInbox(inbox *wire.Inbox) {
+	batch := inbox.Take()
+	defer inbox.Release(batch)
+	for i := range batch {
+		r.inbound(&batch[i])
+	}
 }
 
 // abortInFlight answers the callers waiting on this instance, which is
@@ -264,6 +275,7 @@ func (r *reg) ordered() []*channel {
 // persist writes the channel's record through to the store.
 func (r *reg) persist(ch *channel) {
 	r.cfg.Table.Put(ch.rec.Clone())
+	r.route(ch)
 }
 
 // resolve answers the channel's Subscribe callers with res, after the

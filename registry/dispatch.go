@@ -147,6 +147,23 @@ func (q *queue) reportDrops(h messages.Handler) {
 // topic for a channel's own). It never blocks.
 func (d *Dispatcher) deliver(key string, h messages.Handler, ev messages.Event) {
 	d.mu.Lock()
+	d.enqueue(key, h, ev)
+}
+
+// deliverRouted queues ev as deliver does if r is still the route in slot
+// (see Routes), and reports whether it was.
+func (d *Dispatcher) deliverRouted(slot *routeSlot, r *route, key string, h messages.Handler, ev messages.Event) bool {
+	d.mu.Lock()
+	if slot.cur.Load() != r {
+		d.mu.Unlock()
+		return false
+	}
+	d.enqueue(key, h, ev)
+	return true
+}
+
+// enqueue is deliver's work; d.mu is held, and enqueue releases it.
+func (d *Dispatcher) enqueue(key string, h messages.Handler, ev messages.Event) {
 	if d.closed.Load() {
 		d.mu.Unlock()
 		return

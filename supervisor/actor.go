@@ -129,7 +129,11 @@ func (s *supActor) start(ctx actor.Context) {
 func (s *supActor) childProps() childProps {
 	cfg := s.rt.children
 	s.rt.children = nil
+	// Data frames of joined channels go from the reader to the
+	// Dispatcher by the routes the registry publishes (registry.Routes).
+	routes := registry.NewRoutes(s.rt.st.Dispatch)
 	rc := cfg.Registry
+	rc.Routes = routes
 	rc.Refs = &s.rt.st.Refs
 	rc.Table = s.rt.st.Table
 	rc.Store = s.store
@@ -148,6 +152,7 @@ func (s *supActor) childProps() childProps {
 	cc.Registry = s.registry
 	cc.Lifetime = s.rt.lifetime
 	cc.Stats = &s.rt.st.ConnStats
+	cc.Routes = routes
 	if cc.Codec != nil {
 		// Decode known topics without allocating a string per frame.
 		if codec, err := wire.NewCodec(cc.Codec.Vsn(), s.rt.st.Table.Intern); err == nil {
