@@ -83,8 +83,6 @@ type reg struct {
 	gaveUp error
 	// intern interns broadcast event names (a messages.NameCache).
 	intern wire.InternFunc
-	// routed holds the topics this instance published a route for.
-	routed map[string]bool
 }
 
 func (r *reg) Receive(ctx actor.Context) {

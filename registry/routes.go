@@ -88,13 +88,13 @@ func (r *reg) route(ch *channel) {
 	}
 	topic := ch.rec.Topic
 	if ch.rec.State != messages.ChannelJoined {
-		if r.routed[topic] {
-			delete(r.routed, topic)
+		if ch.routed {
+			ch.routed = false
 			r.cfg.Routes.set(topic, nil)
 		}
 		return
 	}
-	if v, ok := r.cfg.Routes.slots.Load(topic); ok && r.routed[topic] {
+	if v, ok := r.cfg.Routes.slots.Load(topic); ok && ch.routed {
 		if cur := v.(*routeSlot).cur.Load(); cur != nil && cur.same(ch) {
 			return
 		}
@@ -110,10 +110,7 @@ func (r *reg) route(ch *channel) {
 	if ch.rec.Config.Handler != nil {
 		rt.key = topic
 	}
-	if r.routed == nil {
-		r.routed = map[string]bool{}
-	}
-	r.routed[topic] = true
+	ch.routed = true
 	r.cfg.Routes.set(topic, rt)
 }
 
@@ -142,7 +139,6 @@ func (r *reg) republish() {
 // unroute withdraws the route of a channel that goes away.
 func (r *reg) unroute(topic string) {
 	if r.cfg.Routes != nil {
-		delete(r.routed, topic)
 		r.cfg.Routes.drop(topic)
 	}
 }
