@@ -35,25 +35,14 @@ const readBufferSize = 256
 var writeBufferPool = &sync.Pool{}
 
 // Props returns the props of a connection actor.
-func Props(cfg Config) *actor.Props {
-	d := *websocket.DefaultDialer
-	if cfg.Dialer != nil {
-		d = *cfg.Dialer
+func Props(config Config) *actor.Props {
+	// One copy, shared by every incarnation of the actor.
+	cfg := &config
+	if cfg.Dialer == nil {
+		cfg.Dialer = defaultDialer
+	} else {
+		cfg.Dialer = withBuffers(*cfg.Dialer)
 	}
-	if d.ReadBufferSize == 0 {
-		// gorilla keeps its read buffer for the life of the socket; the
-		// socket under it (burstconn.go) does the large reads during a
-		// burst, so 256 bytes (a frame header, a control frame) is
-		// enough here, and an idle client keeps 256 bytes, not 4 KiB.
-		// B1 measured the same CPU per frame with 256 B and 1 KiB.
-		d.ReadBufferSize = readBufferSize
-	}
-	if d.WriteBufferPool == nil && d.WriteBufferSize == 0 {
-		// The write buffer (gorilla's default size) is needed only while
-		// a message is written: idle sockets share them.
-		d.WriteBufferPool = writeBufferPool
-	}
-	cfg.Dialer = &d
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
 	}
@@ -77,6 +66,29 @@ func Props(cfg Config) *actor.Props {
 		cfg.Redact = redact.NewRedactor(key)
 	}
 	return actor.PropsFromProducer(func() actor.Actor { return &connActor{cfg: cfg} })
+}
+
+// defaultDialer is the dialer of every connection configured without one
+// (Config.Dialer nil); it is never changed, so they share it.
+var defaultDialer = withBuffers(*websocket.DefaultDialer)
+
+// withBuffers returns cp with this package's buffer settings where it
+// leaves them to gorilla.
+func withBuffers(cp websocket.Dialer) *websocket.Dialer {
+	if cp.ReadBufferSize == 0 {
+		// gorilla keeps its read buffer for the life of the socket; the
+		// socket under it (burstconn.go) does the large reads during a
+		// burst, so 256 bytes (a frame header, a control frame) is
+		// enough here, and an idle client keeps 256 bytes, not 4 KiB.
+		// B1 measured the same CPU per frame with 256 B and 1 KiB.
+		cp.ReadBufferSize = readBufferSize
+	}
+	if cp.WriteBufferPool == nil && cp.WriteBufferSize == 0 {
+		// The write buffer (gorilla's default size) is needed only while
+		// a message is written: idle sockets share them.
+		cp.WriteBufferPool = writeBufferPool
+	}
+	return &cp
 }
 
 type dialResult struct {
@@ -103,7 +115,7 @@ type readerExited struct {
 }
 
 type connActor struct {
-	cfg   Config
+	cfg   *Config
 	epoch uint64
 	self  *actor.PID
 	root  *actor.RootContext
@@ -245,6 +257,11 @@ func (a *connActor) onDialed(ctx actor.Context) {
 		a.fail(r.err)
 		return
 	}
+	// The dial is over: its context goes now rather than at teardown,
+	// so an open socket holds no context (teardown still waits for the
+	// dial goroutine to return).
+	a.dialCancel()
+	a.dialCancel = nil
 	a.conn = r.conn
 	// Bound what one inbound message may make the reader allocate.
 	a.conn.SetReadLimit(a.cfg.ReadLimit)
@@ -374,10 +391,13 @@ func (a *connActor) teardown(graceful bool) {
 	if a.dialCancel != nil {
 		a.dialCancel()
 		a.dialCancel = nil
+	}
+	if a.dialDone != nil {
 		select {
 		case <-a.dialDone:
 		case <-time.After(teardownWait):
 		}
+		a.dialDone = nil
 		select {
 		case r := <-a.dialRes:
 			if r.conn != nil {

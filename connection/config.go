@@ -13,6 +13,7 @@ import (
 	"github.com/supabase-go/realtime/actors"
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/registry"
 )
 
 // Config configures the connection actor. All fields are required unless
@@ -45,6 +46,10 @@ type Config struct {
 	Clock actors.Clock
 	// Registry receives inbound frames.
 	Registry *actor.PID
+	// Routes is the registry's routing table (optional): data frames of
+	// joined channels go from the reader straight to the Handlers'
+	// Dispatcher when it has their route (see registry.Routes).
+	Routes *registry.Routes
 	// Lifetime ends when the client closes; it cancels dials.
 	Lifetime context.Context
 	// Logger (optional, silent by default).

@@ -34,8 +34,12 @@
 // The actor is the socket's single writer (gorilla/websocket allows one
 // concurrent writer); every write has a deadline of Config.Timeout. One
 // reader goroutine per incarnation does the blocking reads. It decodes
-// frames and sends them straight to the registry actor — it never runs user
-// code and never blocks on a consumer (the registry's mailbox is unbounded).
+// frames; data frames (broadcasts, postgres changes) of joined channels go
+// straight to the Handlers' Dispatcher by the routes the registry
+// publishes (registry.Routes), every other frame to the registry actor
+// through the incarnation's Inbox. It never runs user code and never waits
+// on a Handler (a full Dispatcher queue drops the event and reports it);
+// it waits only while the registry is a full Inbox behind (wire.Inbox).
 // Heartbeat replies go back to the connection actor. Every message from the
 // reader, the dialer and the heartbeat timer carries the incarnation's
 // epoch; the actor drops messages of older epochs, because the PID and

@@ -7,25 +7,35 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
+	"github.com/supabase-go/realtime/registry"
 )
 
 // chunkSize is the size of the buffers frames are read into. Frames are
 // read back to back into a chunk, taken from a pool (chunkpool.go), so the
-// reader allocates nothing per frame. The registry copies what it keeps (see
+// reader allocates nothing per frame. The registry, or the route that takes
+// a data frame past it (registry.Routes), copies what it keeps (see
 // messages.Inbound), so a chunk is garbage once its frames are handled and
 // an event kept by a Handler never pins it. A message larger than a chunk
 // gets a buffer of its own, dropped after it (next).
 const chunkSize = 64 << 10
 
-// readLoop is the reader goroutine of one incarnation. It decodes frames
-// and queues them in the incarnation's Inbox; it never runs user code and
+// readLoop is the reader goroutine of one incarnation. It decodes frames;
+// a data frame of a joined channel goes to the Handlers' Dispatcher by the
+// channel's route when nothing it queued for the registry is still
+// unhandled (registry.Routes), every other frame is queued in the
+// incarnation's Inbox for the registry. It never runs user code and
 // never waits on a consumer (Inbox.Put only appends, and the registry is
 // told with one message per batch; Put waits only while the registry is a
 // full Inbox behind). It exits on the first read error, which closing the
 // socket provokes; closing the Inbox releases a waiting Put.
-func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
+func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg *Config, epoch uint64, root *actor.RootContext, self *actor.PID, done chan<- struct{}) {
 	defer close(done)
-	codec := readerCodec(cfg.Codec)
+	names := wire.NewNameCache()
+	codec := readerCodec(cfg.Codec, names.Intern)
+	var router *registry.Router
+	if cfg.Routes != nil {
+		router = cfg.Routes.NewRouter(names.Intern)
+	}
 	rd := chunkReader{inbox: inbox}
 	// in is reused: decoding into a local would move it to the heap on
 	// every frame (Decode is an interface call); Put copies it.
@@ -44,6 +54,12 @@ func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg Config, epoch uint64,
 			in = messages.Inbound{Epoch: epoch, Received: in.Received, Err: err}
 		} else if in.Frame.Topic == "phoenix" && in.Frame.Event == "phx_reply" {
 			root.Send(self, &heartbeatReply{epoch: epoch, ref: in.Frame.Ref, at: in.Received, status: replyStatus(in.Frame.Payload)})
+			continue
+		}
+		if router != nil && inbox.Drained() && router.Route(&in) {
+			// A data frame of a joined channel, queued for its Handler
+			// with nothing of this socket still before it at the
+			// registry (registry.Routes).
 			continue
 		}
 		if inbox.Put(in) {

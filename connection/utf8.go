@@ -51,9 +51,9 @@ func (c utf8Codec) Decode(data []byte, binary bool, f *frame.Frame) error {
 }
 
 // readerCodec is the codec of one reader goroutine: it checks UTF-8 and
-// interns user event names in a cache of the reader's own.
-func readerCodec(c wire.Codec) wire.Codec {
-	return validatingCodec(wire.WithNames(c, wire.NewNameCache().Intern))
+// interns user event names with names, a cache of the reader's own.
+func readerCodec(c wire.Codec, names wire.InternFunc) wire.Codec {
+	return validatingCodec(wire.WithNames(c, names))
 }
 
 // validatingCodec wraps c in a utf8Codec once.

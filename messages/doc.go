@@ -25,7 +25,9 @@
 // Events and bindings are values and safe to copy and share. Their byte
 // slices (BroadcastEvent.Payload, ChangeEvent.Record, …) are owned by the
 // event: a Handler may keep them, and must not modify them while another
-// goroutine reads them. Actor messages are sent once; their reply channels
+// goroutine reads them. They never alias the socket's read buffers; the
+// payloads of small broadcasts are cut from shared 8 KiB blocks, so one
+// kept payload keeps at most its block alive. Actor messages are sent once; their reply channels
 // are buffered by the sender.
 //
 // # Lifecycle

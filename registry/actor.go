@@ -15,7 +15,9 @@ import (
 )
 
 // Props returns the props of a registry actor.
-func Props(cfg Config) *actor.Props {
+func Props(config Config) *actor.Props {
+	// One copy, shared by every incarnation of the actor.
+	cfg := &config
 	if cfg.Clock == nil {
 		cfg.Clock = actors.RealClock{}
 	}
@@ -47,7 +49,7 @@ func Props(cfg Config) *actor.Props {
 		cfg.Dispatch = NewDispatcher(cfg.HandlerQueue, cfg.Stats, cfg.Logger, cfg.Lifetime).LimitBytes(cfg.HandlerQueueBytes)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		r := &reg{cfg: cfg, channels: map[string]*channel{}, pending: map[string]*pending{}}
+		r := &reg{cfg: cfg, channels: map[string]*channel{}}
 		r.intern = wire.NewNameCache().Intern
 		return r
 	})
@@ -63,7 +65,7 @@ type (
 )
 
 type reg struct {
-	cfg  Config
+	cfg  *Config
 	self *actor.PID
 	root *actor.RootContext
 
@@ -95,11 +97,7 @@ func (r *reg) Receive(ctx actor.Context) {
 		r.abortInFlight(messages.ErrClosed)
 		r.waitFetches()
 	case *wire.InboxReady:
-		batch := m.Inbox.Take()
-		for i := range batch {
-			r.inbound(&batch[i])
-		}
-		m.Inbox.Release(batch)
+		r.takeInbox(m.Inbox)
 	case *messages.ConnectionChanged:
 		r.connectionChanged(m)
 	case *messages.Heartbeat:
@@ -161,6 +159,8 @@ func (r *reg) start(ctx actor.Context) {
 		r.channels[rec.Topic] = ch
 	}
 	// Resume: timers and in-flight pushes were lost with the old instance.
+	// Routes an earlier instance published are replaced (see republish).
+	r.republish()
 	for _, ch := range r.ordered() {
 		switch ch.rec.State {
 		case messages.ChannelLeaving:
@@ -176,6 +176,17 @@ func (r *reg) start(ctx actor.Context) {
 		}
 	}
 	r.scheduleRefresh()
+}
+
+// takeInbox routes the frames queued in inbox. The batch is released
+// even if routing panics (the registry restarts; the rest of the batch is
+// lost, as it was before), so the reader's fast path resumes (see Routes).
+func (r *reg) takeInbox(inbox *wire.Inbox) {
+	batch := inbox.Take()
+	defer inbox.Release(batch)
+	for i := range batch {
+		r.inbound(&batch[i])
+	}
 }
 
 // abortInFlight answers the callers waiting on this instance, which is
@@ -262,6 +273,7 @@ func (r *reg) ordered() []*channel {
 // persist writes the channel's record through to the store.
 func (r *reg) persist(ch *channel) {
 	r.cfg.Table.Put(ch.rec.Clone())
+	r.route(ch)
 }
 
 // resolve answers the channel's Subscribe callers with res, after the

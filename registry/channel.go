@@ -37,6 +37,9 @@ type channel struct {
 	// dirty is set when a binding changed the join config after the join
 	// was sent; the channel rejoins once joined.
 	dirty bool
+	// routed is set while this registry instance publishes the channel's
+	// route (routes.go).
+	routed bool
 }
 
 func (ch *channel) handler(def messages.Handler) messages.Handler {

@@ -62,6 +62,10 @@ type Config struct {
 	Token     *Token
 	// Dispatch runs the Handlers; it outlives registry restarts.
 	Dispatch *Dispatcher
+	// Routes is the data plane's routing table the registry publishes
+	// (optional; nil: every frame goes through the registry). It must
+	// deliver to Dispatch.
+	Routes *Routes
 	// Presence publishes each channel's presence state for readers.
 	Presence *PresenceView
 	// Gens issues timer generations that stay unique across registry

@@ -47,7 +47,10 @@ type Dispatcher struct {
 	logger   *slog.Logger
 	lifetime context.Context
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// client is the queue of the client's Handler; queues holds those of
+	// channels with a Handler of their own (nil until the first).
+	client queue
 	queues map[string]*queue
 	closed atomic.Bool // set under mu; read without it by workers
 	wg     sync.WaitGroup
@@ -69,7 +72,9 @@ func NewDispatcher(limit int, stats *Stats, logger *slog.Logger, lifetime contex
 	if lifetime == nil {
 		lifetime = context.Background()
 	}
-	return &Dispatcher{limit: limit, maxBytes: DefaultHandlerQueueBytes, stats: stats, logger: logger, lifetime: lifetime, queues: map[string]*queue{}}
+	d := &Dispatcher{limit: limit, maxBytes: DefaultHandlerQueueBytes, stats: stats, logger: logger, lifetime: lifetime}
+	d.client.d = d
+	return d
 }
 
 // LimitBytes sets the payload bytes a queue may hold (n <= 0 keeps
@@ -142,14 +147,37 @@ func (q *queue) reportDrops(h messages.Handler) {
 // topic for a channel's own). It never blocks.
 func (d *Dispatcher) deliver(key string, h messages.Handler, ev messages.Event) {
 	d.mu.Lock()
+	d.enqueue(key, h, ev)
+}
+
+// deliverRouted queues ev as deliver does if r is still the route in slot
+// (see Routes), and reports whether it was.
+func (d *Dispatcher) deliverRouted(slot *routeSlot, r *route, key string, h messages.Handler, ev messages.Event) bool {
+	d.mu.Lock()
+	if slot.cur.Load() != r {
+		d.mu.Unlock()
+		return false
+	}
+	d.enqueue(key, h, ev)
+	return true
+}
+
+// enqueue is deliver's work; d.mu is held, and enqueue releases it.
+func (d *Dispatcher) enqueue(key string, h messages.Handler, ev messages.Event) {
 	if d.closed.Load() {
 		d.mu.Unlock()
 		return
 	}
-	q := d.queues[key]
-	if q == nil {
-		q = &queue{d: d, key: key}
-		d.queues[key] = q
+	q := &d.client
+	if key != "" {
+		q = d.queues[key]
+		if q == nil {
+			if d.queues == nil {
+				d.queues = map[string]*queue{}
+			}
+			q = &queue{d: d, key: key}
+			d.queues[key] = q
+		}
 	}
 	size := eventBytes(ev)
 	if len(q.items) >= d.limit || (q.bytes > 0 && q.bytes+size > d.maxBytes) {
@@ -246,16 +274,9 @@ func (d *Dispatcher) invoke(h messages.Handler, ev messages.Event, report bool) 
 func (d *Dispatcher) Close(wait time.Duration) {
 	d.mu.Lock()
 	d.closed.Store(true)
+	d.client.discard()
 	for _, q := range d.queues {
-		d.stats.Queued.Add(-int64(len(q.items)))
-		var dropped int64
-		for i := range q.items {
-			dropped += q.items[i].size
-		}
-		q.bytes -= dropped
-		d.stats.QueuedBytes.Add(-dropped)
-		clear(q.items)
-		q.items = q.items[:0]
+		q.discard()
 	}
 	d.mu.Unlock()
 	done := make(chan struct{})
@@ -265,4 +286,18 @@ func (d *Dispatcher) Close(wait time.Duration) {
 	case <-time.After(wait):
 		d.logger.Warn("realtime: a Handler did not return after Close", slog.Duration("waited", wait))
 	}
+}
+
+// discard drops the events no Handler has started on. d.mu is held.
+func (q *queue) discard() {
+	d := q.d
+	d.stats.Queued.Add(-int64(len(q.items)))
+	var dropped int64
+	for i := range q.items {
+		dropped += q.items[i].size
+	}
+	q.bytes -= dropped
+	d.stats.QueuedBytes.Add(-dropped)
+	clear(q.items)
+	q.items = q.items[:0]
 }

@@ -26,7 +26,7 @@ func TestDispatcherBoundsQueuedBytes(t *testing.T) {
 	waitUntil(t, func() bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		return len(d.queues[""].items) == 0
+		return len(d.client.items) == 0
 	})
 	d.deliver("", h, big("1", 299)) // 700 held
 	d.deliver("", h, big("2", 399)) // 1100 > 1000: dropped

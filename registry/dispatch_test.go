@@ -63,7 +63,7 @@ func TestDispatcherOverflowIsReportedInPlace(t *testing.T) {
 	waitUntil(t, func() bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		return len(d.queues[""].items) == 0
+		return len(d.client.items) == 0
 	})
 	for _, n := range []string{"1", "2", "3", "4", "5"} { // 4 and 5 overflow
 		d.deliver("", h, bev(n))

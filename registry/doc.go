@@ -10,6 +10,14 @@
 // and retried the same way; a server phx_close is terminal. Frames whose
 // join_ref is not the channel's current one are dropped.
 //
+// Data frames of joined channels (broadcasts and postgres changes) need
+// none of the state machine: the registry publishes each joined channel's
+// route (Routes) and the socket reader hands those frames to the
+// Dispatcher itself, keeping the registry's order and stale-frame rule
+// (see Routes). Control frames (replies, phx_close, phx_error, system,
+// presence) and every frame a route cannot decide exactly go through the
+// registry.
+//
 // # Concurrency
 //
 // The state machines run on the actor's goroutine. Handlers do not: the

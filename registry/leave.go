@@ -65,6 +65,7 @@ func (r *reg) finishLeave(ch *channel) {
 	switch {
 	case op.remove:
 		delete(r.channels, topic)
+		r.unroute(topic)
 		r.cfg.Presence.drop(topic)
 		r.cfg.Table.Delete(topic)
 		r.deliver(ch, messages.ChannelStatusEvent{Channel: ch.rec.Name, Topic: topic, State: messages.ChannelClosed})

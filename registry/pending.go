@@ -35,13 +35,26 @@ type pending struct {
 func (r *reg) track(p *pending, ref string) {
 	root, self := r.root, r.self
 	p.timer = r.cfg.Clock.AfterFunc(r.cfg.Timeout, func() { root.Send(self, &replyTimeout{ref: ref}) })
+	if r.pending == nil {
+		r.pending = map[string]*pending{}
+	}
 	r.pending[ref] = p
+}
+
+// untrack removes ref once its reply or timeout came. A map that becomes
+// empty is dropped (a Go map keeps its storage after its last delete): an
+// idle client keeps no map for requests it no longer waits for.
+func (r *reg) untrack(ref string) {
+	delete(r.pending, ref)
+	if len(r.pending) == 0 {
+		r.pending = nil
+	}
 }
 
 // reply handles a phx_reply that matches a pending push.
 func (r *reg) reply(ref string, p *pending, f *frame.Frame) {
 	p.timer.Stop()
-	delete(r.pending, ref)
+	r.untrack(ref)
 	rep, err := wire.ParseReply(f.Payload)
 	if err != nil {
 		r.deliver(r.channels[p.topic], messages.ErrorEvent{Channel: messages.SubTopic(p.topic), Err: err})
@@ -63,7 +76,7 @@ func (r *reg) replyTimedOut(ref string) {
 	if !ok {
 		return
 	}
-	delete(r.pending, ref)
+	r.untrack(ref)
 	switch p.kind {
 	case pendingJoin:
 		r.joinTimedOut(p)

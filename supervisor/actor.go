@@ -27,7 +27,7 @@ const (
 // of an actor of yours. Every actor of the tree runs its mailbox on
 // goroutines the runtime counts (see Runtime.Wait).
 func Props(rt *Runtime) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &supActor{rt: rt} }, rt.dispatcher())
+	return actor.PropsFromProducer(func() actor.Actor { return &supActor{rt: rt} }, rt.dispatcher(), quietMailbox)
 }
 
 // restartConnection is sent by a backoff timer; gen ties it to one failure.
@@ -82,7 +82,7 @@ func (s *supActor) Receive(ctx actor.Context) {
 		// then closes must still meet a growing backoff (healthy).
 		s.open = openProof{
 			epoch:       m.Epoch,
-			at:          s.rt.cfg.Clock.Now(),
+			at:          s.rt.clock.Now(),
 			heartbeats:  s.rt.st.ConnStats.HeartbeatsOK.Load(),
 			joinReplies: s.rt.st.RegStats.JoinReplies.Load(),
 		}
@@ -108,7 +108,32 @@ func (s *supActor) start(ctx actor.Context) {
 	s.registry = actor.NewPID(s.self.Address, id+"/"+RegistryName)
 	s.conn = actor.NewPID(s.self.Address, id+"/"+ConnectionName)
 
-	rc := s.rt.cfg.Registry
+	if s.rt.props.registry == nil {
+		s.rt.props = s.childProps()
+	}
+	must := func(pid *actor.PID, err error) {
+		if err != nil {
+			panic(fmt.Errorf("realtime: spawn child: %w", err))
+		}
+	}
+	must(ctx.SpawnNamed(s.rt.props.store, StoreName))
+	must(ctx.SpawnNamed(s.rt.props.registry, RegistryName))
+	must(ctx.SpawnNamed(s.rt.props.connection, ConnectionName))
+	s.rt.bind(ctx.ActorSystem(), s.self)
+}
+
+// childProps builds the children's props from the runtime's
+// configuration, once: a restarted supervisor spawns its children from the
+// same props (their PIDs are the same, "<supervisor id>/<name>"), and the
+// configuration is then dropped, so each child's lives once, in its props.
+func (s *supActor) childProps() childProps {
+	cfg := s.rt.children
+	s.rt.children = nil
+	// Data frames of joined channels go from the reader to the
+	// Dispatcher by the routes the registry publishes (registry.Routes).
+	routes := registry.NewRoutes(s.rt.st.Dispatch)
+	rc := cfg.Registry
+	rc.Routes = routes
 	rc.Refs = &s.rt.st.Refs
 	rc.Table = s.rt.st.Table
 	rc.Store = s.store
@@ -121,29 +146,37 @@ func (s *supActor) start(ctx actor.Context) {
 	rc.Dispatch = s.rt.st.Dispatch
 	rc.Gens = &s.rt.st.Gens
 
-	cc := s.rt.cfg.Connection
+	cc := cfg.Connection
 	cc.Refs = &s.rt.st.Refs
 	cc.Epochs = &s.rt.st.Epochs
 	cc.Registry = s.registry
 	cc.Lifetime = s.rt.lifetime
 	cc.Stats = &s.rt.st.ConnStats
+	cc.Routes = routes
 	if cc.Codec != nil {
 		// Decode known topics without allocating a string per frame.
 		if codec, err := wire.NewCodec(cc.Codec.Vsn(), s.rt.st.Table.Intern); err == nil {
 			cc.Codec = codec
 		}
 	}
-
-	must := func(pid *actor.PID, err error) {
-		if err != nil {
-			panic(fmt.Errorf("realtime: spawn child: %w", err))
-		}
+	return childProps{
+		store:      store.Props(s.rt.st.Table).Configure(s.rt.dispatcher(), quietMailbox),
+		registry:   registry.Props(rc).Configure(s.rt.dispatcher()),
+		connection: connection.Props(cc).Configure(s.rt.dispatcher()),
 	}
-	must(ctx.SpawnNamed(store.Props(s.rt.st.Table).Configure(s.rt.dispatcher()), StoreName))
-	must(ctx.SpawnNamed(registry.Props(rc).Configure(s.rt.dispatcher()), RegistryName))
-	must(ctx.SpawnNamed(connection.Props(cc).Configure(s.rt.dispatcher()), ConnectionName))
-	s.rt.bind(ctx.ActorSystem(), s.self)
 }
+
+// quietMailbox is the mailbox of the actors that get a handful of
+// messages in a client's life (the supervisor, the store): protoactor-go's
+// lock-free queue costs an allocation per message but about 50 bytes
+// while empty, where its default queue keeps a ring of 10 slots (about 230
+// bytes, measured in B7's heap per client). The registry and the
+// connection, which get a message per push and per batch of frames, keep
+// the default.
+var quietMailbox = actor.WithMailbox(actor.UnboundedLockfree())
+
+// childProps are the props of the supervisor's children.
+type childProps struct{ store, registry, connection *actor.Props }
 
 // changed records a connection state change and tells the registry.
 func (s *supActor) changed(ctx actor.Context, m *messages.ConnectionChanged) {
@@ -173,7 +206,7 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 		err = fmt.Errorf("realtime: panic: %v", reason)
 	}
 	if child.Id != s.conn.Id {
-		s.rt.cfg.Logger.Warn("realtime: actor failed; restarting", slog.String("actor", child.Id), slog.Any("err", err))
+		s.rt.logger.Warn("realtime: actor failed; restarting", slog.String("actor", child.Id), slog.Any("err", err))
 		sup.RestartChildren(child)
 		return
 	}
@@ -189,26 +222,26 @@ func (s *supActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chi
 	s.rt.state.Store(messages.ConnClosed)
 	s.rt.openEpoch.Store(0)
 	ev := &messages.ConnectionChanged{Epoch: s.rt.st.Epochs.Current(), Old: old, New: messages.ConnClosed, Err: err, Attempt: s.attempts}
-	if max := s.rt.cfg.MaxAttempts; max > 0 && s.attempts >= max {
+	if max := s.rt.maxAttempts; max > 0 && s.attempts >= max {
 		s.given = true
 		ev.Err = errors.Join(messages.ErrReconnectLimit, err)
 		s.root.Send(s.registry, ev)
 		sup.StopChildren(child)
 		return
 	}
-	delay := s.rt.cfg.ReconnectAfter(s.attempts)
+	delay := s.rt.reconnectAfter(s.attempts)
 	if delay < 0 {
 		delay = 0
 	}
 	ev.RetryIn = delay
-	s.rt.cfg.Logger.Debug("realtime: connection failed; reconnecting", slog.Int("attempt", s.attempts), slog.Duration("in", delay), slog.Any("err", err))
+	s.rt.logger.Debug("realtime: connection failed; reconnecting", slog.Int("attempt", s.attempts), slog.Duration("in", delay), slog.Any("err", err))
 	s.root.Send(s.registry, ev)
 	if delay == 0 {
 		sup.RestartChildren(child)
 		return
 	}
 	gen, root, self := s.gen, s.root, s.self
-	s.timer = s.rt.cfg.Clock.AfterFunc(delay, func() { root.Send(self, &restartConnection{gen: gen}) })
+	s.timer = s.rt.clock.AfterFunc(delay, func() { root.Send(self, &restartConnection{gen: gen}) })
 }
 
 // openProof is what the supervisor knew when the last connection opened.
@@ -236,7 +269,7 @@ func (s *supActor) healthy() bool {
 	}
 	return s.rt.st.ConnStats.HeartbeatsOK.Load() > p.heartbeats ||
 		s.rt.st.RegStats.JoinReplies.Load() > p.joinReplies ||
-		s.rt.cfg.Clock.Now().Sub(p.at) >= s.rt.cfg.HealthyAfter
+		s.rt.clock.Now().Sub(p.at) >= s.rt.healthyAfter
 }
 
 // failed reports news from a connection whose failure was already handled.

@@ -47,7 +47,17 @@ type Config struct {
 // ConnectionState; the client API reaches the rest through
 // internal/rtstate.
 type Runtime struct {
-	cfg Config
+	// children holds the children's configurations until the supervisor
+	// first starts: it builds their props from them (props) and drops it,
+	// so the configurations live once per client, in the props.
+	children *Config
+	props    childProps
+	// The supervisor's own configuration (Config's other fields).
+	reconnectAfter func(tries int) time.Duration
+	maxAttempts    int
+	healthyAfter   time.Duration
+	clock          actors.Clock
+	logger         *slog.Logger
 
 	// st is what the actors share with the client API (internal/rtstate).
 	st         rtstate.State
@@ -91,9 +101,14 @@ func New(cfg Config) *Runtime {
 		cfg.HealthyAfter = DefaultHealthyAfter
 	}
 	rt := &Runtime{
-		cfg:     cfg,
-		bound:   make(chan struct{}),
-		stopped: make(chan struct{}),
+		children:       &cfg,
+		reconnectAfter: cfg.ReconnectAfter,
+		maxAttempts:    cfg.MaxAttempts,
+		healthyAfter:   cfg.HealthyAfter,
+		clock:          cfg.Clock,
+		logger:         cfg.Logger,
+		bound:          make(chan struct{}),
+		stopped:        make(chan struct{}),
 	}
 	rt.st.Table = store.NewTable()
 	rt.lifetime, rt.cancel = context.WithCancel(context.Background())

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/supabase-go/realtime/messages"
 )
@@ -46,6 +47,11 @@ type Inbox struct {
 	held      int     // frames put and not yet released
 	parked    *[]byte // see Park
 	recycle   func(*[]byte)
+
+	// put counts the frames Put (only the reader writes it); released
+	// those Released. See Drained.
+	put      uint64
+	released atomic.Uint64
 }
 
 // InboxReady tells the registry that its Inbox has frames.
@@ -73,6 +79,7 @@ func (q *Inbox) Put(in messages.Inbound) (signal bool) {
 	}
 	q.items = append(q.items, in)
 	q.held++
+	q.put++
 	if !q.signalled {
 		q.signalled = true
 		signal = true
@@ -94,6 +101,11 @@ func (q *Inbox) Take() []messages.Inbound {
 	return batch
 }
 
+// Drained reports whether every frame put so far has been released, that
+// is handled by the registry: nothing the reader queued is still on its
+// way. Only the goroutine that Puts may call it; no lock is taken.
+func (q *Inbox) Drained() bool { return q.released.Load() == q.put }
+
 // Release hands a handled batch back for reuse. The frames in it must not
 // be used afterwards.
 func (q *Inbox) Release(batch []messages.Inbound) {
@@ -106,6 +118,7 @@ func (q *Inbox) Release(batch []messages.Inbound) {
 	q.held -= n
 	buf, recycle := q.drained()
 	q.mu.Unlock()
+	q.released.Add(uint64(n))
 	if buf != nil {
 		recycle(buf)
 	}
