@@ -50,7 +50,8 @@ type Subscription struct {
 	// adds their bindings (Client.Channel, Client.On), and returns the
 	// channels the fleet should subscribe. It runs on the owning member
 	// each time the subscription is activated there, before any join is
-	// sent; it must not block. Required.
+	// sent; it must not block. An error stops the activation and is
+	// reported in OwnershipEvent.Err; the keeper tries again. Required.
 	Setup func(c *realtime.Client) ([]*realtime.Channel, error)
 	// Handler receives the client's events on the owning member (the
 	// client's WithHandler). The first ChannelStatusEvent of each channel

@@ -18,4 +18,9 @@ type OwnershipEvent struct {
 	MissedSince time.Time
 	// At is when it happened on this member.
 	At time.Time
+	// Err is set when the activation went wrong: on a release, Setup
+	// failed (a *SetupError; the keeper tries again every
+	// EnsureInterval); on an acquisition, the previous owners' coverage
+	// could not be read, so MissedSince is unknown (zero).
+	Err error
 }

@@ -82,9 +82,12 @@ func (g *grain) start(ctx actor.Context) {
 	ctx.Spawn(supervisor.Props(c.Runtime()))
 	chans, err := g.sub.Setup(c)
 	if err != nil {
-		g.missed.HandleEvent(context.Background(), realtime.ErrorEvent{Err: &SetupError{ID: g.sub.ID, Err: err}})
+		// Reported through OnOwnership, not the Handler: the client's
+		// Dispatcher may be calling the Handler already, and calls must
+		// not overlap.
 		g.client = c
 		g.stopClient()
+		g.node.emit(OwnershipEvent{ID: g.sub.ID, Member: g.node.Address(), At: time.Now(), Err: &SetupError{ID: g.sub.ID, Err: err}})
 		ctx.Stop(ctx.Self())
 		return
 	}
@@ -109,10 +112,10 @@ func (g *grain) run(ctx context.Context, chans []*realtime.Channel, stop func())
 	n := g.node
 	missed, err := lastCoverage(n.cluster, g.sub.ID)
 	if err != nil {
-		g.missed.HandleEvent(ctx, realtime.ErrorEvent{Err: fmt.Errorf("fleet: %s: previous coverage unknown: %w", g.sub.ID, err)})
+		err = fmt.Errorf("realtime: fleet subscription %s: previous owners' coverage unknown: %w", g.sub.ID, err)
 	}
 	g.missed.set(missed)
-	n.emit(OwnershipEvent{ID: g.sub.ID, Member: n.Address(), Acquired: true, MissedSince: missed, At: time.Now()})
+	n.emit(OwnershipEvent{ID: g.sub.ID, Member: n.Address(), Acquired: true, MissedSince: missed, At: time.Now(), Err: err})
 	for _, ch := range chans {
 		// Subscribe returns at the first outcome; after a timeout or a
 		// channel error the channel keeps retrying on its own, and the
@@ -216,7 +219,7 @@ func (h *missedHandler) first(channel string) bool {
 }
 
 // SetupError is a Subscription.Setup failure on the member that activated
-// the subscription, reported to its Handler as an ErrorEvent.
+// the subscription, reported in OwnershipEvent.Err.
 type SetupError struct {
 	ID  string
 	Err error

@@ -147,12 +147,15 @@ func (n *Node) newClient(s *Subscription, h realtime.Handler) (*realtime.Client,
 
 func (n *Node) emit(ev OwnershipEvent) {
 	n.mu.Lock()
-	if ev.Acquired {
+	switch {
+	case ev.Err != nil && !ev.Acquired:
+		// A failed activation was never owned.
+	case ev.Acquired:
 		if n.owned == nil {
 			n.owned = make(map[string]bool)
 		}
 		n.owned[ev.ID] = true
-	} else {
+	default:
 		delete(n.owned, ev.ID)
 	}
 	n.mu.Unlock()

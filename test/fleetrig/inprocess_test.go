@@ -2,6 +2,7 @@ package fleetrig_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -69,6 +70,12 @@ var _ = Describe("A fleet member in this process", func() {
 				}),
 			})
 		}
+		setupErr := errors.New("no such table")
+		subs = append(subs, fleet.Subscription{
+			ID:      "broken",
+			Setup:   func(*realtime.Client) ([]*realtime.Channel, error) { return nil, setupErr },
+			Handler: realtime.HandlerFunc(func(context.Context, realtime.Event) {}),
+		})
 		amPort := freePort()
 		node, err := fleet.Start(ctx, fleet.Config{
 			ProjectURL:     srv.URL(),
@@ -85,6 +92,20 @@ var _ = Describe("A fleet member in this process", func() {
 		})
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(node.Owned).WithTimeout(30 * time.Second).Should(Equal([]string{"room-0", "room-1", "room-2"}))
+		// The failing Setup is reported, retried, and never owned.
+		Eventually(func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			n := 0
+			for _, ev := range ownership {
+				var se *fleet.SetupError
+				if ev.ID == "broken" && !ev.Acquired && errors.As(ev.Err, &se) && errors.Is(ev.Err, setupErr) {
+					n++
+				}
+			}
+			return n
+		}).WithTimeout(30 * time.Second).Should(BeNumerically(">=", 2))
+		Expect(node.Owned()).NotTo(ContainElement("broken"))
 		for i := 0; i < 3; i++ {
 			Expect(node.Owner(fmt.Sprintf("room-%d", i))).To(Equal(node.Address()))
 		}
@@ -113,6 +134,11 @@ var _ = Describe("A fleet member in this process", func() {
 		acquired, released := 0, 0
 		for _, ev := range ownership {
 			Expect(ev.Member).To(Equal(node.Address()))
+			if ev.ID == "broken" {
+				Expect(ev.Acquired).To(BeFalse())
+				continue
+			}
+			Expect(ev.Err).NotTo(HaveOccurred())
 			if ev.Acquired {
 				acquired++
 				Expect(ev.MissedSince.IsZero()).To(BeTrue(), "first activation of %s", ev.ID)
