@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/supabase-go/realtime/test/fleetrig"
@@ -57,15 +56,7 @@ func (b *bench) b8() error {
 	b.rep.add(key("B8", "heap_per_sub"), (heaps[1]-heaps[0])/float64(b.cfg.b8MemSubs-1))
 	b.logf("B8 memory: a member alone: %.0f B with 1 subscription, %.0f B with %d", heaps[0], heaps[1], b.cfg.b8MemSubs)
 
-	for i := 0; i < 3; i++ {
-		if _, err := r.StartMember(ctx, i); err != nil {
-			return err
-		}
-	}
-	if err := b8Spread(ctx, r, subs); err != nil {
-		return err
-	}
-	if err := b.b8Members(ctx, r); err != nil {
+	if err := b.b8Start(ctx, r, 0, 1, 2); err != nil {
 		return err
 	}
 
@@ -73,7 +64,7 @@ func (b *bench) b8() error {
 	// every one of them streams again on another member, bring the slot
 	// back and wait for the fleet to spread again; repeat.
 	for k := 0; k < b.cfg.b8Kills; k++ {
-		victim, ids := b8Busiest(b8Owners(r))
+		victim, ids := fleetrig.Busiest(r.SoleOwners())
 		killed, err := r.Kill(victim)
 		if err != nil {
 			return err
@@ -81,7 +72,7 @@ func (b *bench) b8() error {
 		if err := fleetrig.WaitOwned(ctx, r, subs, nil); err != nil {
 			return err
 		}
-		after := b8Owners(r)
+		after := r.SoleOwners()
 		var last time.Duration
 		for _, id := range ids {
 			at := fleetrig.Streaming(r, id, after[id], killed)
@@ -96,23 +87,31 @@ func (b *bench) b8() error {
 		}
 		b.rep.add(key("B8", "handover_all"), float64(last)/float64(time.Millisecond))
 		b.logf("B8 kill %d: member %d owned %d subscriptions, all streaming again after %s", k+1, victim, len(ids), last)
-		if _, err := r.StartMember(ctx, victim); err != nil {
-			return err
-		}
-		if err := b8Spread(ctx, r, subs); err != nil {
-			return err
-		}
-		if err := b.b8Members(ctx, r); err != nil {
+		if err := b.b8Start(ctx, r, victim); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// b8Start starts members in the given slots, waits for the fleet to
+// spread over all three and samples their heaps.
+func (b *bench) b8Start(ctx context.Context, r *fleetrig.Rig, slots ...int) error {
+	for _, i := range slots {
+		if _, err := r.StartMember(ctx, i); err != nil {
+			return err
+		}
+	}
+	if err := b8Spread(ctx, r, b.cfg.b8Subs); err != nil {
+		return err
+	}
+	return b.b8Members(ctx, r)
+}
+
 // b8Members samples the heap of every member of the spread fleet.
 func (b *bench) b8Members(ctx context.Context, r *fleetrig.Rig) error {
 	owned := map[int]int{0: 0, 1: 0, 2: 0}
-	for _, m := range b8Owners(r) {
+	for _, m := range r.SoleOwners() {
 		owned[m]++
 	}
 	for m := 0; m < 3; m++ {
@@ -134,7 +133,7 @@ func b8Spread(ctx context.Context, r *fleetrig.Rig, subs int) error {
 			return err
 		}
 		per := map[int]bool{}
-		for _, m := range b8Owners(r) {
+		for _, m := range r.SoleOwners() {
 			per[m] = true
 		}
 		if len(per) == 3 || subs < 3 {
@@ -171,32 +170,6 @@ func b8Heap(ctx context.Context, r *fleetrig.Rig, m, owned int) (float64, error)
 		case <-time.After(b8MemEvery):
 		}
 	}
-}
-
-func b8Owners(r *fleetrig.Rig) map[string]int {
-	out := map[string]int{}
-	for id, ms := range r.Owners() {
-		if len(ms) == 1 {
-			out[id] = ms[0]
-		}
-	}
-	return out
-}
-
-func b8Busiest(owners map[string]int) (int, []string) {
-	per := map[int][]string{}
-	for id, m := range owners {
-		per[m] = append(per[m], id)
-	}
-	best := -1
-	for m, ids := range per {
-		if best < 0 || len(ids) > len(per[best]) || (len(ids) == len(per[best]) && m < best) {
-			best = m
-		}
-	}
-	ids := per[best]
-	sort.Strings(ids)
-	return best, ids
 }
 
 func (r *report) b8Table(w func(string, ...any)) {

@@ -79,8 +79,7 @@ func Demo(ctx context.Context, w io.Writer, o DemoOptions) error {
 	if _, err := insert(o.Rows); err != nil {
 		return err
 	}
-	victim := busiest(r)
-	owned := ownedBy(r, victim)
+	victim, owned := Busiest(r.SoleOwners())
 	killed, err := r.Kill(victim)
 	if err != nil {
 		return err
@@ -224,33 +223,34 @@ func countsOf(c map[int64]int, ids []int64) map[int64]int {
 	return out
 }
 
-func busiest(r *Rig) int {
-	n := map[int]int{}
-	for _, ms := range r.Owners() {
-		for _, m := range ms {
-			n[m]++
+// SoleOwners returns, per subscription held by exactly one running
+// member, that member.
+func (r *Rig) SoleOwners() map[string]int {
+	out := map[string]int{}
+	for id, ms := range r.Owners() {
+		if len(ms) == 1 {
+			out[id] = ms[0]
 		}
 	}
-	best, most := 0, -1
-	for m, k := range n {
-		if k > most || (k == most && m < best) {
-			best, most = m, k
-		}
-	}
-	return best
+	return out
 }
 
-func ownedBy(r *Rig, member int) []string {
-	var ids []string
-	for id, ms := range r.Owners() {
-		for _, m := range ms {
-			if m == member {
-				ids = append(ids, id)
-			}
+// Busiest returns the member owning the most subscriptions in owners (the
+// lowest index on a tie) and those subscriptions, sorted.
+func Busiest(owners map[string]int) (member int, ids []string) {
+	per := map[int][]string{}
+	for id, m := range owners {
+		per[m] = append(per[m], id)
+	}
+	member = -1
+	for m, l := range per {
+		if member < 0 || len(l) > len(per[member]) || (len(l) == len(per[member]) && m < member) {
+			member = m
 		}
 	}
+	ids = per[member]
 	sort.Strings(ids)
-	return ids
+	return member, ids
 }
 
 func printOwners(w io.Writer, r *Rig, subs int) {

@@ -3,7 +3,6 @@ package fleetrig_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -67,6 +66,24 @@ func startInserter(r *fleetrig.Rig, every time.Duration) *inserter {
 	return in
 }
 
+// expectHandledByOwners inserts perSub rows for every subscription and
+// expects each handled exactly once, by the subscription's owner.
+func expectHandledByOwners(ctx context.Context, r *fleetrig.Rig, perSub int) {
+	owners := r.SoleOwners()
+	var rows []inserted
+	for k := 0; k < perSub*subs; k++ {
+		id, at, err := r.Insert(ctx, k%subs)
+		Expect(err).NotTo(HaveOccurred())
+		rows = append(rows, inserted{id, k % subs, at})
+	}
+	Eventually(func(g Gomega) {
+		h := handled(r)
+		for _, row := range rows {
+			g.Expect(h[row.id]).To(Equal([]int{owners[fleetrig.SubID(row.sub)]}), "row %d of %s", row.id, fleetrig.SubID(row.sub))
+		}
+	}).WithTimeout(30 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+}
+
 func (in *inserter) Stop() []inserted {
 	close(in.stop)
 	<-in.done
@@ -112,31 +129,6 @@ func rejoinsAfter(r *fleetrig.Rig, t time.Time, dead int) map[string]rejoin {
 	return out
 }
 
-func ownersNow(r *fleetrig.Rig) map[string]int {
-	out := map[string]int{}
-	for id, ms := range r.Owners() {
-		if len(ms) == 1 {
-			out[id] = ms[0]
-		}
-	}
-	return out
-}
-
-func busiest(owners map[string]int) (member int, ids []string) {
-	n := map[int][]string{}
-	for id, m := range owners {
-		n[m] = append(n[m], id)
-	}
-	member = -1
-	for m, l := range n {
-		if member < 0 || len(l) > len(ids) || (len(l) == len(ids) && m < member) {
-			member, ids = m, l
-		}
-	}
-	sort.Strings(ids)
-	return member, ids
-}
-
 var _ = Describe("Fleet mode: 3 member processes, 20 subscriptions, a local server on PostgreSQL", Ordered, func() {
 	var r *fleetrig.Rig
 
@@ -153,7 +145,7 @@ var _ = Describe("Fleet mode: 3 member processes, 20 subscriptions, a local serv
 	}, NodeTimeout(3*time.Minute))
 
 	It("spreads the subscriptions over the members, one owner each", func() {
-		owners := ownersNow(r)
+		owners := r.SoleOwners()
 		Expect(owners).To(HaveLen(subs))
 		per := map[int]int{}
 		for _, m := range owners {
@@ -165,32 +157,20 @@ var _ = Describe("Fleet mode: 3 member processes, 20 subscriptions, a local serv
 	})
 
 	It("has every change handled by exactly one member: the owner", func(ctx SpecContext) {
-		owners := ownersNow(r)
-		var rows []inserted
-		for k := 0; k < 3*subs; k++ {
-			id, at, err := r.Insert(ctx, k%subs)
-			Expect(err).NotTo(HaveOccurred())
-			rows = append(rows, inserted{id, k % subs, at})
-		}
-		Eventually(func(g Gomega) {
-			h := handled(r)
-			for _, row := range rows {
-				g.Expect(h[row.id]).To(Equal([]int{owners[fleetrig.SubID(row.sub)]}), "row %d of %s", row.id, fleetrig.SubID(row.sub))
-			}
-		}).WithTimeout(30 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+		expectHandledByOwners(ctx, r, 3)
 	}, NodeTimeout(time.Minute))
 
 	It("moves a SIGKILLed member's subscriptions to the others; outside the handover window nothing is handled twice or lost", func(ctx SpecContext) {
-		before := ownersNow(r)
+		before := r.SoleOwners()
 		Expect(before).To(HaveLen(subs))
-		victim, orphaned := busiest(before)
+		victim, orphaned := fleetrig.Busiest(before)
 		in := startInserter(r, 10*time.Millisecond)
 		time.Sleep(300 * time.Millisecond) // traffic before the kill (not an assertion)
 		killed, err := r.Kill(victim)
 		Expect(err).NotTo(HaveOccurred())
 
 		Expect(fleetrig.WaitOwned(ctx, r, subs, nil)).To(Succeed())
-		after := ownersNow(r)
+		after := r.SoleOwners()
 		rejoins := rejoinsAfter(r, killed, victim)
 		var last time.Time
 		for _, id := range orphaned {
@@ -255,12 +235,12 @@ var _ = Describe("Fleet mode: 3 member processes, 20 subscriptions, a local serv
 	}, NodeTimeout(3*time.Minute))
 
 	It("hands subscriptions over on a graceful leave (SIGTERM) and takes some back when a member joins", func(ctx SpecContext) {
-		owners := ownersNow(r)
-		leaver, _ := busiest(owners)
+		owners := r.SoleOwners()
+		leaver, _ := fleetrig.Busiest(owners)
 		_, err := r.Stop(leaver)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(fleetrig.WaitOwned(ctx, r, subs, nil)).To(Succeed())
-		for _, m := range ownersNow(r) {
+		for _, m := range r.SoleOwners() {
 			Expect(m).NotTo(Equal(leaver))
 		}
 
@@ -274,25 +254,13 @@ var _ = Describe("Fleet mode: 3 member processes, 20 subscriptions, a local serv
 		}
 		Eventually(func() int {
 			per := map[int]bool{}
-			for _, m := range ownersNow(r) {
+			for _, m := range r.SoleOwners() {
 				per[m] = true
 			}
 			return len(per)
 		}).WithTimeout(60 * time.Second).WithPolling(50 * time.Millisecond).Should(Equal(3))
 		Expect(fleetrig.WaitOwned(ctx, r, subs, nil)).To(Succeed())
 
-		owners = ownersNow(r)
-		var rows []inserted
-		for k := 0; k < 2*subs; k++ {
-			id, at, err := r.Insert(ctx, k%subs)
-			Expect(err).NotTo(HaveOccurred())
-			rows = append(rows, inserted{id, k % subs, at})
-		}
-		Eventually(func(g Gomega) {
-			h := handled(r)
-			for _, row := range rows {
-				g.Expect(h[row.id]).To(Equal([]int{owners[fleetrig.SubID(row.sub)]}), "row %d of %s", row.id, fleetrig.SubID(row.sub))
-			}
-		}).WithTimeout(30 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+		expectHandledByOwners(ctx, r, 2)
 	}, NodeTimeout(3*time.Minute))
 })
