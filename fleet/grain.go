@@ -59,6 +59,8 @@ func (g *grain) Receive(ctx actor.Context) {
 		ctx.Stop(ctx.Self())
 	case *actor.Stopping:
 		g.stop()
+	case *actor.Stopped:
+		g.node.untrack(ctx.Self())
 	}
 }
 
@@ -67,7 +69,8 @@ func (g *grain) Receive(ctx actor.Context) {
 // stops before anything is subscribed, and the keeper's next round asks
 // the right member.
 func (g *grain) start(ctx actor.Context) {
-	if !g.node.view.owns(g.sub.ID) {
+	if !g.node.view.owns(g.sub.ID) || !g.node.track(ctx.Self()) {
+		// Not the owner in this member's view, or the member is closing.
 		ctx.Stop(ctx.Self())
 		return
 	}

@@ -30,8 +30,10 @@ type Node struct {
 	closing  chan struct{}
 	wg       sync.WaitGroup
 
-	mu    sync.Mutex
-	owned map[string]bool
+	mu     sync.Mutex
+	owned  map[string]bool
+	grains map[*actor.PID]bool // active here, stopped first on Close
+	closed bool                // no activation after Close began
 
 	closeOnce sync.Once
 }
@@ -164,6 +166,44 @@ func (n *Node) emit(ev OwnershipEvent) {
 	}
 }
 
+// track records an activation; false once Close has begun.
+func (n *Node) track(pid *actor.PID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	if n.grains == nil {
+		n.grains = make(map[*actor.PID]bool)
+	}
+	n.grains[pid] = true
+	return true
+}
+
+func (n *Node) untrack(pid *actor.PID) {
+	n.mu.Lock()
+	delete(n.grains, pid)
+	n.mu.Unlock()
+}
+
+// stopGrains stops every activation on this member and refuses new ones.
+func (n *Node) stopGrains() {
+	n.mu.Lock()
+	n.closed = true
+	pids := make([]*actor.PID, 0, len(n.grains))
+	for pid := range n.grains {
+		pids = append(pids, pid)
+	}
+	n.mu.Unlock()
+	futures := make([]*actor.Future, len(pids))
+	for i, pid := range pids {
+		futures[i] = n.system.Root.PoisonFuture(pid)
+	}
+	for _, f := range futures {
+		_ = f.Wait()
+	}
+}
+
 // Address is this member's cluster address (host:port).
 func (n *Node) Address() string { return n.view.selfAddr() }
 
@@ -189,16 +229,19 @@ func (n *Node) Owner(id string) string {
 }
 
 // Close leaves the cluster gracefully: the keeper stops, this member's
-// subscriptions are stopped (their clients closed) and the other members
-// activate them once their membership provider notices, as after a crash
-// but without waiting for a failure to be detected. protoactor-go's
-// graceful shutdown waits about two seconds for ownership to transfer.
+// subscriptions are stopped (their clients closed) before it leaves, and
+// the other members activate them once their membership provider notices
+// it left (at its next poll for automanaged). Stopping first means the
+// handover leaves a gap, which MissedSince reports, rather than a moment
+// where two members handle the same changes. protoactor-go's graceful
+// shutdown then waits about two seconds.
 // Close returns when every goroutine the fleet started has exited, or
 // with ctx's error; protoactor-go's own cluster goroutines (gossip, the
 // provider's HTTP server and poller) are not all stopped by its shutdown.
 func (n *Node) Close(ctx context.Context) error {
 	n.closeOnce.Do(func() {
 		close(n.closing)
+		n.stopGrains()
 		n.system.EventStream.Unsubscribe(n.topo)
 		n.cluster.Shutdown(true)
 	})

@@ -236,13 +236,36 @@ var _ = Describe("Fleet mode: 3 member processes, 20 subscriptions, a local serv
 
 	It("hands subscriptions over on a graceful leave (SIGTERM) and takes some back when a member joins", func(ctx SpecContext) {
 		owners := r.SoleOwners()
-		leaver, _ := fleetrig.Busiest(owners)
-		_, err := r.Stop(leaver)
+		leaver, moved := fleetrig.Busiest(owners)
+		in := startInserter(r, 10*time.Millisecond)
+		stopped, err := r.Stop(leaver)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(fleetrig.WaitOwned(ctx, r, subs, nil)).To(Succeed())
 		for _, m := range r.SoleOwners() {
 			Expect(m).NotTo(Equal(leaver))
 		}
+		rejoins := rejoinsAfter(r, stopped, leaver)
+		for _, id := range moved {
+			// The leaver stopped its subscriptions before it left: the new
+			// owner was told of the gap.
+			Expect(rejoins[id].missed).To(BeTemporally("<=", rejoins[id].at), "%s MissedSince", id)
+			Expect(rejoins[id].missed).To(BeTemporally(">", stopped.Add(-5*time.Second)), "%s MissedSince", id)
+		}
+		rows := in.Stop()
+		// A graceful leave stops before it hands over: nothing is handled
+		// twice.
+		Eventually(func(g Gomega) {
+			h := handled(r)
+			for _, row := range rows {
+				g.Expect(len(h[row.id])).To(BeNumerically("<=", 1), "row %d handled twice: %v", row.id, h[row.id])
+			}
+		}).WithTimeout(5 * time.Second).Should(Succeed())
+		Consistently(func(g Gomega) {
+			h := handled(r)
+			for _, row := range rows {
+				g.Expect(len(h[row.id])).To(BeNumerically("<=", 1), "row %d handled twice: %v", row.id, h[row.id])
+			}
+		}).WithTimeout(time.Second).Should(Succeed())
 
 		// Every slot that is down comes back; rendezvous hashing gives the
 		// newcomers a share.
