@@ -180,7 +180,11 @@ func (a *connActor) start(ctx actor.Context) {
 	a.root = ctx.ActorSystem().Root
 	ctx.Send(ctx.Parent(), &Connecting{Epoch: a.epoch})
 
-	dctx, cancel := context.WithCancel(a.cfg.Lifetime)
+	// Not derived from cfg.Lifetime: a child would make the client's
+	// lifetime context allocate its done channel and children map (about
+	// 370 bytes per idle client, kept after the dial), and the dial is
+	// cancelled on Stopping anyway, which closing the client brings.
+	dctx, cancel := context.WithCancel(context.Background())
 	a.dialCancel = cancel
 	a.dialDone = make(chan struct{})
 	a.dialRes = make(chan dialResult, 1)

@@ -50,8 +50,6 @@ type Config struct {
 	// joined channels go from the reader straight to the Handlers'
 	// Dispatcher when it has their route (see registry.Routes).
 	Routes *registry.Routes
-	// Lifetime ends when the client closes; it cancels dials.
-	Lifetime context.Context
 	// Logger (optional, silent by default).
 	Logger *slog.Logger
 	// Stats counts what the connection sees (optional).

@@ -150,7 +150,6 @@ func (s *supActor) childProps() childProps {
 	cc.Refs = &s.rt.st.Refs
 	cc.Epochs = &s.rt.st.Epochs
 	cc.Registry = s.registry
-	cc.Lifetime = s.rt.lifetime
 	cc.Stats = &s.rt.st.ConnStats
 	cc.Routes = routes
 	if cc.Codec != nil {

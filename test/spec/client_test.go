@@ -2,6 +2,7 @@ package spec_test
 
 import (
 	"context"
+	"sync"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -249,6 +250,23 @@ var _ = Describe("Client", func() {
 		Eventually(func() int { return len(joinsOf(srv, "realtime:kept")) }, wait).Should(Equal(2))
 		Eventually(func() realtime.ChannelState { return c.ChannelState(kept) }, wait).Should(Equal(realtime.ChannelJoined))
 		Expect(joinsOf(srv, "realtime:gone")).To(HaveLen(1))
+	})
+
+	It("cancels an access-token callback that is still running when the client closes", func() {
+		entered, cancelled := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		c, err := realtime.New(srv.URL(), "k", realtime.WithAccessToken(func(ctx context.Context) (string, error) {
+			once.Do(func() { close(entered) })
+			<-ctx.Done()
+			close(cancelled)
+			return "", ctx.Err()
+		}))
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(entered, wait).Should(BeClosed())
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		Expect(c.Close(ctx)).To(Succeed())
+		Expect(cancelled).To(BeClosed())
 	})
 
 	It("rejoins every channel after the socket drops, with new join_refs and a fresh token", func() {
