@@ -2,10 +2,10 @@ package spec_test
 
 import (
 	"context"
-	"sync"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
