@@ -286,7 +286,9 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	// arrives: ListChannels, ChannelState, HTTPSend (private flag, token)
 	// and the HTTP fallback read the Table, and must see the channel as
 	// soon as Channel returns. The registry adopts the record.
-	c.st.Table.Create(store.Record{Topic: topic, Name: sub, Config: cfg, State: messages.ChannelClosed})
+	c.st.Table.Create(store.Record{Topic: topic, Name: sub, Config: cfg, State: messages.ChannelClosed,
+		// WithMissedSince: the first join reports it (registry setState).
+		DownSince: c.opts.missedSince})
 	if err := c.tell(&messages.CreateChannel{Topic: topic, Name: sub, Config: cfg}); err != nil {
 		return nil, err
 	}

@@ -53,6 +53,7 @@ const (
 
 type options struct {
 	name           string
+	missedSince    time.Time
 	timeout        time.Duration
 	heartbeat      time.Duration
 	reconnectAfter func(int) time.Duration
@@ -97,6 +98,19 @@ func defaultOptions() options {
 
 func invalid(option, reason string) error {
 	return &messages.OptionError{Option: option, Reason: reason}
+}
+
+// WithMissedSince makes the first join of each channel of the client
+// report MissedSince t in its ChannelStatusEvent, as a rejoin reports the
+// gap of a dropped socket: for a client that takes over subscriptions from
+// another process whose last coverage was at t (package fleet sets it on a
+// handover), so the Handler knows to fetch what changed since then.
+// Default: zero (a first join reports nothing missed).
+func WithMissedSince(t time.Time) Option {
+	return func(o *options) error {
+		o.missedSince = t
+		return nil
+	}
 }
 
 // WithName names the client: its top-level actor is named after it plus a

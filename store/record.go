@@ -26,7 +26,8 @@ type Record struct {
 	// Token is a channel-specific access token ("" = the client's).
 	Token string
 	// DownSince is when a wanted channel stopped being joined (socket
-	// lost, channel error); zero while joined or not wanted.
+	// lost, channel error), or before its first join the client's
+	// WithMissedSince; zero while joined or not wanted.
 	DownSince time.Time
 	// AuthBlocked is set when the server refused the channel's token and
 	// no fresh one could be had; SetAuth clears it and rejoins.

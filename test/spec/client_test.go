@@ -252,6 +252,34 @@ var _ = Describe("Client", func() {
 		Expect(joinsOf(srv, "realtime:gone")).To(HaveLen(1))
 	})
 
+	It("reports WithMissedSince on each channel's first join, to its own ChannelHandler too, and not again", func() {
+		since := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+		start(realtime.WithMissedSince(since))
+		ctx := specCtx()
+		own := &recorder{}
+		a, _ := c.Channel("a")
+		b, _ := c.Channel("b", realtime.ChannelHandler(own))
+		for _, ch := range []*realtime.Channel{a, b} {
+			_, err := c.Subscribe(ctx, ch)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		joined := func(r *recorder, name string) []time.Time {
+			var out []time.Time
+			for _, ev := range r.all() {
+				if s, ok := ev.(realtime.ChannelStatusEvent); ok && s.Channel == name && s.State == realtime.ChannelJoined {
+					out = append(out, s.MissedSince)
+				}
+			}
+			return out
+		}
+		Eventually(func() []time.Time { return joined(rec, "a") }, wait).Should(Equal([]time.Time{since}))
+		Eventually(func() []time.Time { return joined(own, "b") }, wait).Should(Equal([]time.Time{since}))
+		// A later rejoin reports its own gap, not the option's time.
+		srv.Conns()[0].Close(1006, "")
+		Eventually(func() int { return len(joined(rec, "a")) }, wait).Should(Equal(2))
+		Expect(joined(rec, "a")[1]).To(BeTemporally(">", since))
+	})
+
 	It("cancels an access-token callback that is still running when the client closes", func() {
 		entered, cancelled := make(chan struct{}), make(chan struct{})
 		var once sync.Once
