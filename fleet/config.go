@@ -54,10 +54,13 @@ type Subscription struct {
 	// reported in OwnershipEvent.Err; the keeper tries again. Required.
 	Setup func(c *realtime.Client) ([]*realtime.Channel, error)
 	// Handler receives the client's events on the owning member (the
-	// client's WithHandler). The first ChannelStatusEvent of each channel
-	// that reaches the joined state after a handover carries MissedSince:
-	// when the previous owner last confirmed its channels joined. Changes
-	// sent after that may not have been handled by anyone. Required.
+	// client's WithHandler). After a handover, the first joined
+	// ChannelStatusEvent of each channel carries MissedSince (the client
+	// is made with realtime.WithMissedSince; a channel's own
+	// ChannelHandler gets it too): see "What a handover loses and
+	// duplicates" in the package doc. Two activations of a subscription on
+	// one member never call it at once: the next waits for the previous
+	// client to close. Required.
 	Handler realtime.Handler
 	// Options are extra client options for this subscription's client
 	// (WithHandler and WithName are set by the fleet). Default: none.
@@ -79,10 +82,11 @@ type Config struct {
 	Subscriptions []Subscription
 
 	// ClusterName names the protoactor-go cluster; members with another
-	// name are ignored. Default: DefaultClusterName.
+	// name are ignored. Letters, digits and ". _ : -". Default:
+	// DefaultClusterName.
 	ClusterName string
-	// Kind is the cluster kind of subscription grains. Default:
-	// DefaultKind.
+	// Kind is the cluster kind of subscription grains. Letters, digits
+	// and ". _ : -". Default: DefaultKind.
 	Kind string
 	// Provider is protoactor-go's membership provider: automanaged.New…
 	// (no external service; what the tests and the demo use), etcd.New,
@@ -140,6 +144,11 @@ func (c *Config) Validate() error {
 		return bad("CoverageInterval", "must not be negative")
 	case c.CloseTimeout < 0:
 		return bad("CloseTimeout", "must not be negative")
+	case c.Kind != "" && !idPattern.MatchString(c.Kind):
+		// disthash splits "kind/identity" at the first "/".
+		return bad("Kind", fmt.Sprintf("%q must match %s", c.Kind, idPattern))
+	case c.ClusterName != "" && !idPattern.MatchString(c.ClusterName):
+		return bad("ClusterName", fmt.Sprintf("%q must match %s", c.ClusterName, idPattern))
 	}
 	seen := make(map[string]bool, len(c.Subscriptions))
 	for i, s := range c.Subscriptions {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
 	"github.com/asynkron/protoactor-go/remote"
@@ -51,6 +50,8 @@ func TestConfigValidate(t *testing.T) {
 			c.Subscriptions = append(c.Subscriptions, c.Subscriptions[0])
 		},
 		"Subscriptions[0].Setup":   func(c *Config) { c.Subscriptions[0].Setup = nil },
+		"Kind":                     func(c *Config) { c.Kind = "a/b" },
+		"ClusterName":              func(c *Config) { c.ClusterName = "two words" },
 		"Subscriptions[0].Handler": func(c *Config) { c.Subscriptions[0].Handler = nil },
 	}
 	for field, mutate := range cases {
@@ -99,36 +100,4 @@ func TestInflight(t *testing.T) {
 	if !f.claim("a", 2) {
 		t.Fatal("released")
 	}
-}
-
-func TestMissedHandlerSetsFirstJoinOnly(t *testing.T) {
-	var got []realtime.ChannelStatusEvent
-	h := &missedHandler{next: realtime.HandlerFunc(func(_ context.Context, ev realtime.Event) {
-		if st, ok := ev.(realtime.ChannelStatusEvent); ok {
-			got = append(got, st)
-		}
-	})}
-	joined := realtime.ChannelStatusEvent{Channel: "orders", State: realtime.ChannelJoined}
-	h.HandleEvent(context.Background(), joined) // first activation: nothing set
-	if !got[0].MissedSince.IsZero() {
-		t.Fatal("MissedSince set without a previous owner")
-	}
-	h = &missedHandler{next: h.next}
-	since := mustTime(t)
-	h.set(since)
-	h.HandleEvent(context.Background(), realtime.ChannelStatusEvent{Channel: "orders", State: realtime.ChannelJoining})
-	h.HandleEvent(context.Background(), joined)
-	h.HandleEvent(context.Background(), joined)
-	if len(got) != 4 || !got[1].MissedSince.IsZero() || !got[2].MissedSince.Equal(since) || !got[3].MissedSince.IsZero() {
-		t.Fatalf("got %+v", got)
-	}
-}
-
-func mustTime(t *testing.T) time.Time {
-	t.Helper()
-	ts, err := time.Parse(time.RFC3339, "2026-12-06T10:00:00Z")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
 }

@@ -1,5 +1,6 @@
 // Package fleet runs Realtime subscriptions on a protoactor-go cluster so
-// that each one is handled by exactly one member at a time: fleet mode.
+// that each one is handled by one member at a time: fleet mode (see "What a
+// handover loses and duplicates" for the exceptions).
 //
 // A service that reacts to database changes (send a mail on INSERT, sync a
 // search index, invalidate a cache) runs on several nodes for
@@ -68,19 +69,35 @@
 //
 // While a subscription's owner is dead and until the new owner has joined,
 // nobody receives its changes, and Postgres changes are never replayed.
-// The new owner's Handler gets MissedSince on the first joined
-// ChannelStatusEvent of each channel: the last time the previous owner
-// recorded (in the cluster's gossip, every Config.CoverageInterval) that
-// its channels were joined. Changes committed after it may not have been
-// handled; changes committed up to about the delivery latency before it
-// (replication, server, socket: normally well under a second) may also
-// have been in flight. For postgres_changes the new owner receives
-// changes from the server's "Subscribed to PostgreSQL" system message on,
-// a moment after the join, as after any rejoin. Fetch what changed since
-// MissedSince minus that allowance if it matters. Outside that window each change is handled by
-// exactly one member. When members join, or when views disagree for a
-// moment, the old and the new owner may overlap briefly; make Handlers
-// idempotent where a duplicate in a handover would matter.
+// Each activation records its coverage in the cluster's gossip: when it
+// started (or the MissedSince it inherited), then every
+// Config.CoverageInterval while all its channels are joined. The next
+// owner makes its client with realtime.WithMissedSince set to the latest
+// record, so the first joined ChannelStatusEvent of each channel carries
+// it. A member that has just joined first waits (up to 3 s) to have heard
+// from every member in the gossip; if it has not, or the gossip cannot be
+// read, MissedSince is when that member started (or an earlier record),
+// and OwnershipEvent.Err says so. Changes committed after MissedSince may
+// not have been handled; changes committed up to about the delivery
+// latency before it (replication, server, socket: normally well under a
+// second) may also have been in flight. For postgres_changes the new owner
+// receives changes from the server's "Subscribed to PostgreSQL" system
+// message on, a moment after the join, as after any rejoin. Fetch what
+// changed since MissedSince minus that allowance if it matters.
+//
+// Outside that window each change is handled by exactly one member, as
+// long as the members see each other. A graceful Close stops its
+// subscriptions before it leaves, so it leaves a gap, not an overlap. When
+// a member joins, the placement moves some subscriptions to it, and the old
+// and the new owner may overlap for a moment (until the old one's
+// membership view has changed); and members that cannot reach each other
+// (a network partition) each own what their own view gives them. Make
+// Handlers idempotent where a duplicate would matter.
+//
+// Coverage records of members that left stay in the gossip (protoactor-go
+// has no purge at the pinned version): one small value per subscription
+// per member that ever owned it, all sent to each new member. With
+// frequent rolling restarts of many members, that grows.
 //
 // BENCHMARKS.md (B8, make bench) has the handover times after a SIGKILL
 // and the memory per subscription per member.
@@ -119,21 +136,27 @@
 //
 // Start and Close may be called from any goroutine, and a Node's methods
 // are safe for concurrent use. A subscription's Handler runs on its
-// client's goroutine, with the contract of realtime.Handler; OnOwnership
-// runs on the fleet's goroutines and must not block. The keeper is one
-// goroutine, plus one per ensure request under way; a grain's run loop is
-// one goroutine per active subscription.
+// client's goroutine, with the contract of realtime.Handler; two
+// activations of one subscription on a member never call it at once.
+// OnOwnership is called from the fleet's goroutines and actors, possibly
+// concurrently for different subscriptions; it must not block or call
+// Close. Goroutines: the keeper, one per ensure request under way, one per
+// active subscription (its activation phases), and one per client being
+// closed.
 //
 // # Lifecycle
 //
 // Start validates the config (every subscription's client options
 // included), builds an actor system for this member, starts the member
-// (protoactor-go waits about a second for the provider) and the keeper.
+// (protoactor-go waits about a second for the provider) and the keeper; if
+// the member cannot start, what started is shut down and Start fails.
 // Subscriptions this member owns are activated in the background.
 // Close leaves gracefully: the keeper stops, the member's subscriptions
-// stop and their clients close, protoactor-go waits about two seconds for
-// ownership to move, and Close returns once every goroutine this package
-// started has exited (protoactor-go's cluster leaves some of its own,
+// stop and their clients close, then the member leaves (protoactor-go
+// waits about two seconds for ownership to move). Close returns once every
+// goroutine this package started has exited, or with ctx's error, the
+// shutdown going on (ensure requests under way can take a few seconds to
+// time out). protoactor-go's cluster leaves some goroutines of its own,
 // such as the automanaged provider's poller, which stop only with the
-// process). A Node is not restarted; start a new one.
+// process. A Node is not restarted; start a new one.
 package fleet

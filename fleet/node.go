@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
@@ -30,10 +31,15 @@ type Node struct {
 	closing  chan struct{}
 	wg       sync.WaitGroup
 
-	mu     sync.Mutex
-	owned  map[string]bool
-	grains map[*actor.PID]bool // active here, stopped first on Close
-	closed bool                // no activation after Close began
+	started time.Time // when Start was called
+
+	mu       sync.Mutex
+	owned    map[string]bool
+	grains   map[*actor.PID]bool      // active here, stopped first on Close
+	released map[string]chan struct{} // per ID: closed when its last client here has closed
+	closed   bool                     // no activation after Close began
+
+	closeDone chan struct{} // closed when Close's shutdown is over
 
 	closeOnce sync.Once
 }
@@ -51,7 +57,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n = &Node{cfg: cfg, subs: make(map[string]*Subscription, len(cfg.Subscriptions)), closing: make(chan struct{}),
-		view: newView(cfg.Kind)}
+		view: newView(cfg.Kind), started: time.Now(), closeDone: make(chan struct{})}
 	for i := range n.cfg.Subscriptions {
 		s := &n.cfg.Subscriptions[i]
 		// Client options are checked now, not on some member later.
@@ -96,6 +102,11 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		}
 	}()
 	if err := startMember(n.cluster); err != nil {
+		// Whatever started (the remote's listener, the gossip) stops.
+		func() {
+			defer func() { _ = recover() }()
+			n.cluster.Shutdown(false)
+		}()
 		return nil, err
 	}
 	n.view.setSelf(n.system.Address())
@@ -139,12 +150,48 @@ func (n *Node) bindSubscription(next actor.ReceiverFunc) actor.ReceiverFunc {
 	}
 }
 
-func (n *Node) newClient(s *Subscription, h realtime.Handler) (*realtime.Client, error) {
-	opts := make([]realtime.Option, 0, len(n.cfg.ClientOptions)+len(s.Options)+2)
+func (n *Node) newClient(s *Subscription, h realtime.Handler, extra ...realtime.Option) (*realtime.Client, error) {
+	opts := make([]realtime.Option, 0, len(n.cfg.ClientOptions)+len(s.Options)+2+len(extra))
 	opts = append(opts, n.cfg.ClientOptions...)
 	opts = append(opts, s.Options...)
 	opts = append(opts, realtime.WithHandler(h), realtime.WithName("fleet-"+s.ID))
+	opts = append(opts, extra...)
 	return realtime.NewEmbedded(n.cfg.ProjectURL, n.cfg.APIKey, opts...)
+}
+
+// releasing records that the client of id's activation here is closing
+// and returns the channel to close when it has.
+func (n *Node) releasing(id string) chan struct{} {
+	ch := make(chan struct{})
+	n.mu.Lock()
+	if n.released == nil {
+		n.released = make(map[string]chan struct{})
+	}
+	n.released[id] = ch
+	n.mu.Unlock()
+	return ch
+}
+
+// waitReleased waits until the client of id's previous activation here
+// (if any) has closed, so that its Handler calls are over.
+func (n *Node) waitReleased(ctx context.Context, id string) error {
+	n.mu.Lock()
+	ch := n.released[id]
+	n.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		n.mu.Lock()
+		if n.released[id] == ch {
+			delete(n.released, id)
+		}
+		n.mu.Unlock()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (n *Node) emit(ev OwnershipEvent) {
@@ -236,19 +283,23 @@ func (n *Node) Owner(id string) string {
 // where two members handle the same changes. protoactor-go's graceful
 // shutdown then waits about two seconds.
 // Close returns when every goroutine the fleet started has exited, or
-// with ctx's error; protoactor-go's own cluster goroutines (gossip, the
-// provider's HTTP server and poller) are not all stopped by its shutdown.
+// with ctx's error when ctx ends first (the shutdown goes on; a later
+// Close waits for it again). protoactor-go's own cluster goroutines
+// (gossip, the provider's HTTP server and poller) are not all stopped by
+// its shutdown.
 func (n *Node) Close(ctx context.Context) error {
 	n.closeOnce.Do(func() {
 		close(n.closing)
-		n.stopGrains()
-		n.system.EventStream.Unsubscribe(n.topo)
-		n.cluster.Shutdown(true)
+		go func() {
+			defer close(n.closeDone)
+			n.stopGrains()
+			n.system.EventStream.Unsubscribe(n.topo)
+			n.cluster.Shutdown(true)
+			n.wg.Wait()
+		}()
 	})
-	done := make(chan struct{})
-	go func() { n.wg.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-n.closeDone:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -12,10 +12,10 @@ import (
 // a member whose view is stale (during a topology change) stops instead of
 // running next to the real owner's.
 type view struct {
-	kind  string
-	self  atomic.Pointer[string] // this member's address, set once started
-	rdv   atomic.Pointer[cluster.Rendezvous]
-	count atomic.Int32 // members in the last topology
+	kind string
+	self atomic.Pointer[string] // this member's address, set once started
+	rdv  atomic.Pointer[cluster.Rendezvous]
+	ids  atomic.Pointer[[]string] // member IDs of the last topology
 }
 
 func newView(kind string) *view { return &view{kind: kind} }
@@ -33,7 +33,20 @@ func (v *view) update(t *cluster.ClusterTopology) {
 	r := cluster.NewRendezvous()
 	r.UpdateMembers(t.Members)
 	v.rdv.Store(r)
-	v.count.Store(int32(len(t.Members)))
+	ids := make([]string, 0, len(t.Members))
+	for _, m := range t.Members {
+		ids = append(ids, m.Id)
+	}
+	v.ids.Store(&ids)
+}
+
+// memberIDs are the member IDs of the last topology (nil before the
+// first).
+func (v *view) memberIDs() []string {
+	if p := v.ids.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // owner is the address of id's owner, "" before the first topology.

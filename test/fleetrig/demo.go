@@ -171,6 +171,8 @@ func joinedOn(r *Rig) map[[2]any]bool {
 	joined := map[[2]any]bool{}
 	out := map[[2]any]bool{}
 	for _, e := range r.Events() {
+		// Keyed by slot: a process's lines come after its predecessor's
+		// in the slot, and it starts with an acquisition.
 		k := [2]any{e.ID, e.Member}
 		switch e.Ev {
 		case "acquired", "released":

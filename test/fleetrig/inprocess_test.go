@@ -115,7 +115,7 @@ var _ = Describe("A fleet member in this process", func() {
 		// the join has completed on the server.
 		Eventually(func(g Gomega) {
 			for i := 0; i < 3; i++ {
-				Expect(srv.Broadcast(fmt.Sprintf("room-%d", i), "note", map[string]int{"room": i})).To(Succeed())
+				g.Expect(srv.Broadcast(fmt.Sprintf("room-%d", i), "note", map[string]int{"room": i})).To(Succeed())
 			}
 			mu.Lock()
 			defer mu.Unlock()

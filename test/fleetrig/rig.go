@@ -39,7 +39,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/supabase-go/realtime/fleet"
 
 	"github.com/supabase-go/realtime/test/realtimetest/devenv"
 )
@@ -65,10 +68,12 @@ type Line struct {
 	Owned  int    `json:"owned,omitempty"`  // mem: subscriptions owned
 }
 
-// Event is a Line from member Member.
+// Event is a Line from member Member (a slot), printed by its process
+// number Proc (each process started gets the next number).
 type Event struct {
 	Line
 	Member int
+	Proc   int
 }
 
 // Time is when the line's event happened.
@@ -88,11 +93,23 @@ type Options struct {
 	Stderr *os.File
 }
 
+// Addr is the cluster address of the process running in slot i ("" if
+// none is).
+func (r *Rig) Addr(i int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.members[i]; m != nil && !m.exited() {
+		return m.Addr
+	}
+	return ""
+}
+
 // Member is a member process.
 type Member struct {
 	Index int
 	Addr  string // cluster address, from its ready line
 	cmd   *exec.Cmd
+	proc  int           // process number (Event.Proc)
 	done  chan struct{} // closed when its reader goroutine has exited
 }
 
@@ -110,6 +127,7 @@ type Rig struct {
 
 	mu      sync.Mutex
 	members map[int]*Member
+	procs   int
 	events  []Event
 }
 
@@ -222,6 +240,8 @@ func (r *Rig) StartMemberSubs(ctx context.Context, i, subs int) (*Member, error)
 	m := &Member{Index: i, cmd: cmd, done: make(chan struct{})}
 	ready := make(chan string, 1)
 	r.mu.Lock()
+	r.procs++
+	m.proc = r.procs
 	r.members[i] = m
 	r.mu.Unlock()
 	r.readers.Add(1)
@@ -241,7 +261,7 @@ func (r *Rig) StartMemberSubs(ctx context.Context, i, subs int) (*Member, error)
 				}
 			}
 			r.mu.Lock()
-			r.events = append(r.events, Event{Line: l, Member: i})
+			r.events = append(r.events, Event{Line: l, Member: i, Proc: m.proc})
 			r.mu.Unlock()
 		}
 		_ = cmd.Wait()
@@ -329,28 +349,71 @@ func (r *Rig) Events() []Event {
 }
 
 // Owners returns, per subscription, the running members that hold it
-// (acquired and not released since), from the collected lines.
+// (acquired and not released since by the process now running in the
+// slot), from the collected lines.
 func (r *Rig) Owners() map[string][]int {
 	evs := r.Events()
-	held := map[string]map[int]bool{}
+	held := map[string]map[int]int{} // id → proc → slot
 	for _, e := range evs {
 		switch e.Ev {
 		case "acquired":
 			if held[e.ID] == nil {
-				held[e.ID] = map[int]bool{}
+				held[e.ID] = map[int]int{}
 			}
-			held[e.ID][e.Member] = true
+			held[e.ID][e.Proc] = e.Member
 		case "released":
-			delete(held[e.ID], e.Member)
+			delete(held[e.ID], e.Proc)
 		}
 	}
+	r.mu.Lock()
+	current := map[int]bool{}
+	for _, m := range r.members {
+		if !m.exited() {
+			current[m.proc] = true
+		}
+	}
+	r.mu.Unlock()
 	out := map[string][]int{}
-	for id, ms := range held {
-		for m := range ms {
-			if r.Running(m) {
-				out[id] = append(out[id], m)
+	for id, ps := range held {
+		for p, slot := range ps {
+			if current[p] {
+				out[id] = append(out[id], slot)
 			}
 		}
+	}
+	return out
+}
+
+// Placement computes, with protoactor-go's rendezvous hashing over the
+// running members' addresses (as the disthash identity lookup places
+// identities of kind fleet.DefaultKind), the slot that should own each
+// subscription.
+func (r *Rig) Placement() map[string]int {
+	var members []*cluster.Member
+	slotOf := map[string]int{}
+	r.mu.Lock()
+	for i, m := range r.members {
+		if m.exited() || m.Addr == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(m.Addr)
+		if err != nil {
+			continue
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			continue
+		}
+		members = append(members, &cluster.Member{Id: m.Addr, Host: host, Port: int32(p), Kinds: []string{fleet.DefaultKind}})
+		slotOf[m.Addr] = i
+	}
+	r.mu.Unlock()
+	rdv := cluster.NewRendezvous()
+	rdv.UpdateMembers(members)
+	out := map[string]int{}
+	for k := 0; k < r.opts.Subs; k++ {
+		id := SubID(k)
+		out[id] = slotOf[rdv.GetByClusterIdentity(cluster.NewClusterIdentity(id, fleet.DefaultKind))]
 	}
 	return out
 }
