@@ -37,12 +37,20 @@ func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg *Config, epoch uint64
 		router = cfg.Routes.NewRouter(names.Intern)
 	}
 	rd := chunkReader{inbox: inbox}
+	next := rd.next
+	if hc, ok := conn.UnderlyingConn().(*handshakeConn); ok {
+		// The socket was dialed for the own frame reader (dial.go):
+		// nothing of it is left in gorilla's buffer.
+		fr := newFrameReader(hc, conn, cfg.ReadLimit)
+		defer fr.release()
+		next = func(*websocket.Conn) (int, []byte, error) { return rd.nextOwn(fr) }
+	}
 	// in is reused: decoding into a local would move it to the heap on
 	// every frame (Decode is an interface call); Put copies it.
 	var in messages.Inbound
 	for {
 		rd.park()
-		mt, data, err := rd.next(conn)
+		mt, data, err := next(conn)
 		if err != nil {
 			root.Send(self, &readerExited{epoch: epoch, err: err})
 			return
@@ -86,25 +94,11 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if cap(c.chunk) > chunkSize {
-		// The last message outgrew a chunk and got a buffer of its own;
-		// keep nothing of it, or one large message would pin its size
-		// for the life of the socket.
-		c.chunk = nil
-	}
-	start := len(c.chunk)
-	if cap(c.chunk)-start < minRoom {
-		c.chunk = c.fresh()
-		start = len(c.chunk)
-	}
+	start := c.begin()
 	end := start
 	for {
 		if end == cap(c.chunk) {
-			// The message outgrew the chunk: move it to a larger one.
-			n := end - start
-			nc := make([]byte, n, max(chunkSize, 2*n))
-			copy(nc, c.chunk[start:end])
-			c.chunk, start, end = nc, 0, n
+			c.chunk, start, end = c.outgrow(start, end)
 		}
 		k, err := r.Read(c.chunk[end:cap(c.chunk)])
 		end += k
@@ -117,6 +111,32 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 	}
 	c.chunk = c.chunk[:end]
 	return mt, c.chunk[start:end:end], nil
+}
+
+// begin makes room for a message in the chunk and returns where it starts.
+func (c *chunkReader) begin() int {
+	if cap(c.chunk) > chunkSize {
+		// The last message outgrew a chunk and got a buffer of its own;
+		// keep nothing of it, or one large message would pin its size
+		// for the life of the socket.
+		c.chunk = nil
+	}
+	start := len(c.chunk)
+	if cap(c.chunk)-start < minRoom {
+		c.chunk = c.fresh()
+		start = len(c.chunk)
+	}
+	return start
+}
+
+// outgrow moves a message that filled the chunk, chunk[start:end], to a
+// larger buffer of its own; it grows as the bytes arrive (doubling), not
+// to the length a frame header announces.
+func (c *chunkReader) outgrow(start, end int) (chunk []byte, nstart, nend int) {
+	n := end - start
+	nc := make([]byte, n, max(chunkSize, 2*n))
+	copy(nc, c.chunk[start:end])
+	return nc, 0, n
 }
 
 // replyStatus is the status of a reply payload ("" if it has none).
