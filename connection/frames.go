@@ -75,6 +75,14 @@ type frameReader struct {
 	ctl   controlWriter
 	limit int64 // read limit per message; 0: none
 
+	// now stamps readAt, the time the last read of the socket that
+	// returned bytes came back. The bytes a read returns complete the
+	// frames they end, so readAt after a message is when the read that
+	// completed it returned: the message's Received time, taken once per
+	// read (once per up to 64 KiB during a burst), not once per frame.
+	now    func() time.Time
+	readAt time.Time
+
 	small [smallBufSize]byte
 	big   *[]byte // from burstPool while a burst lasts
 	b     []byte  // small[:] or *big
@@ -85,8 +93,8 @@ type frameReader struct {
 	fatal error // the first error returned; every later call returns it
 }
 
-func newFrameReader(src io.Reader, ctl controlWriter, limit int64) *frameReader {
-	f := &frameReader{src: src, ctl: ctl, limit: limit}
+func newFrameReader(src io.Reader, ctl controlWriter, limit int64, now func() time.Time) *frameReader {
+	f := &frameReader{src: src, ctl: ctl, limit: limit, now: now}
 	f.b = f.small[:]
 	return f
 }
@@ -160,6 +168,9 @@ func (f *frameReader) need(n int) error {
 			f.hot = k == space
 		}
 		f.w += k
+		if k > 0 {
+			f.readAt = f.now()
+		}
 		if err != nil {
 			if k == 0 {
 				return readErr(err)
@@ -195,6 +206,9 @@ func (f *frameReader) read(p []byte) (int, error) {
 	f.release()
 	n, err := f.src.Read(p)
 	f.hot = n >= len(f.small)
+	if n > 0 {
+		f.readAt = f.now()
+	}
 	if err != nil {
 		if n == 0 {
 			return 0, readErr(err)
@@ -352,7 +366,7 @@ func validReceivedCloseCode(code int) bool {
 }
 
 // nextOwn reads the next message with the frame reader, into the chunk as
-// next does.
+// next does. The message was read from the socket at f.readAt.
 func (c *chunkReader) nextOwn(f *frameReader) (int, []byte, error) {
 	var (
 		mt         int

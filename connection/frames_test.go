@@ -156,7 +156,7 @@ func readOwn(t testing.TB, script []byte, step int, limit int64) readResult {
 		t.Fatalf("the dialed socket is a %T, not a handshakeConn", conn.UnderlyingConn())
 	}
 	hc.finish()
-	fr := newFrameReader(hc, conn, limit)
+	fr := newFrameReader(hc, conn, limit, time.Now)
 	defer fr.release()
 	rd := chunkReader{inbox: wire.NewInbox()}
 	var res readResult
@@ -315,7 +315,7 @@ func TestHandshakeConnHandsOutLines(t *testing.T) {
 func TestFrameReaderAllocatesNothingPerMessage(t *testing.T) {
 	msg := wsFrame(fin|opText, bytes.Repeat([]byte("m"), 250))
 	src := &repeatReader{data: bytes.Repeat(msg, 256)}
-	fr := newFrameReader(src, nil, 0)
+	fr := newFrameReader(src, nil, 0, time.Now)
 	defer fr.release()
 	rd := chunkReader{inbox: wire.NewInbox()}
 	allocs := testing.AllocsPerRun(10000, func() {
@@ -349,4 +349,36 @@ func FuzzFrameReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, script []byte, step uint8) {
 		compareReaders(t, script, int(step), testLimit)
 	})
+}
+
+// chunkSource returns its chunks one per Read.
+type chunkSource struct{ chunks [][]byte }
+
+func (s *chunkSource) Read(p []byte) (int, error) {
+	if len(s.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.chunks[0])
+	if s.chunks[0] = s.chunks[0][n:]; len(s.chunks[0]) == 0 {
+		s.chunks = s.chunks[1:]
+	}
+	return n, nil
+}
+
+func TestFrameReaderStampsTheReadThatCompletedAMessage(t *testing.T) {
+	a, b := wsFrame(fin|opText, []byte("a")), wsFrame(fin|opText, []byte("b"))
+	c := wsFrame(fin|opText, []byte("ccc"))
+	// Read 1: a and b whole, and the start of c; read 2: the rest of c.
+	src := &chunkSource{chunks: [][]byte{cat(a, b, c[:3]), c[3:]}}
+	var reads int64
+	fr := newFrameReader(src, nil, 0, func() time.Time { reads++; return time.Unix(reads, 0) })
+	rd := chunkReader{inbox: wire.NewInbox()}
+	for _, want := range []int64{1, 1, 2} {
+		if _, _, err := rd.nextOwn(fr); err != nil {
+			t.Fatal(err)
+		}
+		if got := fr.readAt.Unix(); got != want {
+			t.Fatalf("stamped with read %d, want read %d", got, want)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package connection
 
 import (
 	"io"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
@@ -37,26 +38,34 @@ func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg *Config, epoch uint64
 		router = cfg.Routes.NewRouter(names.Intern)
 	}
 	rd := chunkReader{inbox: inbox}
-	next := rd.next
+	// next reads a message and says when it was read from the socket.
+	next := func() (int, []byte, time.Time, error) {
+		mt, data, err := rd.next(conn)
+		return mt, data, cfg.Clock.Now(), err
+	}
 	if hc, ok := conn.UnderlyingConn().(*handshakeConn); ok {
 		// The socket was dialed for the own frame reader (dial.go):
-		// nothing of it is left in gorilla's buffer.
-		fr := newFrameReader(hc, conn, cfg.ReadLimit)
+		// nothing of it is left in gorilla's buffer. It stamps the time
+		// once per socket read, not once per frame.
+		fr := newFrameReader(hc, conn, cfg.ReadLimit, cfg.Clock.Now)
 		defer fr.release()
-		next = func(*websocket.Conn) (int, []byte, error) { return rd.nextOwn(fr) }
+		next = func() (int, []byte, time.Time, error) {
+			mt, data, err := rd.nextOwn(fr)
+			return mt, data, fr.readAt, err
+		}
 	}
 	// in is reused: decoding into a local would move it to the heap on
 	// every frame (Decode is an interface call); Put copies it.
 	var in messages.Inbound
 	for {
 		rd.park()
-		mt, data, err := next(conn)
+		mt, data, received, err := next()
 		if err != nil {
 			root.Send(self, &readerExited{epoch: epoch, err: err})
 			return
 		}
 		cfg.Stats.FramesIn.Add(1)
-		in = messages.Inbound{Epoch: epoch, Received: cfg.Clock.Now()}
+		in = messages.Inbound{Epoch: epoch, Received: received}
 		if err := codec.Decode(data, mt == websocket.BinaryMessage, &in.Frame); err != nil {
 			cfg.Stats.Malformed.Add(1)
 			in = messages.Inbound{Epoch: epoch, Received: in.Received, Err: err}
