@@ -79,7 +79,7 @@ FUZZ_TARGETS := \
 	internal/wire:FuzzDecodeV1 internal/wire:FuzzDecodeV2Text internal/wire:FuzzDecodeV2Binary \
 	internal/jsonscan:FuzzObjectEach internal/wire:FuzzParsePayloads internal/wire:FuzzParseDecodedBroadcast \
 	internal/wire:FuzzParsePostgresChange messages:FuzzDecodeRecord messages:FuzzParseTimestamp \
-	registry:FuzzPresence test/realtimetest:FuzzFilter
+	registry:FuzzPresence test/realtimetest:FuzzFilter connection:FuzzFrameReader
 
 # Longer fuzzing: FUZZ_TIME per target.
 FUZZ_TIME ?= 20s

@@ -207,7 +207,7 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 		token = t
 		a.cfg.Redact.Add(token)
 	}
-	dialer, release := interruptible(ctx, a.cfg.Dialer)
+	dialer, release := interruptible(ctx, a.cfg.Dialer, a.cfg.URL)
 	conn, resp, err := dialer.DialContext(ctx, a.cfg.URL, a.cfg.Header)
 	intact := release()
 	if err != nil {
@@ -220,6 +220,10 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 		res <- dialResult{err: &messages.ConnectError{URL: redact.RedactURL(a.cfg.URL), Err: ctx.Err()}}
 		a.root.Send(a.self, &dialed{epoch: epoch})
 		return
+	}
+	if hc, ok := conn.UnderlyingConn().(*handshakeConn); ok {
+		// From now on the frame reader reads the socket (frames.go).
+		hc.finish()
 	}
 	res <- dialResult{conn: conn, token: token}
 	a.root.Send(a.self, &dialed{epoch: epoch})

@@ -10,18 +10,24 @@
 // into a reconnect with exponential backoff.
 //
 // Bad input: every socket has a read limit (Config.ReadLimit, 4 MiB by
-// default). gorilla answers a larger message with close 1009 and the
-// reader exits; the actor counts it (Stats.Oversized) and fails with a
+// default). The reader answers a larger message with close 1009, as
+// gorilla does, and exits; the actor counts it (Stats.Oversized) and fails with a
 // *messages.CloseError of code 1009 wrapping messages.ErrFrameTooLarge, so
 // the client reconnects. Text
 // messages that are not valid UTF-8 are refused before decoding and
 // dropped as malformed (the socket stays up); heartbeat replies for an
 // unknown ref are counted (Stats.UnknownReplies).
 //
-// Memory: an idle socket holds gorilla/websocket's 256-byte read buffer and
-// nothing else of size. Under it, the socket reads adapt to the traffic
-// (burstconn.go): a burst is read 64 KiB at a time into a buffer from a
-// process-wide pool, returned as soon as a read comes back short. Read
+// Frames: after gorilla/websocket's handshake the reader goroutine parses
+// the server's frames itself (frames.go; handshakeconn.go keeps gorilla's
+// handshake from buffering any of them). With compression enabled, or
+// wss:// through a proxy, gorilla reads them (through burstconn.go).
+//
+// Memory: an idle socket holds gorilla/websocket's 256-byte read buffer
+// (unused once the frame reader reads) and the frame reader's 512-byte
+// buffer, and nothing else of size. The reads adapt to the traffic: a
+// burst is read 64 KiB at a time into a buffer from a process-wide pool,
+// returned as soon as a read comes back less than half full. Read
 // chunks (64 KiB) come from a pool shared by the process: the reader takes
 // one when a message arrives and parks it in its Inbox while it waits; the
 // Inbox recycles it once the registry has released every frame read into

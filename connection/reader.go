@@ -2,6 +2,7 @@ package connection
 
 import (
 	"io"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
@@ -37,18 +38,34 @@ func readLoop(conn *websocket.Conn, inbox *wire.Inbox, cfg *Config, epoch uint64
 		router = cfg.Routes.NewRouter(names.Intern)
 	}
 	rd := chunkReader{inbox: inbox}
+	// next reads a message and says when it was read from the socket.
+	next := func() (int, []byte, time.Time, error) {
+		mt, data, err := rd.next(conn)
+		return mt, data, cfg.Clock.Now(), err
+	}
+	if hc, ok := conn.UnderlyingConn().(*handshakeConn); ok {
+		// The socket was dialed for the own frame reader (dial.go):
+		// nothing of it is left in gorilla's buffer. It stamps the time
+		// once per socket read, not once per frame.
+		fr := newFrameReader(hc, conn, cfg.ReadLimit, cfg.Clock.Now)
+		defer fr.release()
+		next = func() (int, []byte, time.Time, error) {
+			mt, data, err := rd.nextOwn(fr)
+			return mt, data, fr.readAt, err
+		}
+	}
 	// in is reused: decoding into a local would move it to the heap on
 	// every frame (Decode is an interface call); Put copies it.
 	var in messages.Inbound
 	for {
 		rd.park()
-		mt, data, err := rd.next(conn)
+		mt, data, received, err := next()
 		if err != nil {
 			root.Send(self, &readerExited{epoch: epoch, err: err})
 			return
 		}
 		cfg.Stats.FramesIn.Add(1)
-		in = messages.Inbound{Epoch: epoch, Received: cfg.Clock.Now()}
+		in = messages.Inbound{Epoch: epoch, Received: received}
 		if err := codec.Decode(data, mt == websocket.BinaryMessage, &in.Frame); err != nil {
 			cfg.Stats.Malformed.Add(1)
 			in = messages.Inbound{Epoch: epoch, Received: in.Received, Err: err}
@@ -86,25 +103,11 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if cap(c.chunk) > chunkSize {
-		// The last message outgrew a chunk and got a buffer of its own;
-		// keep nothing of it, or one large message would pin its size
-		// for the life of the socket.
-		c.chunk = nil
-	}
-	start := len(c.chunk)
-	if cap(c.chunk)-start < minRoom {
-		c.chunk = c.fresh()
-		start = len(c.chunk)
-	}
+	start := c.begin()
 	end := start
 	for {
 		if end == cap(c.chunk) {
-			// The message outgrew the chunk: move it to a larger one.
-			n := end - start
-			nc := make([]byte, n, max(chunkSize, 2*n))
-			copy(nc, c.chunk[start:end])
-			c.chunk, start, end = nc, 0, n
+			c.chunk, start, end = c.outgrow(start, end)
 		}
 		k, err := r.Read(c.chunk[end:cap(c.chunk)])
 		end += k
@@ -117,6 +120,32 @@ func (c *chunkReader) next(conn *websocket.Conn) (int, []byte, error) {
 	}
 	c.chunk = c.chunk[:end]
 	return mt, c.chunk[start:end:end], nil
+}
+
+// begin makes room for a message in the chunk and returns where it starts.
+func (c *chunkReader) begin() int {
+	if cap(c.chunk) > chunkSize {
+		// The last message outgrew a chunk and got a buffer of its own;
+		// keep nothing of it, or one large message would pin its size
+		// for the life of the socket.
+		c.chunk = nil
+	}
+	start := len(c.chunk)
+	if cap(c.chunk)-start < minRoom {
+		c.chunk = c.fresh()
+		start = len(c.chunk)
+	}
+	return start
+}
+
+// outgrow moves a message that filled the chunk, chunk[start:end], to a
+// larger buffer of its own; it grows as the bytes arrive (doubling), not
+// to the length a frame header announces.
+func (c *chunkReader) outgrow(start, end int) (chunk []byte, nstart, nend int) {
+	n := end - start
+	nc := make([]byte, n, max(chunkSize, 2*n))
+	copy(nc, c.chunk[start:end])
+	return nc, 0, n
 }
 
 // replyStatus is the status of a reply payload ("" if it has none).

@@ -37,7 +37,9 @@ type BroadcastEvent struct {
 	// Meta is the optional metadata object (e.g. {"id":…} or
 	// {"replayed":true,…}), raw JSON, nil if absent.
 	Meta json.RawMessage
-	// Received is when the frame was read from the socket.
+	// Received is when the frame was read from the socket: when the
+	// socket read that completed it returned. Frames that one read
+	// completed share the time.
 	Received time.Time
 }
 

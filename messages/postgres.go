@@ -288,7 +288,9 @@ type ChangeEvent struct {
 	// IDs are the raw ids of the bindings this change matched (numbers or
 	// strings, as echoed in the join reply); empty for legacy events.
 	IDs []json.RawMessage
-	// Received is when the frame was read from the socket.
+	// Received is when the frame was read from the socket: when the
+	// socket read that completed it returned. Frames that one read
+	// completed share the time.
 	Received time.Time
 }
 

@@ -61,6 +61,7 @@ type Conn struct {
 	closed   bool       // the reader has exited and detached every channel
 	channels map[string]*channel
 	received []frame.Frame
+	pongs    []string
 
 	malformed  atomic.Int64
 	broadcasts atomic.Int64 // broadcast pushes on joined channels
@@ -82,6 +83,7 @@ func newConn(s *Server, id int, ws *websocket.Conn, vsn frame.Vsn, codec wire.Co
 		channels:   make(map[string]*channel),
 	}
 	c.out.wake = make(chan struct{}, 1)
+	ws.SetPongHandler(c.recordPong)
 	return c
 }
 

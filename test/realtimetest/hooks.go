@@ -84,6 +84,7 @@ type hooks struct {
 	withholdAcks       atomic.Bool
 	closeOnAccept      atomic.Int64 // close code; 0: off
 	replyDelayNs       atomic.Int64
+	trailer            atomic.Pointer[[]byte] // SetHandshakeTrailer
 
 	mu     sync.Mutex // guards the fields below
 	onJoin func(JoinRequest) JoinAction

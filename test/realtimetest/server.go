@@ -345,6 +345,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if t := s.hooks.trailer.Swap(nil); t != nil {
+		w = &trailerWriter{ResponseWriter: w, trailer: *t}
+	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader already answered with an HTTP error.
