@@ -27,9 +27,12 @@
 // reconnection and channel state go through their mailboxes, one message at
 // a time, and a crash restarts them under the supervisor. Data frames take
 // a shorter path, the data plane: the connection's reader goroutine decodes
-// frames in batches into an Inbox (one mailbox message per batch, not per
-// frame), the registry routes each batch, and a Dispatcher goroutine per
-// Handler queue delivers events. Channel data lives in a shared table
+// frames and hands broadcasts and postgres changes of joined channels
+// straight to the Handler's queue by a routing table the registry publishes;
+// other frames (replies, presence, system) go to the registry in batches
+// through an Inbox (one mailbox message per batch, not per frame), and a
+// data frame never overtakes them. A Dispatcher goroutine per Handler queue
+// delivers events. Channel data lives in a shared table
 // (package store) that the store actor owns and the data plane reads
 // without a mailbox round trip. Both choices were measured (see
 // BENCHMARKS.md): a mailbox message and an actor turn per frame cost more
