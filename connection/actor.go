@@ -27,8 +27,13 @@ import (
 // that ignores its context.
 const teardownWait = 5 * time.Second
 
-// readBufferSize is gorilla/websocket's read buffer for a default dialer.
-const readBufferSize = 256
+// readBufferSize is gorilla/websocket's read buffer for a default dialer:
+// gorilla's minimum (a control frame's payload). Our frame reader reads
+// the frames (frames.go), so gorilla reads only the upgrade response with
+// it, a line at a time (handshakeConn); where gorilla still reads the
+// frames (compression, wss through a proxy) the burstConn under it does
+// the large reads.
+const readBufferSize = 128
 
 // writeBufferPool holds the write buffers of every socket of the process
 // that uses gorilla/websocket's default write buffer size (see Props).
@@ -76,11 +81,9 @@ var defaultDialer = withBuffers(*websocket.DefaultDialer)
 // leaves them to gorilla.
 func withBuffers(cp websocket.Dialer) *websocket.Dialer {
 	if cp.ReadBufferSize == 0 {
-		// gorilla keeps its read buffer for the life of the socket; the
-		// socket under it (burstconn.go) does the large reads during a
-		// burst, so 256 bytes (a frame header, a control frame) is
-		// enough here, and an idle client keeps 256 bytes, not 4 KiB.
-		// B1 measured the same CPU per frame with 256 B and 1 KiB.
+		// gorilla keeps its read buffer for the life of the socket, and
+		// reads little with it (see readBufferSize): an idle client keeps
+		// 128 bytes, not 4 KiB.
 		cp.ReadBufferSize = readBufferSize
 	}
 	if cp.WriteBufferPool == nil && cp.WriteBufferSize == 0 {

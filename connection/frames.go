@@ -54,8 +54,10 @@ const maxControlPayload = 125
 const controlWait = time.Second
 
 // smallBufSize is the reader's own buffer while the socket is idle or
-// trickling: a frame header and a whole control frame fit.
-const smallBufSize = 512
+// trickling: a frame header and a whole control frame (14 + 125 bytes) fit,
+// and so do a heartbeat reply and most single small messages. It is part of
+// every idle client's heap (B7), so no larger.
+const smallBufSize = 256
 
 // errUnexpectedEOF is gorilla's error for a socket that ended.
 var errUnexpectedEOF = &websocket.CloseError{Code: websocket.CloseAbnormalClosure, Text: io.ErrUnexpectedEOF.Error()}
