@@ -33,12 +33,7 @@ var _ = Describe("Routing data frames past the registry", func() {
 		var err error
 		c, err = realtime.New(srv.URL(), "k", fast(append([]realtime.Option{realtime.WithHandler(rec)}, opts...)...)...)
 		Expect(err).NotTo(HaveOccurred())
-		ch, err := c.Channel("room1")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(c.On(ch, realtime.Broadcast{Event: "*"})).To(Succeed())
-		st, err := c.Subscribe(specCtx(), ch)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(st).To(Equal(realtime.Subscribed))
+		ch := subscribeAll(c, "room1")
 		joins := srv.Joins()
 		join := joins[len(joins)-1]
 		return ch, join, srv.Conn(join.ConnID)

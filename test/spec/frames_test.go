@@ -51,14 +51,7 @@ var _ = Describe("WebSocket frames", func() {
 		Expect(err).NotTo(HaveOccurred())
 	}
 
-	subscribe := func() {
-		ch, err := c.Channel("room1")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(c.On(ch, realtime.Broadcast{Event: "*"})).To(Succeed())
-		st, err := c.Subscribe(specCtx(), ch)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(st).To(Equal(realtime.Subscribed))
-	}
+	subscribe := func() { subscribeAll(c, "room1") }
 
 	// conn is the server side of the client's latest socket.
 	conn := func() *realtimetest.Conn {

@@ -137,6 +137,19 @@ func closeAndCheckLeaks(c *realtime.Client, s *realtimetest.Server) {
 	Eventually(leakcheck.Goroutines, wait).Should(BeEmpty())
 }
 
+// subscribeAll creates channel name on c, binds every broadcast, subscribes
+// it and expects SUBSCRIBED.
+func subscribeAll(c *realtime.Client, name string, opts ...realtime.ChannelOption) *realtime.Channel {
+	GinkgoHelper()
+	ch, err := c.Channel(name, opts...)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(c.On(ch, realtime.Broadcast{Event: "*"})).To(Succeed())
+	st, err := c.Subscribe(specCtx(), ch)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(st).To(Equal(realtime.Subscribed))
+	return ch
+}
+
 // specCtx returns a context bounded by wait, cancelled when the spec ends.
 func specCtx() context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)

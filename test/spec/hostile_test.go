@@ -47,13 +47,7 @@ var _ = Describe("Hostile server", func() {
 	}
 
 	subscribe := func(name string, opts ...realtime.ChannelOption) *realtime.Channel {
-		ch, err := c.Channel(name, opts...)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(c.On(ch, realtime.Broadcast{Event: "*"})).To(Succeed())
-		st, err := c.Subscribe(specCtx(), ch)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(st).To(Equal(realtime.Subscribed))
-		return ch
+		return subscribeAll(c, name, opts...)
 	}
 
 	// conn is the server side of the client's open socket.
