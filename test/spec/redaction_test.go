@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -87,24 +88,24 @@ var _ = Describe("Secrets", func() {
 		// 1. Auth failure: the access-token callback first hands out a
 		// token the server refuses, then a good one; SetAuth, a channel
 		// token and a refreshed token follow.
-		var calls int
-		var mu sync.Mutex
+		// The callback hands out the bad token until the join was refused
+		// (the dial and the join both ask it, in no fixed order), then
+		// the good one.
+		var refused atomic.Bool
 		c1, _ := newClient(srv.URL(), apiKey, realtime.WithAccessToken(func(context.Context) (string, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			calls++
-			if calls == 1 {
-				return badToken, nil
+			if refused.Load() {
+				return goodToken, nil
 			}
-			return goodToken, nil
+			return badToken, nil
 		}))
 		ch1, _ := c1.Channel("room1")
 		_, err := c1.Subscribe(ctx, ch1)
 		Expect(err).To(MatchError(realtime.ErrAuth))
 		errs = append(errs, err)
-		// The callback's next token is good: the channel rejoins with it.
-		Eventually(func() realtime.ChannelState { return c1.ChannelState(ch1) }, wait).Should(Equal(realtime.ChannelJoined))
+		refused.Store(true)
+		// With a good token the channel joins.
 		Expect(c1.SetAuth(ctx, goodToken)).To(Succeed())
+		Eventually(func() realtime.ChannelState { return c1.ChannelState(ch1) }, wait).Should(Equal(realtime.ChannelJoined))
 		Expect(c1.SetAuth(ctx, refreshed)).To(Succeed())
 		Expect(c1.SetChannelAuth(ctx, ch1, channelToken)).To(Succeed())
 		Eventually(func() int { return len(srv.AccessTokens()) }, wait).Should(BeNumerically(">=", 2))
