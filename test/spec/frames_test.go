@@ -35,21 +35,7 @@ var _ = Describe("WebSocket frames", func() {
 		n   int
 	)
 
-	BeforeEach(func() {
-		srv = realtimetest.NewServer(realtimetest.Options{APIKey: "anon-key"})
-		rec = &recorder{}
-		c, n = nil, 0
-	})
-
-	AfterEach(func() {
-		closeAndCheckLeaks(c, srv)
-	})
-
-	start := func(opts ...realtime.Option) {
-		var err error
-		c, err = realtime.New(srv.URL(), "anon-key", fast(append([]realtime.Option{realtime.WithHandler(rec)}, opts...)...)...)
-		Expect(err).NotTo(HaveOccurred())
-	}
+	start := freshClient(&srv, &rec, &c, &n)
 
 	subscribe := func() { subscribeAll(c, "room1") }
 

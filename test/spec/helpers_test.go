@@ -137,6 +137,28 @@ func closeAndCheckLeaks(c *realtime.Client, s *realtimetest.Server) {
 	Eventually(leakcheck.Goroutines, wait).Should(BeEmpty())
 }
 
+// freshClient sets a spec's fixture up: before each spec *srv is a new
+// server (API key "anon-key"), *rec a new recorder, *c nil and *n 0; after
+// each, the client and the server are closed and checked for leaks. The
+// returned start makes *c, a client of *srv with the fast options and *rec
+// as its Handler, plus opts.
+func freshClient(srv **realtimetest.Server, rec **recorder, c **realtime.Client, n *int) (start func(opts ...realtime.Option)) {
+	BeforeEach(func() {
+		*srv = realtimetest.NewServer(realtimetest.Options{APIKey: "anon-key"})
+		*rec = &recorder{}
+		*c, *n = nil, 0
+	})
+	AfterEach(func() {
+		closeAndCheckLeaks(*c, *srv)
+	})
+	return func(opts ...realtime.Option) {
+		GinkgoHelper()
+		var err error
+		*c, err = realtime.New((*srv).URL(), "anon-key", fast(append([]realtime.Option{realtime.WithHandler(*rec)}, opts...)...)...)
+		Expect(err).NotTo(HaveOccurred())
+	}
+}
+
 // subscribeAll creates channel name on c, binds every broadcast, subscribes
 // it and expects SUBSCRIBED.
 func subscribeAll(c *realtime.Client, name string, opts ...realtime.ChannelOption) *realtime.Channel {

@@ -30,21 +30,7 @@ var _ = Describe("Hostile server", func() {
 		n   int // sync broadcasts sent so far
 	)
 
-	BeforeEach(func() {
-		srv = realtimetest.NewServer(realtimetest.Options{APIKey: "anon-key"})
-		rec = &recorder{}
-		c, n = nil, 0
-	})
-
-	AfterEach(func() {
-		closeAndCheckLeaks(c, srv)
-	})
-
-	start := func(opts ...realtime.Option) {
-		var err error
-		c, err = realtime.New(srv.URL(), "anon-key", fast(append([]realtime.Option{realtime.WithHandler(rec)}, opts...)...)...)
-		Expect(err).NotTo(HaveOccurred())
-	}
+	start := freshClient(&srv, &rec, &c, &n)
 
 	subscribe := func(name string, opts ...realtime.ChannelOption) *realtime.Channel {
 		return subscribeAll(c, name, opts...)
