@@ -70,7 +70,7 @@ func TestHarnessTinyScale(t *testing.T) {
 		key("B1", variantV2Text, kindGoMin, "rate"), key("B1", variantV2Text, kindJSMin, "rate"),
 		key("B1", variantV1Text, kindGo, "calibration"), key("B1", variantV2Binary, kindJS, "calibration"),
 		key("B1t", variantV2Text, kindGo, "rate"), key("B1t", variantV2Text, kindJS, "rate"),
-		key("B2", kindGo, "rate"), key("B2", kindJS, "rate"), key("B2", kindRaw, "rate"),
+		key("B2", kindGo, "rate"), key("B2", kindJS, "rate"), key("B2", kindRaw, "rate"), key("B2", kindGo, "paired"),
 		key("B3", kindGo, "seconds"), key("B3", kindJS, "seconds"), key("B3", kindRaw, "seconds"),
 		key("B4", kindGo, "latency"), key("B4", kindJS, "latency"), key("B4", kindRaw, "latency"),
 		key("B4", kindGo, "p99run"), key("B4", "p99ratio"),
