@@ -225,6 +225,17 @@ func (a *connActor) dial(ctx context.Context, epoch uint64, done chan<- struct{}
 		return
 	}
 	if hc, ok := conn.UnderlyingConn().(*handshakeConn); ok {
+		if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
+			// Compression was not offered (with it, gorilla reads the
+			// frames), so the server may not use an extension: RFC 6455
+			// §4.1 has the client fail the connection. Said now, not at
+			// the first compressed frame.
+			conn.Close()
+			res <- dialResult{err: &messages.ConnectError{URL: redact.RedactURL(a.cfg.URL),
+				Err: fmt.Errorf("the server accepted the socket with extension %q, which the client did not offer", a.cfg.Redact.String(ext))}}
+			a.root.Send(a.self, &dialed{epoch: epoch})
+			return
+		}
 		// From now on the frame reader reads the socket (frames.go).
 		hc.finish()
 	}

@@ -93,6 +93,7 @@ type frameReader struct {
 	err   error   // read error held back until the buffered bytes are used
 
 	fatal error // the first error returned; every later call returns it
+	empty int   // reads in a row that returned no bytes and no error
 }
 
 func newFrameReader(src io.Reader, ctl controlWriter, limit int64, now func() time.Time) *frameReader {
@@ -165,7 +166,10 @@ func (f *frameReader) need(n int) error {
 		space := len(f.b) - f.w
 		k, err := f.src.Read(f.b[f.w:])
 		if f.big != nil {
-			f.hot = k >= burstSize/2
+			// More than the small buffer holds: the burst goes on. (Not
+			// "half the burst buffer": a TLS connection returns one
+			// record, at most 16 KiB, per read.)
+			f.hot = k > len(f.small)
 		} else {
 			f.hot = k == space
 		}
@@ -179,6 +183,27 @@ func (f *frameReader) need(n int) error {
 			}
 			f.err = err
 		}
+		if err := f.progress(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxEmptyReads is how many reads in a row may return no bytes and no
+// error before the reader gives up (bufio's limit, which gorilla's reads
+// went through).
+const maxEmptyReads = 100
+
+// progress counts reads that returned nothing and no error.
+func (f *frameReader) progress(k int) error {
+	if k > 0 {
+		f.empty = 0
+		return nil
+	}
+	f.empty++
+	if f.empty >= maxEmptyReads {
+		return io.ErrNoProgress
 	}
 	return nil
 }
@@ -216,6 +241,9 @@ func (f *frameReader) read(p []byte) (int, error) {
 			return 0, readErr(err)
 		}
 		f.err = err
+	}
+	if err := f.progress(n); err != nil {
+		return 0, err
 	}
 	return n, nil
 }

@@ -382,3 +382,61 @@ func TestFrameReaderStampsTheReadThatCompletedAMessage(t *testing.T) {
 		}
 	}
 }
+
+// recordingReader hands out at most max bytes per Read, as a TLS
+// connection returns one record, and records the room each Read was given.
+type recordingReader struct {
+	src   io.Reader
+	max   int
+	rooms []int
+}
+
+func (r *recordingReader) Read(p []byte) (int, error) {
+	r.rooms = append(r.rooms, len(p))
+	if len(p) > r.max {
+		p = p[:r.max]
+	}
+	return r.src.Read(p)
+}
+
+// Over TLS a read returns at most one 16 KiB record: the burst buffer must
+// stay while such reads keep coming, not flap back to the small buffer
+// (and the pool) every other read.
+func TestFrameReaderKeepsTheBurstBufferOverTLSSizedReads(t *testing.T) {
+	msg := wsFrame(fin|opText, bytes.Repeat([]byte("m"), 100))
+	src := &recordingReader{src: &repeatReader{data: bytes.Repeat(msg, 1000)}, max: 16 << 10}
+	fr := newFrameReader(src, nil, 0, time.Now)
+	defer fr.release()
+	rd := chunkReader{inbox: wire.NewInbox()}
+	for i := 0; i < 100_000; i++ {
+		if _, _, err := rd.nextOwn(fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small := 0
+	for _, room := range src.rooms {
+		if room <= smallBufSize {
+			small++
+		}
+	}
+	if small > 2 {
+		t.Fatalf("%d of %d reads went into the small buffer", small, len(src.rooms))
+	}
+}
+
+// emptyReader returns no bytes and no error, forever.
+type emptyReader struct{}
+
+func (emptyReader) Read([]byte) (int, error) { return 0, nil }
+
+// A socket whose reads return nothing and no error ends the reader with
+// io.ErrNoProgress after maxEmptyReads, as bufio (under gorilla) did,
+// instead of spinning.
+func TestFrameReaderGivesUpOnEmptyReads(t *testing.T) {
+	fr := newFrameReader(emptyReader{}, nil, 0, time.Now)
+	defer fr.release()
+	rd := chunkReader{inbox: wire.NewInbox()}
+	if _, _, err := rd.nextOwn(fr); !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("got %v, want io.ErrNoProgress", err)
+	}
+}
