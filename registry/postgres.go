@@ -90,17 +90,25 @@ func (r *reg) postgresChange(ch *channel, m *messages.Inbound) {
 		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
 		return
 	}
-	bindings := postgresBindings(ch)
+	if matchesChange(postgresBindings(ch), ch.rec.PostgresIDs, ids, ev.Type) {
+		ev.Channel, ev.Topic, ev.Received = ch.rec.Name, ch.rec.Topic, m.Received
+		r.deliver(ch, ev)
+	}
+}
+
+// matchesChange reports whether a change of type typ listing the binding
+// ids ids is taken by one of bindings, whose server ids are pgIDs (by
+// position).
+func matchesChange(bindings []messages.PostgresChanges, pgIDs []json.RawMessage, ids [][]byte, typ messages.PostgresEvent) bool {
 	for i, b := range bindings {
-		if i >= len(ch.rec.PostgresIDs) || !b.MatchesEvent(ev.Type) {
+		if i >= len(pgIDs) || !b.MatchesEvent(typ) {
 			continue
 		}
 		for _, id := range ids {
-			if jsonscan.SameBindingID(id, ch.rec.PostgresIDs[i]) {
-				ev.Channel, ev.Topic, ev.Received = ch.rec.Name, ch.rec.Topic, m.Received
-				r.deliver(ch, ev)
-				return
+			if jsonscan.SameBindingID(id, pgIDs[i]) {
+				return true
 			}
 		}
 	}
+	return false
 }

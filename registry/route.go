@@ -98,9 +98,25 @@ func (r *reg) closedTo(ch *channel, f *frame.Frame) bool {
 }
 
 func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
+	ev, err := broadcastEvent(ch.rec.Name, ch.rec.Topic, m, r.intern)
+	if err != nil {
+		r.cfg.Stats.Malformed.Add(1)
+		r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
+		return
+	}
+	if wantsBroadcast(ch.rec.Bindings, ev.Event) {
+		r.deliver(ch, ev)
+	}
+}
+
+// broadcastEvent builds the BroadcastEvent of a broadcast frame for
+// channel name (topic). Its payload, binary and meta alias the frame's
+// bytes. An error is a payload that had to be parsed and did not parse.
+func broadcastEvent(name, topic string, m *messages.Inbound, intern wire.InternFunc) (messages.BroadcastEvent, error) {
 	f := &m.Frame
-	ev := messages.BroadcastEvent{Channel: ch.rec.Name, Topic: ch.rec.Topic, Received: m.Received}
-	if f.Kind == frame.KindUserBroadcast || f.Kind == frame.KindUserBroadcastPush {
+	ev := messages.BroadcastEvent{Channel: name, Topic: topic, Received: m.Received}
+	switch {
+	case f.Kind == frame.KindUserBroadcast || f.Kind == frame.KindUserBroadcastPush:
 		ev.Event = f.UserEvent
 		if f.Encoding == frame.EncodingJSON {
 			ev.Payload = f.Payload
@@ -111,25 +127,30 @@ func (r *reg) broadcast(ch *channel, m *messages.Inbound) {
 			}
 		}
 		ev.Meta = f.Meta
-	} else if s := &f.Bcast; s.OK {
+	case f.Bcast.OK:
 		// The decoder located the members while validating the frame.
-		ev.Event, _ = wire.JSONString(s.Event.In(f.Payload), r.intern)
+		s := &f.Bcast
+		ev.Event, _ = wire.JSONString(s.Event.In(f.Payload), intern)
 		ev.Payload, ev.Meta = s.Payload.In(f.Payload), s.Meta.In(f.Payload)
-	} else {
-		b, err := wire.ParseDecodedBroadcast(f.Payload, r.intern) // Decode validated it
+	default:
+		b, err := wire.ParseDecodedBroadcast(f.Payload, intern) // Decode validated it
 		if err != nil {
-			r.cfg.Stats.Malformed.Add(1)
-			r.deliver(ch, messages.ErrorEvent{Channel: ch.rec.Name, Err: err})
-			return
+			return ev, err
 		}
 		ev.Event, ev.Payload, ev.Meta = b.Event, b.Payload, b.Meta
 	}
-	for _, b := range ch.rec.Bindings {
-		if bb, ok := b.(messages.Broadcast); ok && bb.Matches(ev.Event) {
-			r.deliver(ch, ev)
-			return
+	return ev, nil
+}
+
+// wantsBroadcast reports whether a broadcast binding among bindings
+// matches event.
+func wantsBroadcast(bindings []messages.Binding, event string) bool {
+	for _, b := range bindings {
+		if bb, ok := b.(messages.Broadcast); ok && bb.Matches(event) {
+			return true
 		}
 	}
+	return false
 }
 
 func (r *reg) system(ch *channel, f *frame.Frame) {

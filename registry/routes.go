@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/supabase-go/realtime/internal/frame"
-	"github.com/supabase-go/realtime/internal/jsonscan"
 	"github.com/supabase-go/realtime/internal/wire"
 	"github.com/supabase-go/realtime/messages"
 )
@@ -199,7 +197,7 @@ func (rt *Router) Route(in *messages.Inbound) bool {
 		if !ok {
 			return false
 		}
-		if !r.wants(e.Event) {
+		if !wantsBroadcast(r.bindings, e.Event) {
 			return true
 		}
 		ev = e
@@ -219,74 +217,32 @@ func (rt *Router) Route(in *messages.Inbound) bool {
 	return rt.t.d.deliverRouted(slot, r, r.key, r.h, ev)
 }
 
-// wants reports whether a broadcast binding of the route matches event.
-func (r *route) wants(event string) bool {
-	for _, b := range r.bindings {
-		if bb, ok := b.(messages.Broadcast); ok && bb.Matches(event) {
-			return true
-		}
-	}
-	return false
-}
-
 // broadcast builds the event the registry's broadcast would, from copies
-// of the parts of the payload it hands out; ok is false when the payload
-// has to be parsed and does not parse (the registry reports that).
+// of the parts it hands out; ok is false when the payload has to be parsed
+// and does not parse (the registry reports that).
 func (rt *Router) broadcast(r *route, in *messages.Inbound) (ev messages.BroadcastEvent, ok bool) {
-	f := &in.Frame
-	ev = messages.BroadcastEvent{Channel: r.name, Topic: r.topic, Received: in.Received}
-	switch {
-	case f.Kind == frame.KindUserBroadcast || f.Kind == frame.KindUserBroadcastPush:
-		ev.Event = f.UserEvent
-		if f.Encoding == frame.EncodingJSON {
-			ev.Payload = rt.own(f.Payload)
-		} else {
-			ev.Binary = rt.own(f.Payload)
-			if ev.Binary == nil {
-				ev.Binary = []byte{}
-			}
-		}
-		ev.Meta = rt.own(f.Meta)
-	case f.Bcast.OK:
-		s := &f.Bcast
-		ev.Event, _ = wire.JSONString(s.Event.In(f.Payload), rt.intern)
-		ev.Payload, ev.Meta = rt.own(s.Payload.In(f.Payload)), rt.own(s.Meta.In(f.Payload))
-	default:
-		b, err := wire.ParseDecodedBroadcast(f.Payload, rt.intern)
-		if err != nil {
-			return ev, false
-		}
-		ev.Event, ev.Payload, ev.Meta = b.Event, rt.own(b.Payload), rt.own(b.Meta)
+	ev, err := broadcastEvent(r.name, r.topic, in, rt.intern)
+	if err != nil {
+		return ev, false
 	}
+	ev.Payload, ev.Binary, ev.Meta = rt.own(ev.Payload), rt.own(ev.Binary), rt.own(ev.Meta)
 	return ev, true
 }
 
-// postgresChange builds the event the registry's postgresChange would;
-// ok is false when the payload does not parse, matched when a binding
-// takes the change.
+// postgresChange builds the event the registry's postgresChange would,
+// from a copy of the payload (the event aliases what it parses); ok is
+// false when the payload does not parse, matched when a binding takes the
+// change.
 func (rt *Router) postgresChange(r *route, in *messages.Inbound) (ev messages.ChangeEvent, ok, matched bool) {
-	ids, ev, err := wire.ParsePostgresChange(in.Frame.Payload)
+	ids, ev, err := wire.ParsePostgresChange(rt.own(in.Frame.Payload))
 	if err != nil {
 		return ev, false, false
 	}
-	for i, b := range r.pg {
-		if i >= len(r.pgIDs) || !b.MatchesEvent(ev.Type) {
-			continue
-		}
-		for _, id := range ids {
-			if jsonscan.SameBindingID(id, r.pgIDs[i]) {
-				// The event aliases the frame: parse again from a copy
-				// (a change is large and rare next to broadcasts).
-				_, ev, err = wire.ParsePostgresChange(rt.own(in.Frame.Payload))
-				if err != nil {
-					return ev, false, false
-				}
-				ev.Channel, ev.Topic, ev.Received = r.name, r.topic, in.Received
-				return ev, true, true
-			}
-		}
+	if !matchesChange(r.pg, r.pgIDs, ids, ev.Type) {
+		return ev, true, false
 	}
-	return ev, true, false
+	ev.Channel, ev.Topic, ev.Received = r.name, r.topic, in.Received
+	return ev, true, true
 }
 
 // own copies b out of the read buffer (nil stays nil, empty stays
