@@ -23,11 +23,12 @@
 // handshake from buffering any of them). With compression enabled, or
 // wss:// through a proxy, gorilla reads them (through burstconn.go).
 //
-// Memory: an idle socket holds gorilla/websocket's 256-byte read buffer
-// (unused once the frame reader reads) and the frame reader's 512-byte
+// Memory: an idle socket holds gorilla/websocket's 128-byte read buffer
+// (it reads only the upgrade response) and the frame reader's 256-byte
 // buffer, and nothing else of size. The reads adapt to the traffic: a
 // burst is read 64 KiB at a time into a buffer from a process-wide pool,
-// returned as soon as a read comes back less than half full. Read
+// returned once a read brings no more than the small buffer holds (a TLS
+// read brings one record, at most 16 KiB, so "half full" would not do). Read
 // chunks (64 KiB) come from a pool shared by the process: the reader takes
 // one when a message arrives and parks it in its Inbox while it waits; the
 // Inbox recycles it once the registry has released every frame read into

@@ -69,9 +69,9 @@ type controlWriter interface {
 }
 
 // frameReader parses frames from src. Its read buffer adapts to the
-// traffic as burstConn does: smallBufSize bytes of its own while idle, a
-// pooled burstSize buffer (burstPool) while reads fill the buffer, given
-// back once a read comes back less than half full.
+// traffic: smallBufSize bytes of its own while idle, a pooled burstSize
+// buffer (burstPool) once a read fills the small one, given back once a
+// read returns no more than the small buffer would have held.
 type frameReader struct {
 	src   io.Reader
 	ctl   controlWriter
@@ -89,7 +89,7 @@ type frameReader struct {
 	big   *[]byte // from burstPool while a burst lasts
 	b     []byte  // small[:] or *big
 	r, w  int     // unread bytes are b[r:w]
-	hot   bool    // the last read filled the small buffer, or half the big one
+	hot   bool    // the last read filled the small buffer, or returned more than it holds into the big one
 	err   error   // read error held back until the buffered bytes are used
 
 	fatal error // the first error returned; every later call returns it
